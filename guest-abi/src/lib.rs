@@ -1,0 +1,1 @@
+//! The evalbox guest SDK.

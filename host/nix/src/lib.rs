@@ -1,0 +1,1 @@
+//! Nix formats as pure code: no filesystem, no network, no async runtime.

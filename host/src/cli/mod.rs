@@ -1,0 +1,69 @@
+//! Argument parsing and wiring. Nothing outside `main.rs` and this module prints or exits.
+//!
+//! Exit codes: 0 success; 1 the operation failed (bad input, store error); 2 usage error or a
+//! guest refused by the capability audit; `evalbox run` passes a guest's own exit code through.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod run;
+mod store;
+
+/// evalbox: sandboxed Nix evaluation.
+#[derive(Debug, Parser)]
+#[command(name = "evalbox", version, about)]
+struct Cli {
+    /// Store to use: `local?root=DIR` (the embedded store), `daemon`, `unix:///path`.
+    /// Defaults to $NIX_REMOTE, else the embedded store under $EVALBOX_STORE or the XDG data dir.
+    #[arg(long, global = true, value_name = "URI")]
+    store: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Operate on the store directly.
+    #[command(subcommand)]
+    Store(store::StoreCommand),
+    /// Run a guest component in the sandbox.
+    Run(run::RunArgs),
+    /// Print a component's imports and exports and whether the sandbox allows it.
+    Inspect(run::InspectArgs),
+}
+
+/// Global options every subcommand may read.
+#[derive(Debug, Clone)]
+pub struct Globals {
+    pub store: Option<String>,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let globals = Globals { store: cli.store };
+    let result = match cli.command {
+        Command::Store(cmd) => store::run(&globals, cmd),
+        Command::Run(args) => run::run(&globals, args),
+        Command::Inspect(args) => run::inspect(&globals, args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

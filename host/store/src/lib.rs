@@ -1,0 +1,1 @@
+//! The store trait and its backends.
