@@ -10,9 +10,11 @@
 //! - [`store_path`]: store paths, store directories and Nix's path
 //!   fingerprints (text, source, fixed-output, derivation outputs).
 //! - [`wire`]: the u64 / padded-string framing of NAR and the worker protocol.
+//! - [`nar`]: streaming NAR writer and strict streaming NAR reader.
 #![deny(missing_docs)]
 
 pub mod hash;
+pub mod nar;
 pub mod nixbase32;
 pub mod store_path;
 pub mod wire;
