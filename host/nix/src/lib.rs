@@ -11,13 +11,17 @@
 //!   fingerprints (text, source, fixed-output, derivation outputs).
 //! - [`wire`]: the u64 / padded-string framing of NAR and the worker protocol.
 //! - [`nar`]: streaming NAR writer and strict streaming NAR reader.
+//! - [`derivation`]: `.drv` ATerm, `hashDerivationModulo`, output and `.drv`
+//!   paths, `nix show-derivation` JSON.
 #![deny(missing_docs)]
 
+pub mod derivation;
 pub mod hash;
 pub mod nar;
 pub mod nixbase32;
 pub mod store_path;
 pub mod wire;
 
+pub use derivation::{Derivation, DerivationOutput};
 pub use hash::{HashAlgo, NixHash};
 pub use store_path::{ContentAddress, FileIngestionMethod, StoreDir, StorePath};
