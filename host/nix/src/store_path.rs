@@ -670,6 +670,42 @@ mod tests {
         }
     }
 
+    /// testdata/fixed-paths.txt: `nix-store --add-fixed [--recursive]` of
+    /// hello.txt and the vector tree for every algorithm.
+    #[test]
+    fn fixed_paths_every_algorithm() {
+        let d = dir();
+        let table = include_str!("../testdata/fixed-paths.txt");
+        let mut n = 0;
+        for line in table.lines() {
+            let f: Vec<&str> = line.split(' ').collect();
+            let algo: HashAlgo = f[1].parse().unwrap();
+            let (method, data, name): (_, &[u8], _) = match f[0] {
+                "flat" => (
+                    Flat,
+                    include_bytes!("../testdata/inputs/hello.txt"),
+                    "hello.txt",
+                ),
+                "recursive" => (
+                    Recursive,
+                    include_bytes!("../testdata/nar/tree.nar"),
+                    "tree",
+                ),
+                other => panic!("unknown method {other}"),
+            };
+            let hash = NixHash::of(algo, data);
+            let p = d
+                .make_fixed_output_path(name, method, &hash, &none(), false)
+                .unwrap();
+            assert_eq!(d.display(&p), f[2], "{line}");
+            let ca = ContentAddress::Fixed { method, hash };
+            assert_eq!(ca.store_path(&d, name, &none()).unwrap(), p);
+            assert_eq!(ca.to_string().parse::<ContentAddress>().unwrap(), ca);
+            n += 1;
+        }
+        assert_eq!(n, 8);
+    }
+
     /// builtins.toFile, with and without a reference (README §4).
     #[test]
     fn text_paths_match_nix() {
