@@ -1,0 +1,1287 @@
+//! A hand-written lexer and recursive-descent parser for the Nix language.
+//!
+//! Hand-written rather than generated (rnix) so that tokens, precedence and error positions
+//! follow Nix's own `lexer.l`/`parser.y` exactly (paths vs. division vs. URIs by longest
+//! match, indented-string stripping, the "cursed" `or`), and so the parser is a single fast
+//! pass over bytes with no intermediate token vector.
+
+use crate::ast::*;
+use crate::source::{Pos, Sym};
+
+/// A syntax error.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+#[error("{msg}")]
+pub struct ParseError {
+    /// The message, as Nix words it.
+    pub msg: String,
+    /// Where it happened.
+    pub pos: Pos,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Id(Sym),
+    Int(i64),
+    Float(f64),
+    /// A path literal; `true` when an interpolation `${` follows directly.
+    Path(String, bool),
+    HPath(String, bool),
+    SPath(String),
+    Uri(String),
+    DQuote,
+    IndOpen,
+    DollarCurly,
+    If,
+    Then,
+    Else,
+    Assert,
+    With,
+    Let,
+    In,
+    Rec,
+    Inherit,
+    OrKw,
+    Ellipsis,
+    Eq,
+    Neq,
+    Leq,
+    Geq,
+    And,
+    Or,
+    Impl,
+    Update,
+    Concat,
+    PipeFrom,
+    PipeInto,
+    Punct(u8),
+    Eof,
+    Invalid,
+}
+
+fn tok_name(t: &Tok) -> String {
+    match t {
+        Tok::Id(_) => "ID".into(),
+        Tok::Int(_) => "INT".into(),
+        Tok::Float(_) => "FLOAT".into(),
+        Tok::Path(..) => "PATH".into(),
+        Tok::HPath(..) => "HPATH".into(),
+        Tok::SPath(_) => "SPATH".into(),
+        Tok::Uri(_) => "URI".into(),
+        Tok::DQuote => "'\"'".into(),
+        Tok::IndOpen => "IND_STRING_OPEN".into(),
+        Tok::DollarCurly => "DOLLAR_CURLY".into(),
+        Tok::If => "IF".into(),
+        Tok::Then => "THEN".into(),
+        Tok::Else => "ELSE".into(),
+        Tok::Assert => "ASSERT".into(),
+        Tok::With => "WITH".into(),
+        Tok::Let => "LET".into(),
+        Tok::In => "IN".into(),
+        Tok::Rec => "REC".into(),
+        Tok::Inherit => "INHERIT".into(),
+        Tok::OrKw => "OR_KW".into(),
+        Tok::Ellipsis => "ELLIPSIS".into(),
+        Tok::Eq => "EQ".into(),
+        Tok::Neq => "NEQ".into(),
+        Tok::Leq => "LEQ".into(),
+        Tok::Geq => "GEQ".into(),
+        Tok::And => "AND".into(),
+        Tok::Or => "OR".into(),
+        Tok::Impl => "IMPL".into(),
+        Tok::Update => "UPDATE".into(),
+        Tok::Concat => "CONCAT".into(),
+        Tok::PipeFrom => "PIPE_FROM".into(),
+        Tok::PipeInto => "PIPE_INTO".into(),
+        Tok::Punct(c) => format!("'{}'", *c as char),
+        Tok::Eof => "end of file".into(),
+        Tok::Invalid => "invalid token".into(),
+    }
+}
+
+fn is_path_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'+')
+}
+
+fn is_uri_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"%/?:@&=+$,-_.!~*'".contains(&c)
+}
+
+/// Lexically canonicalises an absolute path: drops `.`, resolves `..`, collapses slashes.
+pub fn canon_path(p: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    if out.is_empty() {
+        return "/".into();
+    }
+    let mut s = String::with_capacity(p.len());
+    for seg in out {
+        s.push('/');
+        s.push_str(seg);
+    }
+    s
+}
+
+/// The parser state over one source text.
+struct Parser<'a> {
+    src: &'a [u8],
+    pos: usize,
+    base: u32,
+    base_dir: String,
+}
+
+/// Parses a whole source text. `base` is the code-map offset from `add_source`, `base_dir`
+/// the directory relative paths are resolved against.
+pub fn parse(text: &str, base: u32, base_dir: &str) -> Result<Expr, ParseError> {
+    let mut p = Parser {
+        src: text.as_bytes(),
+        pos: 0,
+        base,
+        base_dir: base_dir.to_owned(),
+    };
+    let e = p.expr()?;
+    let (t, start) = p.next()?;
+    if t != Tok::Eof {
+        return Err(p.unexpected(&t, start));
+    }
+    Ok(e)
+}
+
+type PResult<T> = Result<T, ParseError>;
+
+impl<'a> Parser<'a> {
+    fn mkpos(&self, off: usize) -> Pos {
+        Pos(self.base + off as u32)
+    }
+
+    fn err<T>(&self, msg: impl Into<String>, off: usize) -> PResult<T> {
+        Err(ParseError {
+            msg: msg.into(),
+            pos: self.mkpos(off),
+        })
+    }
+
+    fn unexpected(&self, t: &Tok, off: usize) -> ParseError {
+        ParseError {
+            msg: format!("syntax error, unexpected {}", tok_name(t)),
+            pos: self.mkpos(off),
+        }
+    }
+
+    fn at(&self, i: usize) -> u8 {
+        self.src.get(i).copied().unwrap_or(0)
+    }
+
+    fn skip_ws(&mut self) -> PResult<()> {
+        loop {
+            let c = self.at(self.pos);
+            match c {
+                b' ' | b'\t' | b'\r' | b'\n' => self.pos += 1,
+                b'#' => {
+                    while self.pos < self.src.len() && self.src[self.pos] != b'\n' {
+                        self.pos += 1;
+                    }
+                }
+                b'/' if self.at(self.pos + 1) == b'*' => {
+                    let start = self.pos;
+                    self.pos += 2;
+                    loop {
+                        if self.pos >= self.src.len() {
+                            return self.err("syntax error, unterminated comment", start);
+                        }
+                        if self.src[self.pos] == b'*' && self.at(self.pos + 1) == b'/' {
+                            self.pos += 2;
+                            break;
+                        }
+                        self.pos += 1;
+                    }
+                }
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// Length of a PATH / PATH_SEG match at `i`: (end, interpolation follows).
+    fn match_path(&self, i: usize) -> Option<(usize, bool)> {
+        let mut j = i;
+        while is_path_char(self.at(j)) {
+            j += 1;
+        }
+        let mut segs = 0;
+        loop {
+            if self.at(j) == b'/' && is_path_char(self.at(j + 1)) {
+                j += 1;
+                while is_path_char(self.at(j)) {
+                    j += 1;
+                }
+                segs += 1;
+            } else {
+                break;
+            }
+        }
+        if self.at(j) == b'/' && self.at(j + 1) == b'$' && self.at(j + 2) == b'{' {
+            return Some((j + 1, true));
+        }
+        if segs == 0 {
+            return None;
+        }
+        if self.at(j) == b'$' && self.at(j + 1) == b'{' {
+            return Some((j, true));
+        }
+        if self.at(j) == b'/' {
+            // trailing slash: reported by the caller
+            return Some((j + 1, false));
+        }
+        Some((j, false))
+    }
+
+    fn match_uri(&self, i: usize) -> Option<usize> {
+        if !self.at(i).is_ascii_alphabetic() {
+            return None;
+        }
+        let mut j = i + 1;
+        while self.at(j).is_ascii_alphanumeric() || matches!(self.at(j), b'+' | b'-' | b'.') {
+            j += 1;
+        }
+        if self.at(j) != b':' {
+            return None;
+        }
+        j += 1;
+        let s = j;
+        while is_uri_char(self.at(j)) {
+            j += 1;
+        }
+        if j == s { None } else { Some(j) }
+    }
+
+    fn path_tok(&self, start: usize, end: usize, interp: bool, home: bool) -> PResult<Tok> {
+        let text = String::from_utf8_lossy(&self.src[start..end]).into_owned();
+        if !interp && text.ends_with('/') && text.len() > 1 {
+            return self.err(format!("path '{text}' has a trailing slash"), start);
+        }
+        Ok(if home {
+            Tok::HPath(text, interp)
+        } else {
+            Tok::Path(text, interp)
+        })
+    }
+
+    /// Lexes the next token; returns it and its start offset.
+    fn next(&mut self) -> PResult<(Tok, usize)> {
+        self.skip_ws()?;
+        let s = self.pos;
+        let c = self.at(s);
+        if s >= self.src.len() {
+            return Ok((Tok::Eof, s));
+        }
+        let two = |a: u8, b: u8| c == a && self.at(s + 1) == b;
+        // identifiers, numbers, paths, URIs: longest match
+        if c.is_ascii_alphanumeric()
+            || c == b'_'
+            || c == b'.'
+            || c == b'/'
+            || c == b'+'
+            || c == b'-'
+        {
+            let path = self.match_path(s);
+            let uri = self.match_uri(s);
+            let mut id_end = s;
+            if c.is_ascii_alphabetic() || c == b'_' {
+                id_end = s + 1;
+                while self.at(id_end).is_ascii_alphanumeric()
+                    || matches!(self.at(id_end), b'_' | b'\'' | b'-')
+                {
+                    id_end += 1;
+                }
+            }
+            let mut num_end = s;
+            let mut is_float = false;
+            if c.is_ascii_digit() || (c == b'.' && self.at(s + 1).is_ascii_digit()) {
+                let mut j = s;
+                while self.at(j).is_ascii_digit() {
+                    j += 1;
+                }
+                num_end = j;
+                // FLOAT: ([1-9][0-9]*\.[0-9]*|0?\.[0-9]+)([Ee][+-]?[0-9]+)?
+                let int_part = &self.src[s..j];
+                let float_ok = if self.at(j) == b'.' {
+                    if int_part.is_empty() || int_part == b"0" {
+                        self.at(j + 1).is_ascii_digit()
+                    } else {
+                        int_part[0] != b'0'
+                    }
+                } else {
+                    false
+                };
+                if float_ok {
+                    let mut k = j + 1;
+                    while self.at(k).is_ascii_digit() {
+                        k += 1;
+                    }
+                    if matches!(self.at(k), b'e' | b'E') {
+                        let mut m = k + 1;
+                        if matches!(self.at(m), b'+' | b'-') {
+                            m += 1;
+                        }
+                        if self.at(m).is_ascii_digit() {
+                            while self.at(m).is_ascii_digit() {
+                                m += 1;
+                            }
+                            k = m;
+                        }
+                    }
+                    num_end = k;
+                    is_float = true;
+                }
+            }
+            let path_end = path.map(|p| p.0).unwrap_or(0);
+            let uri_end = uri.unwrap_or(0);
+            let best = id_end.max(num_end).max(path_end).max(uri_end);
+            if best > s {
+                if best == id_end && id_end >= num_end && id_end >= path_end && id_end >= uri_end {
+                    self.pos = id_end;
+                    let word = std::str::from_utf8(&self.src[s..id_end]).expect("ascii");
+                    let t = match word {
+                        "if" => Tok::If,
+                        "then" => Tok::Then,
+                        "else" => Tok::Else,
+                        "assert" => Tok::Assert,
+                        "with" => Tok::With,
+                        "let" => Tok::Let,
+                        "in" => Tok::In,
+                        "rec" => Tok::Rec,
+                        "inherit" => Tok::Inherit,
+                        "or" => Tok::OrKw,
+                        _ => Tok::Id(Sym::new(word)),
+                    };
+                    return Ok((t, s));
+                }
+                if best == num_end && num_end >= path_end && num_end >= uri_end {
+                    self.pos = num_end;
+                    let text = std::str::from_utf8(&self.src[s..num_end]).expect("ascii");
+                    if is_float {
+                        let v: f64 = text
+                            .parse()
+                            .or_else(|_| self.err(format!("invalid float '{text}'"), s))?;
+                        return Ok((Tok::Float(v), s));
+                    }
+                    return match text.parse::<i64>() {
+                        Ok(v) => Ok((Tok::Int(v), s)),
+                        Err(_) => self.err(format!("invalid integer '{text}'"), s),
+                    };
+                }
+                if best == path_end && path_end >= uri_end {
+                    let (end, interp) = path.expect("path");
+                    self.pos = end;
+                    return Ok((self.path_tok(s, end, interp, false)?, s));
+                }
+                self.pos = uri_end;
+                let text = String::from_utf8_lossy(&self.src[s..uri_end]).into_owned();
+                return Ok((Tok::Uri(text), s));
+            }
+        }
+        if c == b'~' && self.at(s + 1) == b'/' {
+            if let Some((end, interp)) = self.match_path(s + 1) {
+                self.pos = end;
+                return Ok((self.path_tok(s, end, interp, true)?, s));
+            }
+            if self.at(s + 2) == b'$' && self.at(s + 3) == b'{' {
+                self.pos = s + 2;
+                return Ok((Tok::HPath("~/".into(), true), s));
+            }
+        }
+        if c == b'<' && is_path_char(self.at(s + 1)) {
+            let mut j = s + 1;
+            loop {
+                while is_path_char(self.at(j)) {
+                    j += 1;
+                }
+                if self.at(j) == b'/' && is_path_char(self.at(j + 1)) {
+                    j += 1;
+                    continue;
+                }
+                break;
+            }
+            if self.at(j) == b'>' {
+                self.pos = j + 1;
+                let text = String::from_utf8_lossy(&self.src[s + 1..j]).into_owned();
+                return Ok((Tok::SPath(text), s));
+            }
+        }
+        let (t, len) = if c == b'.' && self.at(s + 1) == b'.' && self.at(s + 2) == b'.' {
+            (Tok::Ellipsis, 3)
+        } else if two(b'$', b'{') {
+            (Tok::DollarCurly, 2)
+        } else if two(b'\'', b'\'') {
+            let mut j = s + 2;
+            while self.at(j) == b' ' {
+                j += 1;
+            }
+            if self.at(j) == b'\n' {
+                (Tok::IndOpen, j + 1 - s)
+            } else {
+                (Tok::IndOpen, 2)
+            }
+        } else if two(b'=', b'=') {
+            (Tok::Eq, 2)
+        } else if two(b'!', b'=') {
+            (Tok::Neq, 2)
+        } else if two(b'<', b'=') {
+            (Tok::Leq, 2)
+        } else if two(b'>', b'=') {
+            (Tok::Geq, 2)
+        } else if two(b'&', b'&') {
+            (Tok::And, 2)
+        } else if two(b'|', b'|') {
+            (Tok::Or, 2)
+        } else if two(b'-', b'>') {
+            (Tok::Impl, 2)
+        } else if two(b'/', b'/') {
+            (Tok::Update, 2)
+        } else if two(b'+', b'+') {
+            (Tok::Concat, 2)
+        } else if two(b'|', b'>') {
+            (Tok::PipeInto, 2)
+        } else if two(b'<', b'|') {
+            (Tok::PipeFrom, 2)
+        } else if c == b'"' {
+            (Tok::DQuote, 1)
+        } else if b"{}[]();:,.@?=+-*/!<>".contains(&c) {
+            (Tok::Punct(c), 1)
+        } else {
+            (Tok::Invalid, 1)
+        };
+        self.pos = s + len;
+        Ok((t, s))
+    }
+
+    fn peek(&mut self) -> PResult<(Tok, usize)> {
+        let save = self.pos;
+        let r = self.next();
+        self.pos = save;
+        r
+    }
+
+    fn peek2(&mut self) -> PResult<(Tok, Tok)> {
+        let save = self.pos;
+        let a = self.next().map(|x| x.0);
+        let b = if a.is_ok() {
+            self.next().map(|x| x.0)
+        } else {
+            Ok(Tok::Eof)
+        };
+        self.pos = save;
+        Ok((a?, b?))
+    }
+
+    fn expect(&mut self, want: Tok) -> PResult<usize> {
+        let (t, s) = self.next()?;
+        if t != want {
+            let mut e = self.unexpected(&t, s);
+            e.msg.push_str(&format!(", expecting {}", tok_name(&want)));
+            return Err(e);
+        }
+        Ok(s)
+    }
+
+    /// `expr_function`
+    fn expr(&mut self) -> PResult<Expr> {
+        let (t, s) = self.peek()?;
+        match t {
+            Tok::Id(name) => {
+                let (_, t2) = self.peek2()?;
+                if t2 == Tok::Punct(b':') {
+                    self.next()?;
+                    self.next()?;
+                    let body = self.expr()?;
+                    return Ok(Expr::Lambda(Box::new(Lambda {
+                        arg: Some(name),
+                        formals: None,
+                        body,
+                        pos: self.mkpos(s),
+                    })));
+                }
+                if t2 == Tok::Punct(b'@') {
+                    self.next()?;
+                    self.next()?;
+                    let brace = self.expect(Tok::Punct(b'{'))?;
+                    let formals = self.formals(brace)?;
+                    self.expect(Tok::Punct(b':'))?;
+                    return self.finish_lambda(Some(name), formals, s);
+                }
+            }
+            Tok::Punct(b'{') if self.looks_like_formals()? => {
+                self.next()?;
+                let formals = self.formals(s)?;
+                let (t, ts) = self.next()?;
+                let arg = match t {
+                    Tok::Punct(b':') => None,
+                    Tok::Punct(b'@') => {
+                        let (t, ts) = self.next()?;
+                        let Tok::Id(n) = t else {
+                            return Err(self.unexpected(&t, ts));
+                        };
+                        self.expect(Tok::Punct(b':'))?;
+                        Some(n)
+                    }
+                    t => return Err(self.unexpected(&t, ts)),
+                };
+                return self.finish_lambda(arg, formals, s);
+            }
+            Tok::Assert => {
+                self.next()?;
+                let c = self.expr()?;
+                self.expect(Tok::Punct(b';'))?;
+                let body = self.expr()?;
+                return Ok(Expr::Assert(Box::new(c), Box::new(body), self.mkpos(s)));
+            }
+            Tok::With => {
+                self.next()?;
+                let e = self.expr()?;
+                self.expect(Tok::Punct(b';'))?;
+                let body = self.expr()?;
+                return Ok(Expr::With(Box::new(e), Box::new(body), self.mkpos(s)));
+            }
+            Tok::Let => {
+                let (_, t2) = self.peek2()?;
+                if t2 != Tok::Punct(b'{') {
+                    self.next()?;
+                    let binds = self.binds(true)?;
+                    self.expect(Tok::In)?;
+                    let body = self.expr()?;
+                    return Ok(Expr::Let(binds, Box::new(body), self.mkpos(s)));
+                }
+            }
+            _ => {}
+        }
+        self.expr_if()
+    }
+
+    fn finish_lambda(&mut self, arg: Option<Sym>, formals: Formals, s: usize) -> PResult<Expr> {
+        if let Some(a) = arg
+            && formals.entries.iter().any(|f| f.0 == a)
+        {
+            return self.err(format!("duplicate formal function argument '{a}'"), s);
+        }
+        let body = self.expr()?;
+        Ok(Expr::Lambda(Box::new(Lambda {
+            arg,
+            formals: Some(formals),
+            body,
+            pos: self.mkpos(s),
+        })))
+    }
+
+    fn looks_like_formals(&mut self) -> PResult<bool> {
+        let save = self.pos;
+        let r = (|| {
+            self.next()?; // '{'
+            let (a, _) = self.next()?;
+            Ok(match a {
+                Tok::Punct(b'}') => {
+                    matches!(self.next()?.0, Tok::Punct(b':') | Tok::Punct(b'@'))
+                }
+                Tok::Ellipsis => true,
+                Tok::Id(_) => matches!(
+                    self.next()?.0,
+                    Tok::Punct(b',') | Tok::Punct(b'?') | Tok::Punct(b'}')
+                ),
+                _ => false,
+            })
+        })();
+        self.pos = save;
+        r
+    }
+
+    /// After '{': formals up to and including '}'.
+    fn formals(&mut self, start: usize) -> PResult<Formals> {
+        let mut entries: Vec<(Sym, Option<Expr>, Pos)> = Vec::new();
+        let mut ellipsis = false;
+        loop {
+            let (t, s) = self.next()?;
+            match t {
+                Tok::Punct(b'}') => break,
+                Tok::Ellipsis => {
+                    ellipsis = true;
+                    let (t, s) = self.next()?;
+                    if t != Tok::Punct(b'}') {
+                        return Err(self.unexpected(&t, s));
+                    }
+                    break;
+                }
+                Tok::Id(name) => {
+                    if entries.iter().any(|e| e.0 == name) {
+                        return self.err(
+                            format!("duplicate formal function argument '{name}'"),
+                            start,
+                        );
+                    }
+                    let (t, ts) = self.next()?;
+                    let (def, t, ts) = if t == Tok::Punct(b'?') {
+                        let d = self.expr()?;
+                        let (t, ts) = self.next()?;
+                        (Some(d), t, ts)
+                    } else {
+                        (None, t, ts)
+                    };
+                    entries.push((name, def, self.mkpos(s)));
+                    match t {
+                        Tok::Punct(b',') => {}
+                        Tok::Punct(b'}') => break,
+                        t => return Err(self.unexpected(&t, ts)),
+                    }
+                }
+                t => return Err(self.unexpected(&t, s)),
+            }
+        }
+        Ok(Formals { entries, ellipsis })
+    }
+
+    fn expr_if(&mut self) -> PResult<Expr> {
+        let (t, s) = self.peek()?;
+        if t == Tok::If {
+            self.next()?;
+            let c = self.expr()?;
+            self.expect(Tok::Then)?;
+            let a = self.expr()?;
+            self.expect(Tok::Else)?;
+            let b = self.expr()?;
+            return Ok(Expr::If(
+                Box::new(c),
+                Box::new(a),
+                Box::new(b),
+                self.mkpos(s),
+            ));
+        }
+        self.expr_op(0)
+    }
+
+    fn binop(t: &Tok) -> Option<(BinOp, u8, u8)> {
+        // (op, precedence, assoc: 0 left, 1 right, 2 non)
+        Some(match t {
+            Tok::PipeFrom => (BinOp::PipeLeft, 1, 1),
+            Tok::PipeInto => (BinOp::PipeRight, 1, 0),
+            Tok::Impl => (BinOp::Impl, 2, 1),
+            Tok::Or => (BinOp::Or, 3, 0),
+            Tok::And => (BinOp::And, 4, 0),
+            Tok::Eq => (BinOp::Eq, 5, 2),
+            Tok::Neq => (BinOp::Neq, 5, 2),
+            Tok::Punct(b'<') => (BinOp::Lt, 6, 2),
+            Tok::Punct(b'>') => (BinOp::Gt, 6, 2),
+            Tok::Leq => (BinOp::Le, 6, 2),
+            Tok::Geq => (BinOp::Ge, 6, 2),
+            Tok::Update => (BinOp::Update, 7, 1),
+            Tok::Punct(b'+') => (BinOp::Add, 9, 0),
+            Tok::Punct(b'-') => (BinOp::Sub, 9, 0),
+            Tok::Punct(b'*') => (BinOp::Mul, 10, 0),
+            Tok::Punct(b'/') => (BinOp::Div, 10, 0),
+            Tok::Concat => (BinOp::Concat, 11, 1),
+            _ => return None,
+        })
+    }
+
+    const NOT_PREC: u8 = 8;
+    const HAS_PREC: u8 = 12;
+
+    fn expr_op(&mut self, min: u8) -> PResult<Expr> {
+        let (t, s) = self.peek()?;
+        let mut lhs = match t {
+            Tok::Punct(b'!') => {
+                self.next()?;
+                let e = self.expr_op(Self::NOT_PREC + 1)?;
+                Expr::Not(Box::new(e), self.mkpos(s))
+            }
+            Tok::Punct(b'-') => {
+                self.next()?;
+                let e = self.expr_op(Self::HAS_PREC + 2)?;
+                Expr::Neg(Box::new(e), self.mkpos(s))
+            }
+            _ => self.expr_app()?,
+        };
+        let mut last_nonassoc: Option<u8> = None;
+        loop {
+            let (t, ts) = self.peek()?;
+            if t == Tok::Punct(b'?') {
+                if Self::HAS_PREC < min {
+                    break;
+                }
+                if last_nonassoc == Some(Self::HAS_PREC) {
+                    return Err(self.unexpected(&t, ts));
+                }
+                self.next()?;
+                let path = self.attrpath()?;
+                lhs = Expr::HasAttr(Box::new(lhs), path, self.mkpos(ts));
+                last_nonassoc = Some(Self::HAS_PREC);
+                continue;
+            }
+            let Some((op, prec, assoc)) = Self::binop(&t) else {
+                break;
+            };
+            if prec < min {
+                break;
+            }
+            if assoc == 2 && last_nonassoc == Some(prec) {
+                return Err(self.unexpected(&t, ts));
+            }
+            self.next()?;
+            let rhs = self.expr_op(if assoc == 1 { prec } else { prec + 1 })?;
+            lhs = Expr::Bin(op, Box::new(lhs), Box::new(rhs), self.mkpos(ts));
+            last_nonassoc = if assoc == 2 { Some(prec) } else { None };
+        }
+        Ok(lhs)
+    }
+
+    fn starts_simple(t: &Tok) -> bool {
+        matches!(
+            t,
+            Tok::Id(_)
+                | Tok::Int(_)
+                | Tok::Float(_)
+                | Tok::Path(..)
+                | Tok::HPath(..)
+                | Tok::SPath(_)
+                | Tok::Uri(_)
+                | Tok::DQuote
+                | Tok::IndOpen
+                | Tok::Rec
+                | Tok::Punct(b'(')
+                | Tok::Punct(b'{')
+                | Tok::Punct(b'[')
+        )
+    }
+
+    fn expr_app(&mut self) -> PResult<Expr> {
+        let (_, s) = self.peek()?;
+        let f = self.expr_select()?;
+        let mut args = Vec::new();
+        loop {
+            let (t, _) = self.peek()?;
+            let is_legacy_let = t == Tok::Let && self.peek2()?.1 == Tok::Punct(b'{');
+            if Self::starts_simple(&t) || is_legacy_let {
+                args.push(self.expr_select()?);
+            } else {
+                break;
+            }
+        }
+        if args.is_empty() {
+            Ok(f)
+        } else {
+            Ok(Expr::Call(Box::new(f), args, self.mkpos(s)))
+        }
+    }
+
+    fn expr_select(&mut self) -> PResult<Expr> {
+        let (_, s) = self.peek()?;
+        let e = self.expr_simple()?;
+        let (t, ts) = self.peek()?;
+        if t == Tok::Punct(b'.') {
+            self.next()?;
+            let path = self.attrpath()?;
+            let (t, _) = self.peek()?;
+            let def = if t == Tok::OrKw {
+                self.next()?;
+                Some(Box::new(self.expr_select()?))
+            } else {
+                None
+            };
+            return Ok(Expr::Select(Box::new(e), path, def, self.mkpos(s)));
+        }
+        if t == Tok::OrKw {
+            // "cursed or": `f or` applies f to a variable named `or`.
+            self.next()?;
+            return Ok(Expr::Call(
+                Box::new(e),
+                vec![Expr::Var(Sym::new("or"), self.mkpos(ts))],
+                self.mkpos(s),
+            ));
+        }
+        Ok(e)
+    }
+
+    fn attrpath(&mut self) -> PResult<Vec<AttrName>> {
+        let mut path = vec![self.attr()?];
+        while self.peek()?.0 == Tok::Punct(b'.') {
+            self.next()?;
+            path.push(self.attr()?);
+        }
+        Ok(path)
+    }
+
+    fn attr(&mut self) -> PResult<AttrName> {
+        let (t, s) = self.next()?;
+        match t {
+            Tok::Id(n) => Ok(AttrName::Static(n)),
+            Tok::OrKw => Ok(AttrName::Static(Sym::new("or"))),
+            Tok::DollarCurly => {
+                let e = self.expr()?;
+                self.expect(Tok::Punct(b'}'))?;
+                Ok(AttrName::Dynamic(e, self.mkpos(s)))
+            }
+            Tok::DQuote => {
+                let parts = self.string_parts()?;
+                match parts.as_slice() {
+                    [] => Ok(AttrName::Static(Sym::new(""))),
+                    [StrPart::Lit(l)] => Ok(AttrName::Static(Sym::new(l))),
+                    _ => Ok(AttrName::Dynamic(Expr::Str(parts), self.mkpos(s))),
+                }
+            }
+            t => {
+                let mut e = self.unexpected(&t, s);
+                e.msg
+                    .push_str(", expecting ID or OR_KW or DOLLAR_CURLY or '\"'");
+                Err(e)
+            }
+        }
+    }
+
+    fn expr_simple(&mut self) -> PResult<Expr> {
+        let (t, s) = self.next()?;
+        let pos = self.mkpos(s);
+        Ok(match t {
+            Tok::Id(n) => {
+                if n.as_str() == "__curPos" {
+                    Expr::CurPos(pos)
+                } else {
+                    Expr::Var(n, pos)
+                }
+            }
+            Tok::Int(i) => Expr::Int(i),
+            Tok::Float(f) => Expr::Float(f),
+            Tok::DQuote => Expr::Str(self.string_parts()?),
+            Tok::IndOpen => Expr::Str(self.ind_string_parts()?),
+            Tok::Path(text, interp) => {
+                let first = if text.starts_with('/') {
+                    text.clone()
+                } else {
+                    format!("{}/{}", self.base_dir.trim_end_matches('/'), text)
+                };
+                let mut first = canon_path(&first);
+                if text.ends_with('/') && first != "/" {
+                    first.push('/');
+                }
+                self.path_rest(PathKind::Plain, first, interp, pos)?
+            }
+            Tok::HPath(text, interp) => {
+                self.path_rest(PathKind::Home, text[1..].to_owned(), interp, pos)?
+            }
+            Tok::SPath(p) => Expr::SearchPath(p, pos),
+            Tok::Uri(u) => Expr::Uri(u, pos),
+            Tok::Punct(b'(') => {
+                let e = self.expr()?;
+                self.expect(Tok::Punct(b')'))?;
+                e
+            }
+            Tok::Let => {
+                self.expect(Tok::Punct(b'{'))?;
+                let binds = self.binds(false)?;
+                self.expect(Tok::Punct(b'}'))?;
+                // legacy let: `let { body = e; ... }` is `(rec { ... }).body`
+                let attrs = Expr::Attrs(true, binds, pos);
+                Expr::Select(
+                    Box::new(attrs),
+                    vec![AttrName::Static(Sym::new("body"))],
+                    None,
+                    pos,
+                )
+            }
+            Tok::Rec => {
+                self.expect(Tok::Punct(b'{'))?;
+                let binds = self.binds(false)?;
+                self.expect(Tok::Punct(b'}'))?;
+                Expr::Attrs(true, binds, pos)
+            }
+            Tok::Punct(b'{') => {
+                let binds = self.binds(false)?;
+                self.expect(Tok::Punct(b'}'))?;
+                Expr::Attrs(false, binds, pos)
+            }
+            Tok::Punct(b'[') => {
+                let mut items = Vec::new();
+                loop {
+                    let (t, _) = self.peek()?;
+                    if t == Tok::Punct(b']') {
+                        self.next()?;
+                        break;
+                    }
+                    let is_legacy_let = t == Tok::Let && self.peek2()?.1 == Tok::Punct(b'{');
+                    if !Self::starts_simple(&t) && !is_legacy_let {
+                        let (t, s) = self.next()?;
+                        return Err(self.unexpected(&t, s));
+                    }
+                    items.push(self.expr_select()?);
+                }
+                Expr::List(items)
+            }
+            t => return Err(self.unexpected(&t, s)),
+        })
+    }
+
+    fn path_rest(
+        &mut self,
+        kind: PathKind,
+        first: String,
+        interp: bool,
+        pos: Pos,
+    ) -> PResult<Expr> {
+        let mut parts = vec![StrPart::Lit(first)];
+        if !interp {
+            return Ok(Expr::Path(kind, parts, pos));
+        }
+        loop {
+            if self.at(self.pos) == b'$' && self.at(self.pos + 1) == b'{' {
+                self.pos += 2;
+                let e = self.expr()?;
+                self.expect(Tok::Punct(b'}'))?;
+                parts.push(StrPart::Interp(e));
+                continue;
+            }
+            let s = self.pos;
+            while is_path_char(self.at(self.pos)) || self.at(self.pos) == b'/' {
+                self.pos += 1;
+            }
+            if self.pos == s {
+                break;
+            }
+            let lit = String::from_utf8_lossy(&self.src[s..self.pos]).into_owned();
+            if lit.ends_with('/') && !(self.at(self.pos) == b'$' && self.at(self.pos + 1) == b'{') {
+                return self.err("path has a trailing slash", s);
+            }
+            parts.push(StrPart::Lit(lit));
+        }
+        Ok(Expr::Path(kind, parts, pos))
+    }
+
+    fn interp(&mut self) -> PResult<Expr> {
+        let e = self.expr()?;
+        self.expect(Tok::Punct(b'}'))?;
+        Ok(e)
+    }
+
+    /// After the opening `"`.
+    fn string_parts(&mut self) -> PResult<Vec<StrPart>> {
+        let mut parts = Vec::new();
+        let mut lit: Vec<u8> = Vec::new();
+        loop {
+            let c = self.at(self.pos);
+            if self.pos >= self.src.len() {
+                return self.err(
+                    "syntax error, unexpected end of file, expecting '\"'",
+                    self.pos,
+                );
+            }
+            match c {
+                b'"' => {
+                    self.pos += 1;
+                    break;
+                }
+                b'\\' => {
+                    if self.pos + 1 >= self.src.len() {
+                        return self.err("syntax error, unexpected end of file", self.pos);
+                    }
+                    let n = self.src[self.pos + 1];
+                    self.pos += 2;
+                    match n {
+                        b'n' => lit.push(b'\n'),
+                        b'r' => lit.push(b'\r'),
+                        b't' => lit.push(b'\t'),
+                        _ => lit.push(n),
+                    }
+                }
+                b'$' if self.at(self.pos + 1) == b'{' => {
+                    self.pos += 2;
+                    if !lit.is_empty() {
+                        parts.push(StrPart::Lit(String::from_utf8_lossy(&lit).into_owned()));
+                        lit.clear();
+                    }
+                    parts.push(StrPart::Interp(self.interp()?));
+                }
+                b'$' if self.at(self.pos + 1) == b'$' => {
+                    lit.extend_from_slice(b"$$");
+                    self.pos += 2;
+                }
+                _ => {
+                    lit.push(c);
+                    self.pos += 1;
+                }
+            }
+        }
+        if !lit.is_empty() {
+            parts.push(StrPart::Lit(String::from_utf8_lossy(&lit).into_owned()));
+        }
+        Ok(parts)
+    }
+
+    /// After the opening `''`: parses and strips indentation.
+    fn ind_string_parts(&mut self) -> PResult<Vec<StrPart>> {
+        // (text, has_indentation) or interpolation
+        enum P {
+            L(Vec<u8>, bool),
+            I(Expr),
+        }
+        let mut raw: Vec<P> = Vec::new();
+        let push = |raw: &mut Vec<P>, bytes: &[u8], ind: bool| {
+            if let Some(P::L(prev, true)) = raw.last_mut()
+                && ind
+            {
+                prev.extend_from_slice(bytes);
+                return;
+            }
+            raw.push(P::L(bytes.to_vec(), ind));
+        };
+        loop {
+            if self.pos >= self.src.len() {
+                return self.err("syntax error, unexpected end of file", self.pos);
+            }
+            let c = self.src[self.pos];
+            let n = self.at(self.pos + 1);
+            if c == b'\'' && n == b'\'' {
+                let m = self.at(self.pos + 2);
+                if m == b'$' {
+                    push(&mut raw, b"$", false);
+                    self.pos += 3;
+                } else if m == b'\'' {
+                    push(&mut raw, b"''", false);
+                    self.pos += 3;
+                } else if m == b'\\' {
+                    let e = self.at(self.pos + 3);
+                    if self.pos + 3 >= self.src.len() {
+                        return self.err("syntax error, unexpected end of file", self.pos);
+                    }
+                    let len = utf8_len(e);
+                    let bytes = match e {
+                        b'n' => vec![b'\n'],
+                        b'r' => vec![b'\r'],
+                        b't' => vec![b'\t'],
+                        _ => self.src[self.pos + 3..(self.pos + 3 + len).min(self.src.len())]
+                            .to_vec(),
+                    };
+                    push(&mut raw, &bytes, false);
+                    self.pos += 3 + len;
+                } else {
+                    self.pos += 2;
+                    break;
+                }
+            } else if c == b'$' && n == b'{' {
+                self.pos += 2;
+                raw.push(P::I(self.interp()?));
+            } else if c == b'$' && n != b'\'' && self.pos + 1 < self.src.len() {
+                push(&mut raw, &[c, n], true);
+                self.pos += 2;
+            } else if c == b'$' {
+                push(&mut raw, b"$", false);
+                self.pos += 1;
+            } else if c == b'\'' && n != b'$' && self.pos + 1 < self.src.len() {
+                // `'x` (x not ' or $) is ordinary text
+                push(&mut raw, &[c, n], true);
+                self.pos += 2;
+            } else if c == b'\'' {
+                push(&mut raw, b"'", false);
+                self.pos += 1;
+            } else {
+                push(&mut raw, &[c], true);
+                self.pos += 1;
+            }
+        }
+        // Pass 1: minimum indentation.
+        let mut min_indent = usize::MAX;
+        let mut cur = 0usize;
+        let mut at_sol = true;
+        for p in &raw {
+            match p {
+                P::L(text, true) => {
+                    for &ch in text {
+                        if at_sol {
+                            if ch == b' ' {
+                                cur += 1;
+                            } else if ch == b'\n' {
+                                cur = 0;
+                            } else {
+                                at_sol = false;
+                                min_indent = min_indent.min(cur);
+                            }
+                        } else if ch == b'\n' {
+                            at_sol = true;
+                            cur = 0;
+                        }
+                    }
+                }
+                _ => {
+                    if at_sol {
+                        at_sol = false;
+                        min_indent = min_indent.min(cur);
+                    }
+                }
+            }
+        }
+        // Pass 2: strip.
+        let mut out: Vec<StrPart> = Vec::new();
+        let mut acc: Vec<u8> = Vec::new();
+        let mut at_sol = true;
+        let mut dropped = 0usize;
+        let n = raw.len();
+        for (i, p) in raw.into_iter().enumerate() {
+            match p {
+                P::L(text, true) => {
+                    let mut s2 = Vec::with_capacity(text.len());
+                    for ch in text {
+                        if at_sol {
+                            if ch == b' ' {
+                                if dropped >= min_indent {
+                                    s2.push(ch);
+                                }
+                                dropped += 1;
+                            } else if ch == b'\n' {
+                                dropped = 0;
+                                s2.push(ch);
+                            } else {
+                                at_sol = false;
+                                dropped = 0;
+                                s2.push(ch);
+                            }
+                        } else {
+                            s2.push(ch);
+                            if ch == b'\n' {
+                                at_sol = true;
+                            }
+                        }
+                    }
+                    if i == n - 1
+                        && let Some(p) = s2.iter().rposition(|&b| b == b'\n')
+                        && s2[p + 1..].iter().all(|&b| b == b' ')
+                    {
+                        s2.truncate(p + 1);
+                    }
+                    acc.extend_from_slice(&s2);
+                }
+                P::L(text, false) => {
+                    at_sol = false;
+                    dropped = 0;
+                    acc.extend_from_slice(&text);
+                }
+                P::I(e) => {
+                    at_sol = false;
+                    dropped = 0;
+                    if !acc.is_empty() {
+                        out.push(StrPart::Lit(String::from_utf8_lossy(&acc).into_owned()));
+                        acc.clear();
+                    }
+                    out.push(StrPart::Interp(e));
+                }
+            }
+        }
+        if !acc.is_empty() {
+            out.push(StrPart::Lit(String::from_utf8_lossy(&acc).into_owned()));
+        }
+        Ok(out)
+    }
+
+    /// Bindings up to (not including) `}` or `in`.
+    fn binds(&mut self, is_let: bool) -> PResult<Vec<Binding>> {
+        let mut out = Vec::new();
+        loop {
+            let (t, s) = self.peek()?;
+            match t {
+                Tok::Punct(b'}') if !is_let => return Ok(out),
+                Tok::In if is_let => return Ok(out),
+                Tok::Inherit => {
+                    self.next()?;
+                    let from = if self.peek()?.0 == Tok::Punct(b'(') {
+                        self.next()?;
+                        let e = self.expr()?;
+                        self.expect(Tok::Punct(b')'))?;
+                        Some(e)
+                    } else {
+                        None
+                    };
+                    let mut names = Vec::new();
+                    loop {
+                        let (t, s) = self.peek()?;
+                        if t == Tok::Punct(b';') {
+                            self.next()?;
+                            break;
+                        }
+                        match self.attr()? {
+                            AttrName::Static(n) => names.push((n, self.mkpos(s))),
+                            AttrName::Dynamic(..) => {
+                                return self.err("dynamic attributes not allowed in inherit", s);
+                            }
+                        }
+                    }
+                    out.push(Binding::Inherit(from, names));
+                }
+                _ => {
+                    let path = self.attrpath()?;
+                    let (t, ts) = self.next()?;
+                    if t != Tok::Punct(b'=') {
+                        let mut e = self.unexpected(&t, ts);
+                        e.msg.push_str(", expecting '.' or '='");
+                        return Err(e);
+                    }
+                    let e = self.expr()?;
+                    self.expect(Tok::Punct(b';'))?;
+                    out.push(Binding::Attr(path, e, self.mkpos(s)));
+                }
+            }
+        }
+    }
+}
+
+fn utf8_len(b: u8) -> usize {
+    match b {
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF7 => 4,
+        _ => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Result<Expr, ParseError> {
+        parse(s, 1, "/dir")
+    }
+
+    #[test]
+    fn precedence_and_tokens() {
+        assert!(matches!(p("1 + 2 * 3").unwrap(), Expr::Bin(BinOp::Add, ..)));
+        assert!(matches!(p("a/b").unwrap(), Expr::Path(..)));
+        assert!(matches!(p("a / b").unwrap(), Expr::Bin(BinOp::Div, ..)));
+        assert!(matches!(p("x:x").unwrap(), Expr::Uri(..)));
+        assert!(matches!(p("x: x").unwrap(), Expr::Lambda(..)));
+        assert!(matches!(p("!a == b").unwrap(), Expr::Bin(BinOp::Eq, ..)));
+        assert!(matches!(
+            p("{ a, b ? 1, ... }@x: a").unwrap(),
+            Expr::Lambda(..)
+        ));
+        assert!(matches!(p("{ }").unwrap(), Expr::Attrs(..)));
+        assert!(p("a == b == c").is_err());
+        assert!(p("{x, y, x}: x").is_err());
+        assert!(p("\"abc").is_err());
+    }
+
+    #[test]
+    fn indented_strings() {
+        let Expr::Str(parts) = p("''\n  a\n    b\n  ''").unwrap() else {
+            panic!()
+        };
+        let [StrPart::Lit(s)] = parts.as_slice() else {
+            panic!()
+        };
+        assert_eq!(s, "a\n  b\n");
+    }
+
+    #[test]
+    fn canon() {
+        assert_eq!(canon_path("/a/./b/../c//d"), "/a/c/d");
+        assert_eq!(canon_path("/.."), "/");
+    }
+}

@@ -1,0 +1,158 @@
+//! Interned symbols and source positions.
+//!
+//! Attribute names and variables are interned to `Sym` (a `u32`) so attribute sets can be
+//! sorted and searched by integer, and positions are a single `u32` offset into a global
+//! "code map" of every file loaded, so AST and IR nodes stay small. Both tables live in
+//! thread-locals: one evaluation runs on one thread.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt;
+use std::rc::Rc;
+
+/// An interned string (attribute name or identifier).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Sym(pub u32);
+
+#[derive(Default)]
+struct Interner {
+    map: HashMap<&'static str, Sym>,
+    names: Vec<&'static str>,
+}
+
+thread_local! {
+    static INTERNER: RefCell<Interner> = RefCell::new(Interner::default());
+    static SOURCES: RefCell<Vec<Source>> = RefCell::new(vec![Source { origin: Origin::None, text: Rc::from(""), base: 0 }]);
+}
+
+impl Sym {
+    /// Interns `s`.
+    pub fn new(s: &str) -> Sym {
+        INTERNER.with(|i| {
+            let mut i = i.borrow_mut();
+            if let Some(&sym) = i.map.get(s) {
+                return sym;
+            }
+            // Symbols live as long as the process: the set of names of a program is bounded.
+            let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
+            let sym = Sym(i.names.len() as u32);
+            i.names.push(leaked);
+            i.map.insert(leaked, sym);
+            sym
+        })
+    }
+
+    /// The symbol's text.
+    pub fn as_str(self) -> &'static str {
+        INTERNER.with(|i| i.borrow().names[self.0 as usize])
+    }
+}
+
+impl fmt::Debug for Sym {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.as_str())
+    }
+}
+
+impl fmt::Display for Sym {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a source text came from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Origin {
+    /// No position.
+    None,
+    /// A file on disk (absolute path).
+    File(String),
+    /// Standard input.
+    Stdin,
+    /// A `-E` expression or `--arg` value.
+    String,
+}
+
+#[derive(Clone)]
+struct Source {
+    origin: Origin,
+    text: Rc<str>,
+    base: u32,
+}
+
+/// A position: an offset into the global code map; 0 means "no position".
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Hash)]
+pub struct Pos(pub u32);
+
+/// A position resolved to file, line and column.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Location {
+    /// The source's origin.
+    pub origin: Origin,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+    /// The source text (for snippets).
+    pub text: Rc<str>,
+}
+
+/// Registers a source text; returns the base offset to add to byte offsets within it.
+pub fn add_source(origin: Origin, text: &str) -> u32 {
+    SOURCES.with(|s| {
+        let mut s = s.borrow_mut();
+        let last = s.last().expect("sentinel");
+        let base = last.base + last.text.len() as u32 + 1;
+        s.push(Source {
+            origin,
+            text: Rc::from(text),
+            base,
+        });
+        base
+    })
+}
+
+impl Pos {
+    /// No position.
+    pub const NONE: Pos = Pos(0);
+
+    /// Resolves the position.
+    pub fn resolve(self) -> Option<Location> {
+        if self.0 == 0 {
+            return None;
+        }
+        SOURCES.with(|s| {
+            let s = s.borrow();
+            let idx = s.partition_point(|src| src.base <= self.0) - 1;
+            let src = &s[idx];
+            let off = (self.0 - src.base) as usize;
+            let text = &src.text[..off.min(src.text.len())];
+            let line = text.bytes().filter(|&b| b == b'\n').count() as u32 + 1;
+            let line_start = text.rfind('\n').map(|i| i + 1).unwrap_or(0);
+            let column = text[line_start..].chars().count() as u32 + 1;
+            Some(Location {
+                origin: src.origin.clone(),
+                line,
+                column,
+                text: src.text.clone(),
+            })
+        })
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::None => f.write_str("«none»"),
+            Origin::File(p) => f.write_str(p),
+            Origin::Stdin => f.write_str("«stdin»"),
+            Origin::String => f.write_str("«string»"),
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.origin, self.line, self.column)
+    }
+}
