@@ -1,0 +1,75 @@
+//! Renders evaluation and parse errors the way Nix does: `error:` header, the trace frames
+//! (outermost first, with `--show-trace`), each with its position and a source snippet.
+
+use std::fmt::Write;
+
+use crate::eval::Error;
+use crate::source::Pos;
+
+fn snippet(out: &mut String, pos: Pos) {
+    let Some(l) = pos.resolve() else { return };
+    let _ = writeln!(out, "         at {l}:");
+    let lines: Vec<&str> = l.text.split('\n').collect();
+    let idx = l.line as usize - 1;
+    let numw = 13;
+    if idx > 0
+        && let Some(prev) = lines.get(idx - 1)
+    {
+        let _ = writeln!(
+            out,
+            "{:>numw$}|{}",
+            idx,
+            if prev.is_empty() {
+                String::new()
+            } else {
+                format!(" {prev}")
+            }
+        );
+    }
+    if let Some(line) = lines.get(idx) {
+        let _ = writeln!(out, "{:>numw$}| {line}", idx + 1);
+        let _ = writeln!(out, "{:>numw$}| {}^", "", " ".repeat(l.column as usize - 1));
+    }
+    if let Some(next) = lines.get(idx + 1) {
+        let _ = writeln!(
+            out,
+            "{:>numw$}|{}",
+            idx + 2,
+            if next.is_empty() {
+                String::new()
+            } else {
+                format!(" {next}")
+            }
+        );
+    }
+}
+
+/// Formats an error for stderr.
+pub fn format_error(e: &Error, show_trace: bool) -> String {
+    let mut out = String::new();
+    let frames: Vec<&(Pos, String)> = if show_trace {
+        e.0.trace.iter().rev().collect()
+    } else {
+        Vec::new()
+    };
+    if frames.is_empty() {
+        let _ = writeln!(out, "error: {}", e.0.msg);
+        if e.0.pos.resolve().is_some() {
+            let mut s = String::new();
+            snippet(&mut s, e.0.pos);
+            // Nix indents the position of the main error by 7
+            for line in s.lines() {
+                let _ = writeln!(out, "{}", line.strip_prefix("  ").unwrap_or(line));
+            }
+        }
+        return out;
+    }
+    out.push_str("error:\n");
+    for (pos, msg) in frames {
+        let _ = writeln!(out, "       … {msg}");
+        snippet(&mut out, *pos);
+        out.push('\n');
+    }
+    let _ = writeln!(out, "       error: {}", e.0.msg);
+    out
+}

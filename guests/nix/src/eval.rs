@@ -1,0 +1,1474 @@
+//! The lazy evaluator: runs compiled IR over environment frames.
+//!
+//! Thunks are forced in place with blackholing (a thunk under evaluation that is forced
+//! again is "infinite recursion"); a failed thunk is restored so `tryEval` can re-force it.
+//! Recursion uses the native stack: the evaluator watches both Nix's `max-call-depth` and
+//! the remaining native stack (measured from the address of a local) so that runaway
+//! recursion ends in a clean error, never a crash, natively and in wasm alike.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::rc::Rc;
+
+use crate::ast::BinOp;
+use crate::compile::{self, BaseScope, CompileOpts, Ir, IrAttr, LambdaIr};
+use crate::parser::{self, ParseError};
+use crate::source::{Origin, Pos, Sym, add_source};
+use crate::store::{NoStore, StoreOps};
+use crate::value::*;
+
+/// What kind of failure (decides what `tryEval` catches and the exit code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// `throw`.
+    Throw,
+    /// A failed `assert`.
+    Assert,
+    /// `abort`.
+    Abort,
+    /// Syntax or name-resolution error.
+    Parse,
+    /// Any other evaluation error (type errors, missing attributes, ...).
+    Eval,
+    /// Blackhole hit.
+    InfiniteRecursion,
+    /// Call depth or native stack exhausted.
+    StackOverflow,
+}
+
+/// The body of an evaluation error.
+#[derive(Debug, Clone)]
+pub struct ErrorInner {
+    /// Kind.
+    pub kind: ErrorKind,
+    /// Message (Nix wording).
+    pub msg: String,
+    /// Position of the failure.
+    pub pos: Pos,
+    /// Trace frames, innermost first: (position, description).
+    pub trace: Vec<(Pos, String)>,
+}
+
+/// An evaluation error.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}", .0.msg)]
+pub struct Error(pub Box<ErrorInner>);
+
+impl Error {
+    /// A new error.
+    pub fn new(kind: ErrorKind, msg: impl Into<String>, pos: Pos) -> Error {
+        Error(Box::new(ErrorInner {
+            kind,
+            msg: msg.into(),
+            pos,
+            trace: Vec::new(),
+        }))
+    }
+    /// A plain evaluation error.
+    pub fn eval(msg: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Eval, msg, Pos::NONE)
+    }
+    /// Sets the position if none yet.
+    pub fn at(mut self, pos: Pos) -> Error {
+        if self.0.pos == Pos::NONE {
+            self.0.pos = pos;
+        }
+        self
+    }
+    /// Adds a trace frame.
+    pub fn frame(mut self, pos: Pos, msg: impl Into<String>) -> Error {
+        self.0.trace.push((pos, msg.into()));
+        self
+    }
+    /// The kind.
+    pub fn kind(&self) -> ErrorKind {
+        self.0.kind
+    }
+}
+
+impl From<ParseError> for Error {
+    fn from(e: ParseError) -> Error {
+        Error::new(ErrorKind::Parse, e.msg, e.pos)
+    }
+}
+
+/// Result of evaluation.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Evaluator configuration (everything the outside world may influence).
+#[derive(Debug, Clone)]
+pub struct EvalOptions {
+    /// Variables visible to `getEnv` (and `HOME` for `~` paths).
+    pub env: HashMap<String, String>,
+    /// `builtins.currentSystem`.
+    pub system: String,
+    /// `builtins.currentTime`.
+    pub current_time: i64,
+    /// Search path entries `(prefix, path)` (`-I`, then `NIX_PATH` given explicitly).
+    pub search_path: Vec<(Option<String>, String)>,
+    /// `max-call-depth`.
+    pub max_call_depth: usize,
+    /// Native stack budget in bytes for the evaluating thread.
+    pub stack_budget: usize,
+    /// The store directory.
+    pub store_dir: String,
+    /// Enabled experimental features.
+    pub experimental: Vec<String>,
+    /// Lint settings: (name, level) e.g. ("absolute-path-literals", "fatal").
+    pub lints: Vec<(String, String)>,
+}
+
+impl Default for EvalOptions {
+    fn default() -> Self {
+        EvalOptions {
+            env: HashMap::new(),
+            system: "x86_64-linux".into(),
+            current_time: 0,
+            search_path: Vec::new(),
+            max_call_depth: 10000,
+            stack_budget: 512 << 20,
+            store_dir: "/nix/store".into(),
+            experimental: Vec::new(),
+            lints: Vec::new(),
+        }
+    }
+}
+
+/// The evaluator.
+pub struct Evaluator {
+    /// Options.
+    pub opts: EvalOptions,
+    /// Store operations.
+    pub store: Box<dyn StoreOps>,
+    pub(crate) base_env: Rc<Env>,
+    pub(crate) base_scope: BaseScope,
+    pub(crate) builtins: RefCell<Option<Value>>,
+    call_depth: Cell<usize>,
+    stack_base: Cell<usize>,
+    pub(crate) import_cache: RefCell<HashMap<String, Value>>,
+    /// Where `trace`/`warn` output goes.
+    pub diag: RefCell<Box<dyn std::io::Write>>,
+    pub(crate) sym: Syms,
+}
+
+impl std::fmt::Debug for Evaluator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Evaluator")
+            .field("opts", &self.opts)
+            .finish()
+    }
+}
+
+/// Frequently used symbols.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Syms {
+    pub functor: Sym,
+    pub to_string: Sym,
+    pub out_path: Sym,
+    pub type_: Sym,
+    pub overrides: Sym,
+    pub name: Sym,
+    pub value: Sym,
+    pub key: Sym,
+}
+
+fn stack_addr() -> usize {
+    let x = 0u8;
+    std::hint::black_box(&x) as *const u8 as usize
+}
+
+impl Evaluator {
+    /// A new evaluator with no store.
+    pub fn new(opts: EvalOptions) -> Evaluator {
+        Self::with_store(opts, Box::new(NoStore))
+    }
+
+    /// A new evaluator with the given store operations.
+    pub fn with_store(opts: EvalOptions, store: Box<dyn StoreOps>) -> Evaluator {
+        let sym = Syms {
+            functor: Sym::new("__functor"),
+            to_string: Sym::new("__toString"),
+            out_path: Sym::new("outPath"),
+            type_: Sym::new("type"),
+            overrides: Sym::new("__overrides"),
+            name: Sym::new("name"),
+            value: Sym::new("value"),
+            key: Sym::new("key"),
+        };
+        let mut ev = Evaluator {
+            opts,
+            store,
+            base_env: Rc::new(Env {
+                slots: RefCell::new(Vec::new()),
+                parent: None,
+                is_with: false,
+            }),
+            base_scope: BaseScope(Vec::new()),
+            builtins: RefCell::new(None),
+            call_depth: Cell::new(0),
+            stack_base: Cell::new(stack_addr()),
+            import_cache: RefCell::new(HashMap::new()),
+            diag: RefCell::new(Box::new(std::io::stderr())),
+            sym,
+        };
+        crate::builtins::install(&mut ev);
+        ev
+    }
+
+    /// Marks the current stack position as the base for stack-overflow detection.
+    pub fn reset_stack_base(&self) {
+        self.stack_base.set(stack_addr());
+    }
+
+    /// Writes a diagnostic line (trace/warning).
+    pub fn diag(&self, line: &str) {
+        let mut d = self.diag.borrow_mut();
+        let _ = writeln!(d, "{line}");
+    }
+
+    /// Parses and compiles source text from `origin`, relative paths against `dir`.
+    pub fn compile_source(
+        &self,
+        text: &str,
+        origin: Origin,
+        dir: &str,
+        extra: Option<&[Sym]>,
+    ) -> Result<Rc<Ir>> {
+        let base = add_source(origin, text);
+        let ast = parser::parse(text, base, dir)?;
+        let opts = CompileOpts {
+            text: Rc::from(text),
+            base,
+        };
+        self.check_lints(&ast)?;
+        Ok(Rc::new(compile::compile(
+            &ast,
+            &self.base_scope,
+            extra,
+            &opts,
+        )?))
+    }
+
+    fn check_lints(&self, _ast: &crate::ast::Expr) -> Result<()> {
+        Ok(())
+    }
+
+    /// Evaluates source text to weak head normal form.
+    pub fn eval_source(&self, text: &str, origin: Origin, dir: &str) -> Result<Value> {
+        let ir = self.compile_source(text, origin, dir, None)?;
+        self.eval(&ir, &self.base_env.clone())
+    }
+
+    /// Evaluates a file (like `import`).
+    pub fn eval_file(&self, path: &str) -> Result<Value> {
+        self.import(path, Pos::NONE)
+    }
+
+    /// `import path`.
+    pub fn import(&self, path: &str, pos: Pos) -> Result<Value> {
+        let mut path = path.to_owned();
+        if std::fs::metadata(&path)
+            .map(|m| m.is_dir())
+            .unwrap_or(false)
+        {
+            path = format!("{}/default.nix", path.trim_end_matches('/'));
+        }
+        if let Some(v) = self.import_cache.borrow().get(&path) {
+            return Ok(v.clone());
+        }
+        let text = self.read_file(&path, pos)?;
+        let dir = parent_dir(&path);
+        let ir = self.compile_source(&text, Origin::File(path.clone()), &dir, None)?;
+        let v = Value::pending(ir, self.base_env.clone());
+        self.import_cache.borrow_mut().insert(path, v.clone());
+        self.force(&v)
+    }
+
+    /// Reads a file as text.
+    pub fn read_file(&self, path: &str, pos: Pos) -> Result<String> {
+        match std::fs::read(path) {
+            Ok(b) => String::from_utf8(b).map_err(|_| {
+                Error::new(
+                    ErrorKind::Eval,
+                    format!("file '{path}' is not valid UTF-8"),
+                    pos,
+                )
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::new(
+                ErrorKind::Eval,
+                format!("path '{path}' does not exist"),
+                pos,
+            )),
+            Err(e) => Err(Error::new(
+                ErrorKind::Eval,
+                format!("reading '{path}': {e}"),
+                pos,
+            )),
+        }
+    }
+
+    // ---------------------------------------------------------------- forcing
+
+    /// Forces a value to weak head normal form.
+    #[inline]
+    pub fn force(&self, v: &Value) -> Result<Value> {
+        match v {
+            Value::Thunk(t) => self.force_thunk(t),
+            v => Ok(v.clone()),
+        }
+    }
+
+    fn force_thunk(&self, t: &Rc<Thunk>) -> Result<Value> {
+        if let ThunkState::Done(v) = &*t.0.borrow() {
+            return Ok(v.clone());
+        }
+        let st = std::mem::replace(&mut *t.0.borrow_mut(), ThunkState::Blackhole);
+        let r = match &st {
+            ThunkState::Pending(ir, env) => self.eval(ir, env),
+            ThunkState::Apply(f, a) => self.call(f, a.clone(), Pos::NONE),
+            ThunkState::Blackhole => {
+                return Err(Error::new(
+                    ErrorKind::InfiniteRecursion,
+                    "infinite recursion encountered",
+                    Pos::NONE,
+                ));
+            }
+            ThunkState::Done(_) => unreachable!("checked above"),
+        };
+        match r {
+            Ok(v) => {
+                let v = match v {
+                    Value::Thunk(inner) => self.force_thunk(&inner)?,
+                    v => v,
+                };
+                *t.0.borrow_mut() = ThunkState::Done(v.clone());
+                Ok(v)
+            }
+            Err(e) => {
+                *t.0.borrow_mut() = st;
+                Err(e)
+            }
+        }
+    }
+
+    /// Forces deeply (lists and attribute sets recursively), like `deepSeq`/`--strict`.
+    pub fn force_deep(&self, v: &Value) -> Result<Value> {
+        let mut seen = std::collections::HashSet::new();
+        self.force_deep_inner(v, &mut seen)
+    }
+
+    fn force_deep_inner(
+        &self,
+        v: &Value,
+        seen: &mut std::collections::HashSet<usize>,
+    ) -> Result<Value> {
+        let v = self.force(v)?;
+        match &v {
+            Value::Attrs(a) if seen.insert(Rc::as_ptr(a) as usize) => {
+                for at in &a.entries {
+                    self.force_deep_inner(&at.value, seen).map_err(|e| {
+                        e.frame(
+                            at.pos,
+                            format!("while evaluating the attribute '{}'", at.name),
+                        )
+                    })?;
+                }
+            }
+            Value::List(l) if seen.insert(Rc::as_ptr(l) as usize) => {
+                for x in l.iter() {
+                    self.force_deep_inner(x, seen)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(v)
+    }
+
+    // ---------------------------------------------------------------- env
+
+    #[inline]
+    fn lookup(env: &Rc<Env>, depth: u32, slot: u32) -> Value {
+        let mut e = env;
+        for _ in 0..depth {
+            e = e.parent.as_ref().expect("resolved depth");
+        }
+        e.slots.borrow()[slot as usize].clone()
+    }
+
+    fn with_lookup(&self, env: &Rc<Env>, name: Sym, pos: Pos) -> Result<Value> {
+        let mut e = Some(env);
+        while let Some(en) = e {
+            if en.is_with {
+                let v = en.slots.borrow()[0].clone();
+                let attrs = self.force_attrs(&v, pos)?;
+                if let Some(v) = attrs.get(name) {
+                    return Ok(v.clone());
+                }
+            }
+            e = en.parent.as_ref();
+        }
+        Err(Error::new(
+            ErrorKind::Eval,
+            format!("undefined variable '{name}'"),
+            pos,
+        ))
+    }
+
+    /// A lazy value for `ir` in `env`: constants, variables and lambdas need no thunk.
+    #[inline]
+    fn delay(&self, ir: &Rc<Ir>, env: &Rc<Env>) -> Value {
+        match &**ir {
+            Ir::Const(v) => v.clone(),
+            Ir::Var(d, s) => Self::lookup(env, *d, *s),
+            Ir::Lambda(l) => Value::Lambda(Rc::new(Closure {
+                lambda: l.clone(),
+                env: env.clone(),
+            })),
+            _ => Value::pending(ir.clone(), env.clone()),
+        }
+    }
+
+    /// Like `delay` but for frames under construction (variables of depth 0 may be unset).
+    fn delay_rec(&self, ir: &Rc<Ir>, env: &Rc<Env>) -> Value {
+        match &**ir {
+            Ir::Var(0, _) => Value::pending(ir.clone(), env.clone()),
+            _ => self.delay(ir, env),
+        }
+    }
+
+    fn new_frame(parent: &Rc<Env>, n: usize) -> Rc<Env> {
+        Rc::new(Env {
+            slots: RefCell::new(Vec::with_capacity(n)),
+            parent: Some(parent.clone()),
+            is_with: false,
+        })
+    }
+
+    // ---------------------------------------------------------------- eval
+
+    fn check_stack(&self, pos: Pos) -> Result<()> {
+        let here = stack_addr();
+        let used = self.stack_base.get().abs_diff(here);
+        if used > self.opts.stack_budget {
+            return Err(Error::new(
+                ErrorKind::StackOverflow,
+                "stack overflow (possible infinite recursion)",
+                pos,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Evaluates `ir` in `env` to weak head normal form.
+    pub fn eval(&self, ir: &Ir, env: &Rc<Env>) -> Result<Value> {
+        match ir {
+            Ir::Const(v) => Ok(v.clone()),
+            Ir::Var(d, s) => {
+                let v = Self::lookup(env, *d, *s);
+                self.force(&v)
+            }
+            Ir::WithVar(name, pos) => {
+                let v = self.with_lookup(env, *name, *pos)?;
+                self.force(&v)
+            }
+            Ir::Select(e, path, def, pos) => self.eval_select(e, path, def.as_deref(), *pos, env),
+            Ir::HasAttr(e, path) => {
+                let mut v = self.eval(e, env)?;
+                for (i, a) in path.iter().enumerate() {
+                    let name = self.attr_name(a, env)?;
+                    match v {
+                        Value::Attrs(attrs) => match attrs.get(name) {
+                            Some(x) if i + 1 < path.len() => v = self.force(x)?,
+                            Some(_) => return Ok(Value::Bool(true)),
+                            None => return Ok(Value::Bool(false)),
+                        },
+                        _ => return Ok(Value::Bool(false)),
+                    }
+                }
+                Ok(Value::Bool(true))
+            }
+            Ir::Attrs(a) => self.eval_attrs(a, env, false),
+            Ir::RecAttrs(a) => self.eval_attrs(a, env, true),
+            Ir::List(items) => Ok(Value::list(
+                items.iter().map(|i| self.delay(i, env)).collect(),
+            )),
+            Ir::Lambda(l) => Ok(Value::Lambda(Rc::new(Closure {
+                lambda: l.clone(),
+                env: env.clone(),
+            }))),
+            Ir::Call(f, args, pos) => {
+                self.check_stack(*pos)?;
+                let mut fv = self.eval(f, env)?;
+                for a in args.iter() {
+                    let av = self.delay(a, env);
+                    fv = self.call(&fv, av, *pos)?;
+                }
+                Ok(fv)
+            }
+            Ir::Let(binds, body) => {
+                let frame = Self::new_frame(env, binds.len());
+                {
+                    let vals: Vec<Value> =
+                        binds.iter().map(|b| self.delay_rec(b, &frame)).collect();
+                    *frame.slots.borrow_mut() = vals;
+                }
+                self.eval(body, &frame)
+            }
+            Ir::With(e, body) => {
+                let v = self.delay(e, env);
+                let frame = Rc::new(Env {
+                    slots: RefCell::new(vec![v]),
+                    parent: Some(env.clone()),
+                    is_with: true,
+                });
+                self.eval(body, &frame)
+            }
+            Ir::If(c, a, b, pos) => {
+                let cv = self.eval(c, env)?;
+                let cb = self
+                    .expect_bool(&cv, *pos)
+                    .map_err(|e| e.frame(*pos, "while evaluating a branch condition"))?;
+                if cb {
+                    self.eval(a, env)
+                } else {
+                    self.eval(b, env)
+                }
+            }
+            Ir::Assert(c, body, pos, text) => {
+                let cv = self.eval(c, env)?;
+                if !self.expect_bool(&cv, *pos)? {
+                    return Err(Error::new(
+                        ErrorKind::Assert,
+                        format!("assertion '{text}' failed"),
+                        *pos,
+                    ));
+                }
+                self.eval(body, env)
+            }
+            Ir::Not(e, pos) => {
+                let v = self.eval(e, env)?;
+                Ok(Value::Bool(!self.expect_bool(&v, *pos)?))
+            }
+            Ir::Bin(op, a, b, pos) => self.eval_bin(*op, a, b, *pos, env),
+            Ir::Concat(parts, force_string, pos) => {
+                self.eval_concat(parts, *force_string, *pos, env)
+            }
+            Ir::HomePath(rest, pos) => match self.opts.env.get("HOME") {
+                Some(h) => Ok(Value::path(parser::canon_path(&format!("{h}{rest}")))),
+                None => Err(Error::new(
+                    ErrorKind::Eval,
+                    "cannot resolve '~' paths: HOME is not set",
+                    *pos,
+                )),
+            },
+            Ir::SearchPath(p, pos) => self.find_file(p, *pos),
+        }
+    }
+
+    fn attr_name(&self, a: &IrAttr, env: &Rc<Env>) -> Result<Sym> {
+        match a {
+            IrAttr::Static(s) => Ok(*s),
+            IrAttr::Dynamic(e) => {
+                let v = self.eval(e, env)?;
+                let s = self.expect_string(&v, Pos::NONE)?;
+                Ok(Sym::new(&s.s))
+            }
+        }
+    }
+
+    fn eval_select(
+        &self,
+        e: &Ir,
+        path: &[IrAttr],
+        def: Option<&Ir>,
+        pos: Pos,
+        env: &Rc<Env>,
+    ) -> Result<Value> {
+        let mut v = self.eval(e, env)?;
+        for a in path {
+            let name = self.attr_name(a, env)?;
+            match &v {
+                Value::Attrs(attrs) => match attrs.get(name) {
+                    Some(x) => {
+                        let x = x.clone();
+                        v = self.force(&x).map_err(|e| {
+                            e.frame(pos, format!("while evaluating the attribute '{name}'"))
+                        })?;
+                    }
+                    None => {
+                        if let Some(d) = def {
+                            return self.eval(d, env);
+                        }
+                        return Err(self.missing_attr(name, attrs, pos));
+                    }
+                },
+                _ => {
+                    if let Some(d) = def {
+                        return self.eval(d, env);
+                    }
+                    return Err(Error::new(
+                        ErrorKind::Eval,
+                        format!(
+                            "expected a set but found {}: {}",
+                            v.type_desc(),
+                            self.show_value(&v)
+                        ),
+                        pos,
+                    )
+                    .frame(pos, format!("while selecting attribute '{name}'")));
+                }
+            }
+        }
+        Ok(v)
+    }
+
+    pub(crate) fn missing_attr(&self, name: Sym, attrs: &Attrs, pos: Pos) -> Error {
+        let mut msg = format!("attribute '{name}' missing");
+        // Nix suggests similar names ("Did you mean ...?"): pick by edit distance.
+        let mut sugg: Vec<&str> = attrs
+            .entries
+            .iter()
+            .map(|a| a.name.as_str())
+            .filter(|n| levenshtein(n, name.as_str()) <= 2 && !n.is_empty())
+            .collect();
+        sugg.sort();
+        if !sugg.is_empty() {
+            if sugg.len() == 1 {
+                let _ = write!(msg, "\n       Did you mean {}?", sugg[0]);
+            } else {
+                let last = sugg.pop().expect("nonempty");
+                let _ = write!(
+                    msg,
+                    "\n       Did you mean one of {} or {}?",
+                    sugg.join(", "),
+                    last
+                );
+            }
+        }
+        Error::new(ErrorKind::Eval, msg, pos)
+    }
+
+    fn eval_attrs(&self, a: &compile::AttrsIr, env: &Rc<Env>, rec: bool) -> Result<Value> {
+        let scope = if rec {
+            Self::new_frame(env, a.statics.len())
+        } else {
+            env.clone()
+        };
+        let mut entries: Vec<Attr> = Vec::with_capacity(a.statics.len() + a.dynamics.len());
+        for (name, ir, pos) in &a.statics {
+            let v = if rec {
+                self.delay_rec(ir, &scope)
+            } else {
+                self.delay(ir, &scope)
+            };
+            entries.push(Attr {
+                name: *name,
+                value: v,
+                pos: *pos,
+            });
+        }
+        if rec {
+            *scope.slots.borrow_mut() = entries.iter().map(|e| e.value.clone()).collect();
+        }
+        let mut attrs = Attrs::from_unsorted(entries);
+        if rec && let Some(ov) = attrs.get(self.sym.overrides).cloned() {
+            let ov = self.force_attrs(&ov, Pos::NONE)?;
+            let mut slots = scope.slots.borrow_mut();
+            for o in &ov.entries {
+                if let Some(i) = a.statics.iter().position(|s| s.0 == o.name) {
+                    slots[i] = o.value.clone();
+                }
+            }
+            drop(slots);
+            attrs = attrs.update(&ov);
+        }
+        if !a.dynamics.is_empty() {
+            for (nir, vir, pos) in &a.dynamics {
+                let nv = self.eval(nir, &scope)?;
+                if let Value::Null = nv {
+                    continue;
+                }
+                let ns = self.expect_string(&nv, *pos).map_err(|e| {
+                    e.frame(*pos, "while evaluating the name of a dynamic attribute")
+                })?;
+                let name = Sym::new(&ns.s);
+                if let Some(prev) = attrs.get_attr(name) {
+                    let _ = prev;
+                    return Err(Error::new(
+                        ErrorKind::Eval,
+                        format!(
+                            "dynamic attribute '{name}' already defined at {}",
+                            loc_str(prev.pos)
+                        ),
+                        *pos,
+                    ));
+                }
+                let v = self.delay(vir, &scope);
+                let idx = attrs.entries.partition_point(|x| x.name < name);
+                attrs.entries.insert(
+                    idx,
+                    Attr {
+                        name,
+                        value: v,
+                        pos: *pos,
+                    },
+                );
+            }
+        }
+        Ok(Value::Attrs(Rc::new(attrs)))
+    }
+
+    // ---------------------------------------------------------------- calls
+
+    /// Applies a function to one argument.
+    pub fn call(&self, f: &Value, arg: Value, pos: Pos) -> Result<Value> {
+        let f = self.force(f)?;
+        match &f {
+            Value::Lambda(c) => {
+                let depth = self.call_depth.get();
+                if depth >= self.opts.max_call_depth {
+                    return Err(Error::new(
+                        ErrorKind::StackOverflow,
+                        "stack overflow; max-call-depth exceeded",
+                        pos,
+                    ));
+                }
+                self.check_stack(pos)?;
+                self.call_depth.set(depth + 1);
+                let r = self.call_lambda(c, arg, pos);
+                self.call_depth.set(depth);
+                r
+            }
+            Value::PrimOp(op) => {
+                if op.arity == 1 {
+                    (op.f)(self, &[arg], pos).map_err(|e| {
+                        e.frame(pos, format!("while calling the '{}' builtin", op.name))
+                    })
+                } else {
+                    Ok(Value::PrimOpApp(Rc::new(PrimOpApp {
+                        op,
+                        args: vec![arg],
+                    })))
+                }
+            }
+            Value::PrimOpApp(app) => {
+                let mut args = Vec::with_capacity(app.args.len() + 1);
+                args.extend(app.args.iter().cloned());
+                args.push(arg);
+                if args.len() == app.op.arity {
+                    (app.op.f)(self, &args, pos).map_err(|e| {
+                        e.frame(pos, format!("while calling the '{}' builtin", app.op.name))
+                    })
+                } else {
+                    Ok(Value::PrimOpApp(Rc::new(PrimOpApp { op: app.op, args })))
+                }
+            }
+            Value::Attrs(a) if a.get(self.sym.functor).is_some() => {
+                let functor = a.get(self.sym.functor).expect("checked").clone();
+                let g = self.call(&functor, f.clone(), pos)?;
+                self.call(&g, arg, pos)
+            }
+            _ => Err(Error::new(
+                ErrorKind::Eval,
+                format!(
+                    "attempt to call something which is not a function but {}: {}",
+                    f.type_desc(),
+                    self.show_value(&f)
+                ),
+                pos,
+            )),
+        }
+    }
+
+    /// Applies a function to several arguments.
+    pub fn call_n(&self, f: &Value, args: &[Value], pos: Pos) -> Result<Value> {
+        let mut f = f.clone();
+        for a in args {
+            f = self.call(&f, a.clone(), pos)?;
+        }
+        Ok(f)
+    }
+
+    fn lambda_name(l: &LambdaIr) -> String {
+        match l.name {
+            Some(n) => format!("function '{n}'"),
+            None => "anonymous lambda".into(),
+        }
+    }
+
+    fn call_lambda(&self, c: &Closure, arg: Value, pos: Pos) -> Result<Value> {
+        let l = &*c.lambda;
+        let frame = Self::new_frame(&c.env, l.nslots);
+        match &l.formals {
+            None => {
+                frame.slots.borrow_mut().push(arg);
+            }
+            Some(formals) => {
+                let av = self.force(&arg)?;
+                let Value::Attrs(attrs) = &av else {
+                    return Err(Error::new(
+                        ErrorKind::Eval,
+                        format!(
+                            "expected a set but found {}: {}",
+                            av.type_desc(),
+                            self.show_value(&av)
+                        ),
+                        pos,
+                    )
+                    .frame(l.pos, format!("while calling {}", Self::lambda_name(l))));
+                };
+                let mut used = 0usize;
+                let mut slots = Vec::with_capacity(l.nslots);
+                let mut defaults = Vec::new();
+                for (i, (name, def)) in formals.iter().enumerate() {
+                    match attrs.get(*name) {
+                        Some(v) => {
+                            used += 1;
+                            slots.push(v.clone());
+                        }
+                        None => match def {
+                            Some(d) => {
+                                slots.push(Value::Null);
+                                defaults.push((i, d));
+                            }
+                            None => {
+                                return Err(Error::new(
+                                    ErrorKind::Eval,
+                                    format!(
+                                        "{} called without required argument '{name}'",
+                                        Self::lambda_name(l)
+                                    ),
+                                    pos,
+                                )
+                                .frame(l.pos, format!("while calling {}", Self::lambda_name(l))));
+                            }
+                        },
+                    }
+                }
+                if !l.ellipsis && used < attrs.entries.len() {
+                    for a in &attrs.entries {
+                        if !formals.iter().any(|f| f.0 == a.name) {
+                            let mut msg = format!(
+                                "{} called with unexpected argument '{}'",
+                                Self::lambda_name(l),
+                                a.name
+                            );
+                            let mut sugg: Vec<&str> = formals
+                                .iter()
+                                .map(|f| f.0.as_str())
+                                .filter(|n| levenshtein(n, a.name.as_str()) <= 2)
+                                .collect();
+                            sugg.sort();
+                            if sugg.len() == 1 {
+                                let _ = write!(msg, "\n       Did you mean {}?", sugg[0]);
+                            }
+                            return Err(Error::new(ErrorKind::Eval, msg, pos)
+                                .frame(l.pos, format!("while calling {}", Self::lambda_name(l))));
+                        }
+                    }
+                }
+                if l.arg.is_some() {
+                    slots.push(av.clone());
+                }
+                *frame.slots.borrow_mut() = slots;
+                if !defaults.is_empty() {
+                    let mut s = frame.slots.borrow_mut();
+                    for (i, d) in defaults {
+                        s[i] = match &**d {
+                            Ir::Var(0, _) => Value::pending(d.clone(), frame.clone()),
+                            _ => self.delay(d, &frame),
+                        };
+                    }
+                }
+            }
+        }
+        self.eval(&l.body, &frame)
+    }
+
+    // ---------------------------------------------------------------- operators
+
+    fn eval_bin(&self, op: BinOp, a: &Ir, b: &Ir, pos: Pos, env: &Rc<Env>) -> Result<Value> {
+        match op {
+            BinOp::And => {
+                let av = self.eval(a, env)?;
+                if !self
+                    .expect_bool(&av, pos)
+                    .map_err(|e| e.frame(pos, "in the left operand of the AND (&&) operator"))?
+                {
+                    return Ok(Value::Bool(false));
+                }
+                let bv = self.eval(b, env)?;
+                Ok(Value::Bool(self.expect_bool(&bv, pos).map_err(|e| {
+                    e.frame(pos, "in the right operand of the AND (&&) operator")
+                })?))
+            }
+            BinOp::Or => {
+                let av = self.eval(a, env)?;
+                if self
+                    .expect_bool(&av, pos)
+                    .map_err(|e| e.frame(pos, "in the left operand of the OR (||) operator"))?
+                {
+                    return Ok(Value::Bool(true));
+                }
+                let bv = self.eval(b, env)?;
+                Ok(Value::Bool(self.expect_bool(&bv, pos).map_err(|e| {
+                    e.frame(pos, "in the right operand of the OR (||) operator")
+                })?))
+            }
+            BinOp::Impl => {
+                let av = self.eval(a, env)?;
+                if !self
+                    .expect_bool(&av, pos)
+                    .map_err(|e| e.frame(pos, "in the left operand of the IMPL (->) operator"))?
+                {
+                    return Ok(Value::Bool(true));
+                }
+                let bv = self.eval(b, env)?;
+                Ok(Value::Bool(self.expect_bool(&bv, pos).map_err(|e| {
+                    e.frame(pos, "in the right operand of the IMPL (->) operator")
+                })?))
+            }
+            _ => {
+                let av = self.eval(a, env)?;
+                let bv = self.eval(b, env)?;
+                self.binop(op, &av, &bv, pos)
+            }
+        }
+    }
+
+    /// Applies a strict binary operator to forced operands.
+    pub fn binop(&self, op: BinOp, av: &Value, bv: &Value, pos: Pos) -> Result<Value> {
+        Ok(match op {
+            BinOp::Eq => Value::Bool(self.equal(av, bv, pos)?),
+            BinOp::Neq => Value::Bool(!self.equal(av, bv, pos)?),
+            BinOp::Lt => Value::Bool(self.less_than(av, bv, pos)?),
+            BinOp::Gt => Value::Bool(self.less_than(bv, av, pos)?),
+            BinOp::Le => Value::Bool(!self.less_than(bv, av, pos)?),
+            BinOp::Ge => Value::Bool(!self.less_than(av, bv, pos)?),
+            BinOp::Update => {
+                let x = self
+                    .force_attrs(av, pos)
+                    .map_err(|e| e.frame(pos, "in the left operand of the update (//) operator"))?;
+                let y = self.force_attrs(bv, pos).map_err(|e| {
+                    e.frame(pos, "in the right operand of the update (//) operator")
+                })?;
+                if x.entries.is_empty() {
+                    Value::Attrs(y)
+                } else if y.entries.is_empty() {
+                    Value::Attrs(x)
+                } else {
+                    Value::Attrs(Rc::new(x.update(&y)))
+                }
+            }
+            BinOp::Concat => {
+                let x = self.force_list(av, pos).map_err(|e| {
+                    e.frame(pos, "while evaluating one of the elements to concatenate")
+                })?;
+                let y = self.force_list(bv, pos).map_err(|e| {
+                    e.frame(pos, "while evaluating one of the elements to concatenate")
+                })?;
+                if x.is_empty() {
+                    Value::List(y)
+                } else if y.is_empty() {
+                    Value::List(x)
+                } else {
+                    let mut v = Vec::with_capacity(x.len() + y.len());
+                    v.extend(x.iter().cloned());
+                    v.extend(y.iter().cloned());
+                    Value::list(v)
+                }
+            }
+            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div => self.arith(op, av, bv, pos)?,
+            _ => unreachable!("handled elsewhere"),
+        })
+    }
+
+    /// Integer/float arithmetic with Nix's rules.
+    pub fn arith(&self, op: BinOp, av: &Value, bv: &Value, pos: Pos) -> Result<Value> {
+        let av = self.force(av)?;
+        let bv = self.force(bv)?;
+        let (sym, verb) = match op {
+            BinOp::Add => ("+", "addition"),
+            BinOp::Sub => ("-", "subtraction"),
+            BinOp::Mul => ("*", "multiplication"),
+            _ => ("/", "division"),
+        };
+        let _ = verb;
+        match (&av, &bv) {
+            (Value::Int(x), Value::Int(y)) => {
+                let r = match op {
+                    BinOp::Add => x.checked_add(*y),
+                    BinOp::Sub => x.checked_sub(*y),
+                    BinOp::Mul => x.checked_mul(*y),
+                    _ => {
+                        if *y == 0 {
+                            return Err(Error::new(ErrorKind::Eval, "division by zero", pos));
+                        }
+                        x.checked_div(*y)
+                    }
+                };
+                match r {
+                    Some(r) => Ok(Value::Int(r)),
+                    None => Err(Error::new(
+                        ErrorKind::Eval,
+                        format!(
+                            "integer overflow in {}ing {x} {sym} {y}",
+                            match op {
+                                BinOp::Add => "add",
+                                BinOp::Sub => "subtract",
+                                BinOp::Mul => "multiply",
+                                _ => "divid",
+                            }
+                        ),
+                        pos,
+                    )),
+                }
+            }
+            (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+                let x = num_f64(&av);
+                let y = num_f64(&bv);
+                Ok(Value::Float(match op {
+                    BinOp::Add => x + y,
+                    BinOp::Sub => x - y,
+                    BinOp::Mul => x * y,
+                    _ => {
+                        if y == 0.0 {
+                            return Err(Error::new(ErrorKind::Eval, "division by zero", pos));
+                        }
+                        x / y
+                    }
+                }))
+            }
+            (Value::Int(_) | Value::Float(_), _) => Err(self.type_err(
+                &bv,
+                if matches!(av, Value::Int(_)) {
+                    "an integer"
+                } else {
+                    "a float"
+                },
+                pos,
+            )),
+            _ => Err(self.type_err(&av, "an integer", pos)),
+        }
+    }
+
+    fn eval_concat(
+        &self,
+        parts: &[Ir],
+        force_string: bool,
+        pos: Pos,
+        env: &Rc<Env>,
+    ) -> Result<Value> {
+        let first = self.eval(&parts[0], env)?;
+        if !force_string {
+            match &first {
+                Value::Int(_) | Value::Float(_) => {
+                    let mut acc = first;
+                    for p in &parts[1..] {
+                        let v = self.eval(p, env)?;
+                        acc = match (&acc, &v) {
+                            (_, Value::Int(_) | Value::Float(_)) => {
+                                self.arith(BinOp::Add, &acc, &v, pos)?
+                            }
+                            _ => {
+                                return Err(Error::new(
+                                    ErrorKind::Eval,
+                                    format!("cannot add {} to {}", v.type_desc(), acc.type_desc()),
+                                    pos,
+                                ));
+                            }
+                        };
+                    }
+                    return Ok(acc);
+                }
+                Value::Path(p) => {
+                    let mut s = p.s.clone();
+                    for part in &parts[1..] {
+                        let v = self.eval(part, env)?;
+                        let ns = self.coerce_to_string(&v, pos, false, false)?;
+                        if ns.has_ctx() {
+                            return Err(Error::new(
+                                ErrorKind::Eval,
+                                "a string that refers to a store path cannot be appended to a path"
+                                    .to_string(),
+                                pos,
+                            ));
+                        }
+                        s.push_str(&ns.s);
+                    }
+                    return Ok(Value::path(parser::canon_path(&s)));
+                }
+                _ => {}
+            }
+        }
+        let mut out = self
+            .coerce_to_string(&first, pos, false, true)
+            .map_err(|e| e.frame(pos, "while evaluating a path segment"))?;
+        for p in &parts[1..] {
+            let v = self.eval(p, env)?;
+            let s = self.coerce_to_string(&v, pos, false, true)?;
+            out.s.push_str(&s.s);
+            out.merge_ctx(&s);
+        }
+        Ok(Value::Str(Rc::new(out)))
+    }
+
+    /// Deep equality (`==`).
+    #[allow(clippy::only_used_in_recursion)] // kept for error positions
+    pub fn equal(&self, a: &Value, b: &Value, pos: Pos) -> Result<bool> {
+        if let (Value::Thunk(x), Value::Thunk(y)) = (a, b)
+            && Rc::ptr_eq(x, y)
+        {
+            return Ok(true);
+        }
+        let a = self.force(a)?;
+        let b = self.force(b)?;
+        Ok(match (&a, &b) {
+            (Value::Null, Value::Null) => true,
+            (Value::Bool(x), Value::Bool(y)) => x == y,
+            (Value::Int(x), Value::Int(y)) => x == y,
+            (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+                num_f64(&a) == num_f64(&b)
+            }
+            (Value::Str(x), Value::Str(y)) => x.s == y.s,
+            (Value::Path(x), Value::Path(y)) => x.s == y.s,
+            (Value::List(x), Value::List(y)) => {
+                if Rc::ptr_eq(x, y) {
+                    return Ok(true);
+                }
+                if x.len() != y.len() {
+                    return Ok(false);
+                }
+                for (p, q) in x.iter().zip(y.iter()) {
+                    if !self.equal(p, q, pos)? {
+                        return Ok(false);
+                    }
+                }
+                true
+            }
+            (Value::Attrs(x), Value::Attrs(y)) => {
+                if Rc::ptr_eq(x, y) {
+                    return Ok(true);
+                }
+                if self.is_derivation(x)?
+                    && self.is_derivation(y)?
+                    && let (Some(p), Some(q)) = (x.get(self.sym.out_path), y.get(self.sym.out_path))
+                {
+                    return self.equal(p, q, pos);
+                }
+                if x.entries.len() != y.entries.len() {
+                    return Ok(false);
+                }
+                for (p, q) in x.entries.iter().zip(y.entries.iter()) {
+                    if p.name != q.name || !self.equal(&p.value, &q.value, pos)? {
+                        return Ok(false);
+                    }
+                }
+                true
+            }
+            _ => false,
+        })
+    }
+
+    pub(crate) fn is_derivation(&self, a: &Attrs) -> Result<bool> {
+        match a.get(self.sym.type_) {
+            Some(t) => match self.force(t)? {
+                Value::Str(s) => Ok(s.s == "derivation"),
+                _ => Ok(false),
+            },
+            None => Ok(false),
+        }
+    }
+
+    /// `<` with Nix's rules.
+    pub fn less_than(&self, a: &Value, b: &Value, pos: Pos) -> Result<bool> {
+        let a = self.force(a)?;
+        let b = self.force(b)?;
+        Ok(match (&a, &b) {
+            (Value::Int(x), Value::Int(y)) => x < y,
+            (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+                num_f64(&a) < num_f64(&b)
+            }
+            (Value::Str(x), Value::Str(y)) => x.s < y.s,
+            (Value::Path(x), Value::Path(y)) => x.s < y.s,
+            (Value::List(x), Value::List(y)) => {
+                for (p, q) in x.iter().zip(y.iter()) {
+                    if !self.equal(p, q, pos)? {
+                        return self.less_than(p, q, pos);
+                    }
+                }
+                x.len() < y.len()
+            }
+            _ => {
+                let same = a.type_desc() == b.type_desc();
+                let msg = if same {
+                    format!(
+                        "cannot compare {} with {}; values of that type are incomparable (values are {} and {})",
+                        a.type_desc(),
+                        b.type_desc(),
+                        self.show_value(&a),
+                        self.show_value(&b)
+                    )
+                } else {
+                    format!(
+                        "cannot compare {} with {}; values are {} and {}",
+                        a.type_desc(),
+                        b.type_desc(),
+                        self.show_value(&a),
+                        self.show_value(&b)
+                    )
+                };
+                return Err(Error::new(ErrorKind::Eval, msg, pos));
+            }
+        })
+    }
+
+    // ---------------------------------------------------------------- coercions
+
+    /// A type error "expected X but found Y: v".
+    pub fn type_err(&self, v: &Value, expected: &str, pos: Pos) -> Error {
+        Error::new(
+            ErrorKind::Eval,
+            format!(
+                "expected {expected} but found {}: {}",
+                v.type_desc(),
+                self.show_value(v)
+            ),
+            pos,
+        )
+    }
+
+    /// Forces to a Boolean.
+    pub fn expect_bool(&self, v: &Value, pos: Pos) -> Result<bool> {
+        match self.force(v)? {
+            Value::Bool(b) => Ok(b),
+            v => Err(self.type_err(&v, "a Boolean", pos)),
+        }
+    }
+    /// Forces to an integer.
+    pub fn expect_int(&self, v: &Value, pos: Pos) -> Result<i64> {
+        match self.force(v)? {
+            Value::Int(i) => Ok(i),
+            v => Err(self.type_err(&v, "an integer", pos)),
+        }
+    }
+    /// Forces to an attribute set.
+    pub fn force_attrs(&self, v: &Value, pos: Pos) -> Result<Rc<Attrs>> {
+        match self.force(v)? {
+            Value::Attrs(a) => Ok(a),
+            v => Err(self.type_err(&v, "a set", pos)),
+        }
+    }
+    /// Forces to a list.
+    pub fn force_list(&self, v: &Value, pos: Pos) -> Result<Rc<Vec<Value>>> {
+        match self.force(v)? {
+            Value::List(l) => Ok(l),
+            v => Err(self.type_err(&v, "a list", pos)),
+        }
+    }
+    /// Forces to a function (error otherwise).
+    pub fn expect_function(&self, v: &Value, pos: Pos) -> Result<Value> {
+        let f = self.force(v)?;
+        match &f {
+            Value::Lambda(_) | Value::PrimOp(_) | Value::PrimOpApp(_) => Ok(f),
+            Value::Attrs(a) if a.get(self.sym.functor).is_some() => Ok(f),
+            _ => Err(self.type_err(&f, "a function", pos)),
+        }
+    }
+    /// Forces to a string (no coercion).
+    pub fn expect_string(&self, v: &Value, pos: Pos) -> Result<Rc<NixString>> {
+        match self.force(v)? {
+            Value::Str(s) => Ok(s),
+            v => Err(self.type_err(&v, "a string", pos)),
+        }
+    }
+
+    /// Coerces to a string. `more` enables `toString`'s extra rules (numbers, Booleans,
+    /// null, lists); `copy` copies paths to the store (interpolation) instead of using
+    /// them verbatim.
+    pub fn coerce_to_string(
+        &self,
+        v: &Value,
+        pos: Pos,
+        more: bool,
+        copy: bool,
+    ) -> Result<NixString> {
+        let v = self.force(v)?;
+        match &v {
+            Value::Str(s) => Ok((**s).clone()),
+            Value::Path(p) => {
+                if copy {
+                    let sp = self
+                        .store
+                        .copy_path(&p.s)
+                        .map_err(|e| Error::new(ErrorKind::Eval, e.to_string(), pos))?;
+                    let mut ns = NixString::plain(sp.clone());
+                    ns.ctx = Some(Box::new(std::iter::once(sp).collect()));
+                    Ok(ns)
+                } else {
+                    Ok(NixString::plain(p.s.clone()))
+                }
+            }
+            Value::Attrs(a) => {
+                if let Some(f) = a.get(self.sym.to_string) {
+                    let r = self.call(f, v.clone(), pos)?;
+                    let r = self.force(&r)?;
+                    return match &r {
+                        Value::Str(s) => Ok((**s).clone()),
+                        Value::Path(_) => self.coerce_to_string(&r, pos, more, copy),
+                        _ => Err(Error::new(
+                            ErrorKind::Eval,
+                            format!(
+                                "`__toString` should return a string, but got {}: {}",
+                                r.type_desc(),
+                                self.show_value(&r)
+                            ),
+                            pos,
+                        )),
+                    };
+                }
+                if let Some(o) = a.get(self.sym.out_path) {
+                    return self.coerce_to_string(o, pos, more, copy);
+                }
+                Err(self.coerce_err(&v, pos))
+            }
+            Value::Int(i) if more => Ok(NixString::plain(i.to_string())),
+            Value::Float(f) if more => Ok(NixString::plain(format_float_fixed(*f))),
+            Value::Bool(b) if more => Ok(NixString::plain(if *b { "1" } else { "" })),
+            Value::Null if more => Ok(NixString::plain("")),
+            Value::List(l) if more => {
+                let mut out = NixString::default();
+                for (i, x) in l.iter().enumerate() {
+                    let s = self.coerce_to_string(x, pos, more, copy)?;
+                    out.s.push_str(&s.s);
+                    out.merge_ctx(&s);
+                    if i + 1 < l.len() {
+                        let xv = self.force(x)?;
+                        let empty_list = matches!(&xv, Value::List(l) if l.is_empty());
+                        if !empty_list {
+                            out.s.push(' ');
+                        }
+                    }
+                }
+                Ok(out)
+            }
+            _ => Err(self.coerce_err(&v, pos)),
+        }
+    }
+
+    fn coerce_err(&self, v: &Value, pos: Pos) -> Error {
+        Error::new(
+            ErrorKind::Eval,
+            format!(
+                "cannot coerce {} to a string: {}",
+                v.type_desc(),
+                self.show_value(v)
+            ),
+            pos,
+        )
+    }
+
+    /// Coerces to an absolute path string (`toPath`, `readFile`, ...).
+    pub fn coerce_to_path(&self, v: &Value, pos: Pos) -> Result<String> {
+        let s = self.coerce_to_string(v, pos, false, false)?;
+        if !s.s.starts_with('/') {
+            return Err(Error::new(
+                ErrorKind::Eval,
+                format!("string '{}' doesn't represent an absolute path", s.s),
+                pos,
+            ));
+        }
+        Ok(s.s)
+    }
+
+    /// A short rendering of a value for messages.
+    pub fn show_value(&self, v: &Value) -> String {
+        crate::print::show_for_error(v)
+    }
+
+    /// Resolves `<name>` against the search path.
+    pub fn find_file(&self, name: &str, pos: Pos) -> Result<Value> {
+        self.find_file_in(&self.opts.search_path, name, pos)
+    }
+
+    /// Resolves `<name>` against the given search path.
+    pub fn find_file_in(
+        &self,
+        sp: &[(Option<String>, String)],
+        name: &str,
+        pos: Pos,
+    ) -> Result<Value> {
+        for (prefix, dir) in sp {
+            let candidate = match prefix {
+                None => format!("{}/{}", dir.trim_end_matches('/'), name),
+                Some(p) => {
+                    if name == p {
+                        dir.clone()
+                    } else if let Some(rest) = name
+                        .strip_prefix(p.as_str())
+                        .and_then(|r| r.strip_prefix('/'))
+                    {
+                        format!("{}/{}", dir.trim_end_matches('/'), rest)
+                    } else {
+                        continue;
+                    }
+                }
+            };
+            if std::fs::symlink_metadata(&candidate).is_ok() {
+                return Ok(Value::path(parser::canon_path(&candidate)));
+            }
+        }
+        Err(Error::new(
+            ErrorKind::Eval,
+            format!(
+                "file '{name}' was not found in the Nix search path (add it using $NIX_PATH or -I)"
+            ),
+            pos,
+        ))
+    }
+}
+
+pub(crate) fn num_f64(v: &Value) -> f64 {
+    match v {
+        Value::Int(i) => *i as f64,
+        Value::Float(f) => *f,
+        _ => 0.0,
+    }
+}
+
+/// `std::to_string(double)`: fixed with 6 decimals.
+pub fn format_float_fixed(f: f64) -> String {
+    format!("{f:.6}")
+}
+
+pub(crate) fn loc_str(p: Pos) -> String {
+    p.resolve()
+        .map(|l| l.to_string())
+        .unwrap_or_else(|| "«none»".into())
+}
+
+/// The directory part of an absolute path.
+pub fn parent_dir(p: &str) -> String {
+    match p.rfind('/') {
+        Some(0) => "/".into(),
+        Some(i) => p[..i].into(),
+        None => ".".into(),
+    }
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = if a[i - 1] == b[j - 1] { 0 } else { 1 };
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}

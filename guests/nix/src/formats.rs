@@ -1,0 +1,416 @@
+//! Data formats: `toJSON`, `fromJSON`, `fromTOML` and `toXML`, producing byte-identical
+//! output to Nix's.
+
+use std::fmt::Write;
+use std::rc::Rc;
+
+use crate::eval::{Error, ErrorKind, Evaluator, Result};
+use crate::source::{Pos, Sym};
+use crate::value::*;
+
+fn json_escape(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn json_float(f: f64) -> String {
+    if !f.is_finite() {
+        return "null".into();
+    }
+    serde_json::Number::from_f64(f)
+        .map(|n| n.to_string())
+        .unwrap_or_else(|| "null".into())
+}
+
+/// `builtins.toJSON`; string contexts are collected into `ctx`.
+pub fn to_json(ev: &Evaluator, v: &Value, pos: Pos, ctx: &mut NixString) -> Result<String> {
+    let mut out = String::new();
+    to_json_rec(ev, v, pos, ctx, &mut out)?;
+    Ok(out)
+}
+
+fn to_json_rec(
+    ev: &Evaluator,
+    v: &Value,
+    pos: Pos,
+    ctx: &mut NixString,
+    out: &mut String,
+) -> Result<()> {
+    let v = ev.force(v)?;
+    match &v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Float(f) => out.push_str(&json_float(*f)),
+        Value::Str(s) => {
+            ctx.merge_ctx(s);
+            json_escape(&s.s, out);
+        }
+        Value::Path(_) => {
+            let s = ev.coerce_to_string(&v, pos, false, true)?;
+            ctx.merge_ctx(&s);
+            json_escape(&s.s, out);
+        }
+        Value::List(l) => {
+            out.push('[');
+            for (i, x) in l.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                to_json_rec(ev, x, pos, ctx, out)?;
+            }
+            out.push(']');
+        }
+        Value::Attrs(a) => {
+            if a.get(Sym::new("__toString")).is_some() {
+                let s = ev.coerce_to_string(&v, pos, false, true)?;
+                ctx.merge_ctx(&s);
+                json_escape(&s.s, out);
+                return Ok(());
+            }
+            if let Some(o) = a.get(Sym::new("outPath")) {
+                return to_json_rec(ev, o, pos, ctx, out);
+            }
+            out.push('{');
+            for (i, at) in a.sorted_by_name().iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                json_escape(at.name.as_str(), out);
+                out.push(':');
+                to_json_rec(ev, &at.value, pos, ctx, out).map_err(|e| {
+                    e.frame(at.pos, format!("while evaluating attribute '{}'", at.name))
+                })?;
+            }
+            out.push('}');
+        }
+        _ => {
+            return Err(Error::new(
+                ErrorKind::Eval,
+                format!("cannot convert {} to JSON", v.type_desc()),
+                pos,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `builtins.fromJSON`.
+pub fn from_json(s: &str) -> std::result::Result<Value, String> {
+    let j: serde_json::Value = serde_json::from_str(s).map_err(|e| e.to_string())?;
+    json_to_value(&j)
+}
+
+fn json_to_value(j: &serde_json::Value) -> std::result::Result<Value, String> {
+    Ok(match j {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::Int(i)
+            } else if let Some(u) = n.as_u64() {
+                return Err(format!(
+                    "unsigned json number {u} outside of Nix integer range"
+                ));
+            } else {
+                Value::Float(n.as_f64().unwrap_or(0.0))
+            }
+        }
+        serde_json::Value::String(s) => Value::str(s.clone()),
+        serde_json::Value::Array(a) => Value::list(
+            a.iter()
+                .map(json_to_value)
+                .collect::<std::result::Result<_, _>>()?,
+        ),
+        serde_json::Value::Object(o) => {
+            let mut entries = Vec::with_capacity(o.len());
+            for (k, v) in o {
+                entries.push(Attr {
+                    name: Sym::new(k),
+                    value: json_to_value(v)?,
+                    pos: Pos::NONE,
+                });
+            }
+            Value::attrs(entries)
+        }
+    })
+}
+
+/// `builtins.fromTOML`.
+pub fn from_toml(s: &str, timestamps: bool) -> std::result::Result<Value, String> {
+    let t: toml::Table = s
+        .parse()
+        .map_err(|e: toml::de::Error| e.message().to_owned())?;
+    table_to_value(&t, timestamps)
+}
+
+fn table_to_value(t: &toml::Table, ts: bool) -> std::result::Result<Value, String> {
+    let mut entries = Vec::with_capacity(t.len());
+    for (k, v) in t {
+        entries.push(Attr {
+            name: Sym::new(k),
+            value: toml_to_value(v, ts)?,
+            pos: Pos::NONE,
+        });
+    }
+    Ok(Value::attrs(entries))
+}
+
+fn toml_to_value(v: &toml::Value, ts: bool) -> std::result::Result<Value, String> {
+    Ok(match v {
+        toml::Value::String(s) => {
+            if s.contains('\0') {
+                return Err(format!(
+                    "error: input string '{}' cannot be represented as Nix string because it contains null bytes",
+                    s.replace('\0', "␀")
+                ));
+            }
+            Value::str(s.clone())
+        }
+        toml::Value::Integer(i) => Value::Int(*i),
+        toml::Value::Float(f) => Value::Float(*f),
+        toml::Value::Boolean(b) => Value::Bool(*b),
+        toml::Value::Datetime(d) => {
+            if !ts {
+                return Err("Dates and times are not supported".into());
+            }
+            let mut b = AttrsBuilder::default();
+            b.add("_type", Value::str("timestamp"));
+            b.add("value", Value::str(d.to_string()));
+            b.build()
+        }
+        toml::Value::Array(a) => Value::list(
+            a.iter()
+                .map(|x| toml_to_value(x, ts))
+                .collect::<std::result::Result<_, _>>()?,
+        ),
+        toml::Value::Table(t) => table_to_value(t, ts)?,
+    })
+}
+
+fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\n' => out.push_str("&#xA;"),
+            '\r' => out.push_str("&#xD;"),
+            '\t' => out.push_str("&#x9;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+struct Xml {
+    out: String,
+    depth: usize,
+    location: bool,
+}
+
+impl Xml {
+    fn attrs_str(attrs: &[(&str, String)]) -> String {
+        let mut sorted: Vec<&(&str, String)> = attrs.iter().collect();
+        sorted.sort_by_key(|a| a.0);
+        let mut s = String::new();
+        for (k, v) in sorted {
+            let _ = write!(s, " {k}=\"{}\"", xml_escape(v));
+        }
+        s
+    }
+    fn open(&mut self, name: &str, attrs: &[(&str, String)]) {
+        let _ = writeln!(
+            self.out,
+            "{}<{name}{}>",
+            "  ".repeat(self.depth),
+            Self::attrs_str(attrs)
+        );
+        self.depth += 1;
+    }
+    fn close(&mut self, name: &str) {
+        self.depth -= 1;
+        let _ = writeln!(self.out, "{}</{name}>", "  ".repeat(self.depth));
+    }
+    fn empty(&mut self, name: &str, attrs: &[(&str, String)]) {
+        let _ = writeln!(
+            self.out,
+            "{}<{name}{} />",
+            "  ".repeat(self.depth),
+            Self::attrs_str(attrs)
+        );
+    }
+}
+
+/// `builtins.toXML` (and `--xml`; `location` adds source positions).
+pub fn to_xml(ev: &Evaluator, v: &Value, pos: Pos, ctx: &mut NixString) -> Result<String> {
+    to_xml_opts(ev, v, pos, ctx, false)
+}
+
+/// XML rendering with optional locations.
+pub fn to_xml_opts(
+    ev: &Evaluator,
+    v: &Value,
+    pos: Pos,
+    ctx: &mut NixString,
+    location: bool,
+) -> Result<String> {
+    let mut x = Xml {
+        out: String::from("<?xml version='1.0' encoding='utf-8'?>\n"),
+        depth: 0,
+        location,
+    };
+    x.open("expr", &[]);
+    let mut drvs = std::collections::HashSet::new();
+    xml_rec(ev, v, pos, ctx, &mut x, &mut drvs)?;
+    x.close("expr");
+    Ok(x.out)
+}
+
+fn loc_attrs(p: Pos, x: &Xml) -> Vec<(&'static str, String)> {
+    if !x.location {
+        return Vec::new();
+    }
+    match p.resolve() {
+        Some(l) => vec![
+            ("path", l.origin.to_string()),
+            ("line", l.line.to_string()),
+            ("column", l.column.to_string()),
+        ],
+        None => Vec::new(),
+    }
+}
+
+fn xml_rec(
+    ev: &Evaluator,
+    v: &Value,
+    pos: Pos,
+    ctx: &mut NixString,
+    x: &mut Xml,
+    drvs: &mut std::collections::HashSet<String>,
+) -> Result<()> {
+    let v = ev.force(v)?;
+    match &v {
+        Value::Str(s) => {
+            ctx.merge_ctx(s);
+            x.empty("string", &[("value", s.s.clone())]);
+        }
+        Value::Int(i) => x.empty("int", &[("value", i.to_string())]),
+        Value::Bool(b) => x.empty("bool", &[("value", b.to_string())]),
+        Value::Null => x.empty("null", &[]),
+        Value::Float(f) => x.empty("float", &[("value", crate::print::format_float(*f))]),
+        Value::Path(p) => x.empty("path", &[("value", p.s.clone())]),
+        Value::List(l) => {
+            if l.is_empty() {
+                x.empty("list", &[]);
+            } else {
+                x.open("list", &[]);
+                for e in l.iter() {
+                    xml_rec(ev, e, pos, ctx, x, drvs)?;
+                }
+                x.close("list");
+            }
+        }
+        Value::Attrs(a) => {
+            if ev.is_derivation(a)? {
+                let mut attrs = Vec::new();
+                let mut drv_path = None;
+                if let Some(dp) = a.get(Sym::new("drvPath")) {
+                    let s = ev.expect_string(dp, pos)?;
+                    ctx.merge_ctx(&s);
+                    drv_path = Some(s.s.clone());
+                    attrs.push(("drvPath", s.s.clone()));
+                }
+                if let Some(op) = a.get(Sym::new("outPath")) {
+                    let s = ev.expect_string(op, pos)?;
+                    ctx.merge_ctx(&s);
+                    attrs.push(("outPath", s.s.clone()));
+                }
+                x.open("derivation", &attrs);
+                let fresh = match &drv_path {
+                    Some(p) => drvs.insert(p.clone()),
+                    None => true,
+                };
+                if fresh {
+                    xml_attrs(ev, a, pos, ctx, x, drvs)?;
+                } else {
+                    x.empty("repeated", &[]);
+                }
+                x.close("derivation");
+            } else if a.entries.is_empty() {
+                x.empty("attrs", &[]);
+            } else {
+                x.open("attrs", &[]);
+                xml_attrs(ev, a, pos, ctx, x, drvs)?;
+                x.close("attrs");
+            }
+        }
+        Value::Lambda(c) => {
+            let l = &c.lambda;
+            let fattrs = loc_attrs(l.pos, x);
+            x.open("function", &fattrs);
+            match &l.formals {
+                Some(f) => {
+                    let mut attrs = Vec::new();
+                    if l.ellipsis {
+                        attrs.push(("ellipsis", "1".to_owned()));
+                    }
+                    if let Some(n) = l.arg {
+                        attrs.push(("name", n.as_str().to_owned()));
+                    }
+                    x.open("attrspat", &attrs);
+                    let mut names: Vec<&str> = f.iter().map(|(n, _)| n.as_str()).collect();
+                    names.sort();
+                    for n in names {
+                        x.empty("attr", &[("name", n.to_owned())]);
+                    }
+                    x.close("attrspat");
+                }
+                None => x.empty(
+                    "varpat",
+                    &[("name", l.arg.map(|s| s.as_str()).unwrap_or("").to_owned())],
+                ),
+            }
+            x.close("function");
+        }
+        Value::PrimOp(_) | Value::PrimOpApp(_) | Value::Thunk(_) => x.empty("unevaluated", &[]),
+    }
+    Ok(())
+}
+
+fn xml_attrs(
+    ev: &Evaluator,
+    a: &Rc<Attrs>,
+    pos: Pos,
+    ctx: &mut NixString,
+    x: &mut Xml,
+    drvs: &mut std::collections::HashSet<String>,
+) -> Result<()> {
+    for at in a.sorted_by_name() {
+        let mut attrs = loc_attrs(at.pos, x);
+        attrs.push(("name", at.name.as_str().to_owned()));
+        x.open("attr", &attrs);
+        xml_rec(ev, &at.value, pos, ctx, x, drvs)?;
+        x.close("attr");
+    }
+    Ok(())
+}

@@ -1,0 +1,413 @@
+//! Printing values the way `nix-instantiate --eval` does, and the shorter renderings Nix
+//! uses inside error messages (with elision).
+
+use std::collections::HashSet;
+use std::fmt::Write;
+use std::rc::Rc;
+
+use crate::ast::{Expr, StrPart};
+use crate::value::{ThunkState, Value};
+
+/// Quotes a string as a Nix string literal.
+pub fn quote_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '$' if chars.peek() == Some(&'{') => out.push_str("\\$"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+const KEYWORDS: &[&str] = &[
+    "if", "then", "else", "assert", "with", "let", "in", "rec", "inherit", "or",
+];
+
+/// Prints an attribute name, quoting it unless it is a plain identifier.
+pub fn attr_name(s: &str) -> String {
+    let b = s.as_bytes();
+    let ok = !b.is_empty()
+        && (b[0].is_ascii_alphabetic() || b[0] == b'_')
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'\'' | b'-'))
+        && !KEYWORDS.contains(&s);
+    if ok { s.to_owned() } else { quote_string(s) }
+}
+
+/// C's `%g` with precision 6 (how Nix prints floats).
+pub fn format_float(f: f64) -> String {
+    if f.is_nan() {
+        return if f.is_sign_negative() {
+            "-nan".into()
+        } else {
+            "nan".into()
+        };
+    }
+    if f.is_infinite() {
+        return if f < 0.0 { "-inf".into() } else { "inf".into() };
+    }
+    if f == 0.0 {
+        return if f.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
+    }
+    let p = 6i32;
+    let e = format!("{:.*e}", (p - 1) as usize, f);
+    let (mant, exp) = e.split_once('e').expect("exp format");
+    let x: i32 = exp.parse().expect("exponent");
+    if x < -4 || x >= p {
+        let mant = strip_zeros(mant);
+        format!("{}e{}{:02}", mant, if x < 0 { '-' } else { '+' }, x.abs())
+    } else {
+        let s = format!("{:.*}", (p - 1 - x).max(0) as usize, f);
+        strip_zeros(&s)
+    }
+}
+
+fn strip_zeros(s: &str) -> String {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        s.to_owned()
+    }
+}
+
+/// Prints a (deeply forced) value as `nix-instantiate --eval` does.
+pub fn print_value(v: &Value) -> String {
+    let mut out = String::new();
+    let mut seen = HashSet::new();
+    print_rec(v, &mut out, &mut seen);
+    out
+}
+
+fn forced(v: &Value) -> Option<Value> {
+    match v {
+        Value::Thunk(t) => match &*t.0.borrow() {
+            ThunkState::Done(v) => Some(v.clone()),
+            _ => None,
+        },
+        v => Some(v.clone()),
+    }
+}
+
+fn print_rec(v: &Value, out: &mut String, seen: &mut HashSet<usize>) {
+    let key = match v {
+        Value::Thunk(t) => Some(Rc::as_ptr(t) as usize),
+        _ => None,
+    };
+    let Some(fv) = forced(v) else {
+        out.push_str("«thunk»");
+        return;
+    };
+    match &fv {
+        Value::Attrs(a) => {
+            if let Some(k) = key
+                && !seen.insert(k)
+            {
+                out.push_str("«repeated»");
+                return;
+            }
+            if !seen.insert(Rc::as_ptr(a) as usize) {
+                out.push_str("«repeated»");
+                return;
+            }
+            if a.entries.is_empty() {
+                out.push_str("{ }");
+                return;
+            }
+            out.push_str("{ ");
+            for at in a.sorted_by_name() {
+                out.push_str(&attr_name(at.name.as_str()));
+                out.push_str(" = ");
+                print_rec(&at.value, out, seen);
+                out.push_str("; ");
+            }
+            out.push('}');
+        }
+        Value::List(l) => {
+            if let Some(k) = key
+                && !seen.insert(k)
+            {
+                out.push_str("«repeated»");
+                return;
+            }
+            if l.is_empty() {
+                out.push_str("[ ]");
+                return;
+            }
+            out.push_str("[ ");
+            for x in l.iter() {
+                print_rec(x, out, seen);
+                out.push(' ');
+            }
+            out.push(']');
+        }
+        other => out.push_str(&scalar(other)),
+    }
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => format_float(*f),
+        Value::Str(s) => quote_string(&s.s),
+        Value::Path(p) => p.s.clone(),
+        Value::Lambda(_) => "<LAMBDA>".into(),
+        Value::PrimOp(_) => "<PRIMOP>".into(),
+        Value::PrimOpApp(_) => "<PRIMOP-APP>".into(),
+        Value::Thunk(_) => "«thunk»".into(),
+        Value::Attrs(_) | Value::List(_) => unreachable!("not scalar"),
+    }
+}
+
+/// Renders a value inside an error message (Nix's error print options: depth and item
+/// limits with elision markers).
+pub fn show_for_error(v: &Value) -> String {
+    let mut out = String::new();
+    let mut budget = Budget {
+        attrs: 10,
+        items: 10,
+    };
+    show_err_rec(v, &mut out, 0, &mut budget);
+    out
+}
+
+struct Budget {
+    attrs: usize,
+    items: usize,
+}
+
+fn show_err_rec(v: &Value, out: &mut String, depth: usize, b: &mut Budget) {
+    let Some(fv) = forced(v) else {
+        out.push_str("«thunk»");
+        return;
+    };
+    match &fv {
+        Value::Attrs(a) => {
+            if a.entries.is_empty() {
+                out.push_str("{ }");
+                return;
+            }
+            if depth >= 10 {
+                out.push_str("{ ... }");
+                return;
+            }
+            out.push_str("{ ");
+            let sorted = a.sorted_by_name();
+            let mut shown = 0;
+            for at in &sorted {
+                if b.attrs == 0 {
+                    break;
+                }
+                b.attrs -= 1;
+                shown += 1;
+                out.push_str(&attr_name(at.name.as_str()));
+                out.push_str(" = ");
+                show_err_rec(&at.value, out, depth + 1, b);
+                out.push_str("; ");
+            }
+            let rest = sorted.len() - shown;
+            if rest > 0 {
+                let _ = write!(
+                    out,
+                    "«{rest} attribute{} elided» ",
+                    if rest == 1 { "" } else { "s" }
+                );
+            }
+            out.push('}');
+        }
+        Value::List(l) => {
+            if l.is_empty() {
+                out.push_str("[ ]");
+                return;
+            }
+            if depth >= 10 {
+                out.push_str("[ ... ]");
+                return;
+            }
+            out.push_str("[ ");
+            let mut shown = 0;
+            for x in l.iter() {
+                if b.items == 0 {
+                    break;
+                }
+                b.items -= 1;
+                shown += 1;
+                show_err_rec(x, out, depth + 1, b);
+                out.push(' ');
+            }
+            let rest = l.len() - shown;
+            if rest > 0 {
+                let _ = write!(
+                    out,
+                    "«{rest} item{} elided» ",
+                    if rest == 1 { "" } else { "s" }
+                );
+            }
+            out.push(']');
+        }
+        Value::Lambda(c) => {
+            let _ = write!(out, "«lambda");
+            if let Some(n) = c.lambda.name {
+                let _ = write!(out, " {n}");
+            }
+            if let Some(l) = c.lambda.pos.resolve() {
+                let _ = write!(out, " @ {l}");
+            }
+            out.push('»');
+        }
+        Value::PrimOp(p) => {
+            let _ = write!(out, "«primop {}»", p.name);
+        }
+        Value::PrimOpApp(p) => {
+            let _ = write!(out, "«partially applied primop {}»", p.op.name);
+        }
+        other => out.push_str(&scalar(other)),
+    }
+}
+
+/// Renders an expression compactly (for assertion messages, like Nix's `show`).
+pub fn show_expr(e: &Expr) -> String {
+    use crate::ast::BinOp::*;
+    match e {
+        Expr::Int(i) => i.to_string(),
+        Expr::Float(f) => format_float(*f),
+        Expr::Str(parts) => {
+            let mut s = String::from("\"");
+            for p in parts {
+                match p {
+                    StrPart::Lit(l) => {
+                        let q = quote_string(l);
+                        s.push_str(&q[1..q.len() - 1]);
+                    }
+                    StrPart::Interp(e) => {
+                        s.push_str("${");
+                        s.push_str(&show_expr(e));
+                        s.push('}');
+                    }
+                }
+            }
+            s.push('"');
+            s
+        }
+        Expr::Path(_, parts, _) => parts
+            .iter()
+            .map(|p| match p {
+                StrPart::Lit(l) => l.clone(),
+                StrPart::Interp(e) => format!("${{{}}}", show_expr(e)),
+            })
+            .collect(),
+        Expr::SearchPath(p, _) => format!("<{p}>"),
+        Expr::Uri(u, _) => u.clone(),
+        Expr::Var(n, _) => n.as_str().to_owned(),
+        Expr::Select(e, path, def, _) => {
+            let mut s = format!("{}.{}", show_expr(e), show_path(path));
+            if let Some(d) = def {
+                s = format!("{s} or ({})", show_expr(d));
+            }
+            s
+        }
+        Expr::HasAttr(e, path, _) => format!("(({}) ? {})", show_expr(e), show_path(path)),
+        Expr::Attrs(..) => "{ ... }".into(),
+        Expr::List(items) => {
+            let mut s = String::from("[ ");
+            for i in items {
+                s.push_str(&show_expr(i));
+                s.push(' ');
+            }
+            s.push(']');
+            s
+        }
+        Expr::Lambda(_) => "<lambda>".into(),
+        Expr::Call(f, args, _) => {
+            let mut s = format!("({}", show_expr(f));
+            for a in args {
+                s.push(' ');
+                s.push_str(&show_expr(a));
+            }
+            s.push(')');
+            s
+        }
+        Expr::Let(..) => "let ... in ...".into(),
+        Expr::With(..) => "with ...; ...".into(),
+        Expr::If(c, a, b, _) => format!(
+            "(if {} then {} else {})",
+            show_expr(c),
+            show_expr(a),
+            show_expr(b)
+        ),
+        Expr::Assert(..) => "assert ...; ...".into(),
+        Expr::Not(e, _) => format!("(! {})", show_expr(e)),
+        Expr::Neg(e, _) => format!("(__sub 0 {})", show_expr(e)),
+        Expr::Bin(op, a, b, _) => {
+            let o = match op {
+                Eq => "==",
+                Neq => "!=",
+                Lt => "<",
+                Le => "<=",
+                Gt => ">",
+                Ge => ">=",
+                And => "&&",
+                Or => "||",
+                Impl => "->",
+                Update => "//",
+                Add => "+",
+                Sub => "-",
+                Mul => "*",
+                Div => "/",
+                Concat => "++",
+                PipeRight => "|>",
+                PipeLeft => "<|",
+            };
+            format!("({} {o} {})", show_expr(a), show_expr(b))
+        }
+        Expr::CurPos(_) => "__curPos".into(),
+    }
+}
+
+fn show_path(p: &[crate::ast::AttrName]) -> String {
+    p.iter()
+        .map(|a| match a {
+            crate::ast::AttrName::Static(s) => attr_name(s.as_str()),
+            crate::ast::AttrName::Dynamic(e, _) => format!("\"${{{}}}\"", show_expr(e)),
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_like_printf_g() {
+        assert_eq!(format_float(1.44), "1.44");
+        assert_eq!(format_float(1e20), "1e+20");
+        assert_eq!(format_float(0.1 + 0.2), "0.3");
+        assert_eq!(format_float(123456789.0), "1.23457e+08");
+        assert_eq!(format_float(1.0), "1");
+        assert_eq!(format_float(0.0001), "0.0001");
+        assert_eq!(format_float(0.00001), "1e-05");
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(quote_string("a\"b${c}\n"), "\"a\\\"b\\${c}\\n\"");
+        assert_eq!(attr_name("foo-bar"), "foo-bar");
+        assert_eq!(attr_name("if"), "\"if\"");
+        assert_eq!(attr_name("1a"), "\"1a\"");
+    }
+}

@@ -1,0 +1,299 @@
+//! Runtime values.
+//!
+//! `Value` is 16 bytes: scalars inline, everything else behind an `Rc` so that copying a
+//! value is a reference-count bump. Attribute sets are immutable vectors sorted by symbol
+//! (binary search, cheap `//` merges); thunks are updated in place once forced.
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::rc::Rc;
+
+use crate::compile::{Ir, LambdaIr};
+use crate::source::{Pos, Sym};
+
+/// A string with its context (the store paths it refers to, in Nix's encoded form:
+/// `/nix/store/x`, `=/nix/store/x.drv` for all outputs, `!out!/nix/store/x.drv`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NixString {
+    /// The text.
+    pub s: String,
+    /// The context; `None` when empty.
+    pub ctx: Option<Box<BTreeSet<String>>>,
+}
+
+impl NixString {
+    /// A string without context.
+    pub fn plain(s: impl Into<String>) -> Self {
+        NixString {
+            s: s.into(),
+            ctx: None,
+        }
+    }
+    /// Whether the context is empty.
+    pub fn has_ctx(&self) -> bool {
+        self.ctx.as_ref().is_some_and(|c| !c.is_empty())
+    }
+    /// Adds another string's context to this one.
+    pub fn merge_ctx(&mut self, other: &NixString) {
+        if let Some(o) = &other.ctx {
+            self.ctx
+                .get_or_insert_with(Default::default)
+                .extend(o.iter().cloned());
+        }
+    }
+}
+
+/// One attribute.
+#[derive(Debug, Clone)]
+pub struct Attr {
+    /// The name.
+    pub name: Sym,
+    /// The (possibly unevaluated) value.
+    pub value: Value,
+    /// Where it was defined.
+    pub pos: Pos,
+}
+
+/// An attribute set: attributes sorted by symbol.
+#[derive(Debug, Clone, Default)]
+pub struct Attrs {
+    /// Sorted by `name`.
+    pub entries: Vec<Attr>,
+}
+
+impl Attrs {
+    /// Builds from unsorted entries (later duplicates win).
+    pub fn from_unsorted(mut entries: Vec<Attr>) -> Attrs {
+        entries.sort_by_key(|a| a.name);
+        entries.dedup_by(|later, earlier| {
+            if later.name == earlier.name {
+                std::mem::swap(later, earlier);
+                true
+            } else {
+                false
+            }
+        });
+        Attrs { entries }
+    }
+    /// Looks up an attribute.
+    pub fn get(&self, name: Sym) -> Option<&Value> {
+        self.get_attr(name).map(|a| &a.value)
+    }
+    /// Looks up an attribute with its position.
+    pub fn get_attr(&self, name: Sym) -> Option<&Attr> {
+        self.entries
+            .binary_search_by_key(&name, |a| a.name)
+            .ok()
+            .map(|i| &self.entries[i])
+    }
+    /// Entries sorted by name text (the order Nix shows them in).
+    pub fn sorted_by_name(&self) -> Vec<&Attr> {
+        let mut v: Vec<&Attr> = self.entries.iter().collect();
+        v.sort_by(|a, b| a.name.as_str().cmp(b.name.as_str()));
+        v
+    }
+    /// `self // other`.
+    pub fn update(&self, other: &Attrs) -> Attrs {
+        let (a, b) = (&self.entries, &other.entries);
+        let mut out = Vec::with_capacity(a.len() + b.len());
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() && j < b.len() {
+            match a[i].name.cmp(&b[j].name) {
+                std::cmp::Ordering::Less => {
+                    out.push(a[i].clone());
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    out.push(b[j].clone());
+                    j += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    out.push(b[j].clone());
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        out.extend_from_slice(&a[i..]);
+        out.extend_from_slice(&b[j..]);
+        Attrs { entries: out }
+    }
+}
+
+/// A function value: compiled lambda plus its environment.
+#[derive(Debug)]
+pub struct Closure {
+    /// The code.
+    pub lambda: Rc<LambdaIr>,
+    /// Captured environment.
+    pub env: Rc<Env>,
+}
+
+/// A built-in function.
+pub struct PrimOp {
+    /// Name without `__`.
+    pub name: &'static str,
+    /// Number of arguments.
+    pub arity: usize,
+    /// The implementation; gets exactly `arity` (unforced) arguments.
+    pub f: fn(&crate::eval::Evaluator, &[Value], Pos) -> crate::eval::Result<Value>,
+}
+
+impl std::fmt::Debug for PrimOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<primop {}>", self.name)
+    }
+}
+
+/// A partially applied built-in.
+#[derive(Debug)]
+pub struct PrimOpApp {
+    /// The built-in.
+    pub op: &'static PrimOp,
+    /// The arguments so far (fewer than its arity).
+    pub args: Vec<Value>,
+}
+
+/// A suspended computation.
+#[derive(Debug)]
+pub enum ThunkState {
+    /// Evaluate `ir` in `env`.
+    Pending(Rc<Ir>, Rc<Env>),
+    /// Apply a function to an argument.
+    Apply(Value, Value),
+    /// Being evaluated.
+    Blackhole,
+    /// Evaluated.
+    Done(Value),
+}
+
+/// A thunk: shared, updated in place.
+#[derive(Debug)]
+pub struct Thunk(pub RefCell<ThunkState>);
+
+/// A runtime environment frame.
+#[derive(Debug)]
+pub struct Env {
+    /// Slots (variables of a `let`, `rec`, lambda; or the attribute set of a `with`).
+    pub slots: RefCell<Vec<Value>>,
+    /// The enclosing frame.
+    pub parent: Option<Rc<Env>>,
+    /// Whether this frame is a `with`.
+    pub is_with: bool,
+}
+
+/// A Nix value.
+#[derive(Debug, Clone)]
+pub enum Value {
+    /// `null`
+    Null,
+    /// `true`/`false`
+    Bool(bool),
+    /// 64-bit integer.
+    Int(i64),
+    /// Float.
+    Float(f64),
+    /// String.
+    Str(Rc<NixString>),
+    /// Path (absolute, canonical).
+    Path(Rc<NixString>),
+    /// Attribute set.
+    Attrs(Rc<Attrs>),
+    /// List.
+    List(Rc<Vec<Value>>),
+    /// Lambda.
+    Lambda(Rc<Closure>),
+    /// Built-in.
+    PrimOp(&'static PrimOp),
+    /// Partially applied built-in.
+    PrimOpApp(Rc<PrimOpApp>),
+    /// Unevaluated.
+    Thunk(Rc<Thunk>),
+}
+
+impl Value {
+    /// A string value without context.
+    pub fn str(s: impl Into<String>) -> Value {
+        Value::Str(Rc::new(NixString::plain(s)))
+    }
+    /// A path value.
+    pub fn path(s: impl Into<String>) -> Value {
+        Value::Path(Rc::new(NixString::plain(s)))
+    }
+    /// A list value.
+    pub fn list(v: Vec<Value>) -> Value {
+        Value::List(Rc::new(v))
+    }
+    /// An attribute set value from unsorted entries.
+    pub fn attrs(entries: Vec<Attr>) -> Value {
+        Value::Attrs(Rc::new(Attrs::from_unsorted(entries)))
+    }
+    /// A lazy application `f a`.
+    pub fn apply(f: Value, a: Value) -> Value {
+        Value::Thunk(Rc::new(Thunk(RefCell::new(ThunkState::Apply(f, a)))))
+    }
+    /// A thunk of `ir` in `env`.
+    pub fn pending(ir: Rc<Ir>, env: Rc<Env>) -> Value {
+        Value::Thunk(Rc::new(Thunk(RefCell::new(ThunkState::Pending(ir, env)))))
+    }
+
+    /// Nix's name of the value's type with article, for messages ("an integer").
+    pub fn type_desc(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a Boolean",
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a float",
+            Value::Str(_) => "a string",
+            Value::Path(_) => "a path",
+            Value::Attrs(_) => "a set",
+            Value::List(_) => "a list",
+            Value::Lambda(_) | Value::PrimOp(_) | Value::PrimOpApp(_) => "a function",
+            Value::Thunk(_) => "a thunk",
+        }
+    }
+
+    /// `builtins.typeOf`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Float(_) => "float",
+            Value::Str(_) => "string",
+            Value::Path(_) => "path",
+            Value::Attrs(_) => "set",
+            Value::List(_) => "list",
+            Value::Lambda(_) | Value::PrimOp(_) | Value::PrimOpApp(_) => "lambda",
+            Value::Thunk(_) => "thunk",
+        }
+    }
+
+    /// Whether the value is a function.
+    pub fn is_function(&self) -> bool {
+        matches!(
+            self,
+            Value::Lambda(_) | Value::PrimOp(_) | Value::PrimOpApp(_)
+        )
+    }
+}
+
+/// An attribute-set builder.
+#[derive(Debug, Default)]
+pub struct AttrsBuilder(pub Vec<Attr>);
+
+impl AttrsBuilder {
+    /// Adds an attribute.
+    pub fn add(&mut self, name: &str, value: Value) -> &mut Self {
+        self.0.push(Attr {
+            name: Sym::new(name),
+            value,
+            pos: Pos::NONE,
+        });
+        self
+    }
+    /// Finishes.
+    pub fn build(self) -> Value {
+        Value::attrs(self.0)
+    }
+}
