@@ -496,11 +496,11 @@ fn b_function_args(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
         Value::Lambda(c) => {
             let mut entries = Vec::new();
             if let Some(f) = &c.lambda.formals {
-                for (n, d) in f {
+                for (n, d, p) in f {
                     entries.push(Attr {
                         name: *n,
                         value: Value::Bool(d.is_some()),
-                        pos: c.lambda.pos,
+                        pos: *p,
                     });
                 }
             }
@@ -666,6 +666,7 @@ fn b_partition(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
 }
 fn b_sort(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     let l = ev.force_list(&a[1], pos)?;
+    ev.expect_function(&a[0], pos)?;
     let mut items: Vec<Value> = l.iter().cloned().collect();
     for x in &items {
         ev.force(x)?;
@@ -732,6 +733,7 @@ fn b_generic_closure(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     let mut work: std::collections::VecDeque<Value> =
         ev.force_list(start, pos)?.iter().cloned().collect();
     let mut done: Vec<Value> = Vec::new();
+    // Keys kept sorted with Nix's `<` (so incomparable keys fail like in Nix).
     let mut keys: Vec<Value> = Vec::new();
     while let Some(e) = work.pop_front() {
         let ea = ev.force_attrs(&e, pos)?;
@@ -739,9 +741,15 @@ fn b_generic_closure(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
             .get(ev.sym.key)
             .ok_or_else(|| err("attribute 'key' missing", pos))?;
         let key = ev.force(key)?;
+        let (mut lo, mut hi) = (0, keys.len());
         let mut dup = false;
-        for k in &keys {
-            if ev.equal(k, &key, pos)? {
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if ev.less_than(&keys[mid], &key, pos)? {
+                lo = mid + 1;
+            } else if ev.less_than(&key, &keys[mid], pos)? {
+                hi = mid;
+            } else {
                 dup = true;
                 break;
             }
@@ -749,7 +757,7 @@ fn b_generic_closure(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
         if dup {
             continue;
         }
-        keys.push(key);
+        keys.insert(lo, key);
         done.push(e.clone());
         let next = ev.call(&op, e, pos)?;
         work.extend(ev.force_list(&next, pos)?.iter().cloned());

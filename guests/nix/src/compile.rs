@@ -32,13 +32,16 @@ pub struct AttrsIr {
     pub dynamics: Vec<(Ir, Rc<Ir>, Pos)>,
 }
 
+/// A formal argument: name, default, position.
+pub type Formal = (Sym, Option<Rc<Ir>>, Pos);
+
 /// A compiled lambda.
 #[derive(Debug)]
 pub struct LambdaIr {
     /// Function name (when bound to an attribute or variable), for messages.
     pub name: Option<Sym>,
     /// Formals: (name, default); their slots are 0..n.
-    pub formals: Option<Vec<(Sym, Option<Rc<Ir>>)>>,
+    pub formals: Option<Vec<Formal>>,
     /// `...` present.
     pub ellipsis: bool,
     /// The plain / `@` argument name; its slot is the last one.
@@ -159,7 +162,7 @@ enum TreeVal {
     Expr(Expr),
     /// `inherit x` (from the enclosing scope) / `inherit (e) x`.
     Inherit(Option<Expr>, Sym, Pos),
-    Nested(Tree, Pos),
+    Nested(Tree, bool),
 }
 
 fn loc(p: Pos) -> String {
@@ -190,7 +193,7 @@ impl Tree {
                 let existing = self.statics.iter_mut().find(|(s, ..)| s == n);
                 if path.len() == 1 {
                     match (existing, value) {
-                        (Some((_, TreeVal::Nested(tree, _), _)), Expr::Attrs(false, binds, _)) => {
+                        (Some((_, TreeVal::Nested(tree, _), _)), Expr::Attrs(_, binds, _)) => {
                             for b in binds {
                                 tree.add_binding(b, full)?;
                             }
@@ -204,12 +207,12 @@ impl Tree {
                             ),
                             pos,
                         }),
-                        (None, Expr::Attrs(false, binds, apos)) => {
+                        (None, Expr::Attrs(rec, binds, _)) => {
                             let mut t = Tree::default();
                             for b in binds {
                                 t.add_binding(b, full)?;
                             }
-                            self.statics.push((*n, TreeVal::Nested(t, apos), pos));
+                            self.statics.push((*n, TreeVal::Nested(t, rec), pos));
                             Ok(())
                         }
                         (None, v) => {
@@ -233,7 +236,7 @@ impl Tree {
                         None => {
                             let mut t = Tree::default();
                             t.add(&path[1..], full, value, pos)?;
-                            self.statics.push((*n, TreeVal::Nested(t, pos), pos));
+                            self.statics.push((*n, TreeVal::Nested(t, false), pos));
                             Ok(())
                         }
                     }
@@ -245,7 +248,7 @@ impl Tree {
                 } else {
                     let mut t = Tree::default();
                     t.add(&path[1..], full, value, pos)?;
-                    TreeVal::Nested(t, pos)
+                    TreeVal::Nested(t, false)
                 };
                 self.dynamics.push((e.clone(), *npos, v, pos));
                 Ok(())
@@ -368,28 +371,20 @@ impl<'o> Compiler<'o> {
             TreeVal::Expr(e) => self.expr(&e, scope)?,
             TreeVal::Inherit(None, n, p) => self.var(n, p, scope, inherit_skip)?,
             TreeVal::Inherit(Some(from), n, p) => {
-                // `inherit (e) n` reads from the enclosing scope for rec/let too.
-                let src = self.expr_skip(&from, scope, inherit_skip)?;
+                // `inherit (e) n`: `e` is evaluated in the set's own scope (rec/let included).
+                let src = self.expr(&from, scope)?;
                 Ir::Select(Box::new(src), Box::new([IrAttr::Static(n)]), None, p)
             }
-            TreeVal::Nested(t, pos) => {
-                let _ = pos;
-                Ir::Attrs(Box::new(self.tree(t, scope, 0)?))
+            TreeVal::Nested(t, false) => Ir::Attrs(Box::new(self.tree(t, scope, 0)?)),
+            TreeVal::Nested(t, true) => {
+                let names = t.statics.iter().map(|s| s.0).collect();
+                let inner = Scope {
+                    kind: ScopeKind::Vars(names),
+                    parent: Some(scope),
+                };
+                Ir::RecAttrs(Box::new(self.tree(t, &inner, 1)?))
             }
         })
-    }
-
-    /// Compiles `e` as if in the scope `skip` frames up, but evaluated in `scope`.
-    fn expr_skip(&self, e: &Expr, scope: &Scope<'_>, skip: u32) -> Result<Ir, ParseError> {
-        if skip == 0 {
-            return self.expr(e, scope);
-        }
-        // A frame whose names are invisible (keeps depths right).
-        let hidden = Scope {
-            kind: ScopeKind::Vars(Vec::new()),
-            parent: scope.parent,
-        };
-        self.expr(e, &hidden)
     }
 
     fn expr(&self, e: &Expr, scope: &Scope<'_>) -> Result<Ir, ParseError> {
@@ -428,7 +423,14 @@ impl<'o> Compiler<'o> {
                     Ir::Concat(irs.into(), false, *pos)
                 }
             }
-            Expr::SearchPath(p, pos) => Ir::SearchPath(p.clone(), *pos),
+            Expr::SearchPath(p, pos) => Ir::Call(
+                Box::new(self.var(Sym::new("__findFile"), *pos, scope, 0)?),
+                Box::new([
+                    Rc::new(self.var(Sym::new("__nixPath"), *pos, scope, 0)?),
+                    Rc::new(Ir::Const(Value::str(p.clone()))),
+                ]),
+                *pos,
+            ),
             Expr::Uri(u, _) => Ir::Const(Value::str(u.clone())),
             Expr::Var(name, pos) => self.var(*name, *pos, scope, 0)?,
             Expr::Select(e, path, def, pos) => Ir::Select(
@@ -582,7 +584,9 @@ impl<'o> Compiler<'o> {
             Some(f) => Some(
                 f.entries
                     .iter()
-                    .map(|(n, d, _)| Ok((*n, d.as_ref().map(|d| self.rc(d, &inner)).transpose()?)))
+                    .map(|(n, d, p)| {
+                        Ok((*n, d.as_ref().map(|d| self.rc(d, &inner)).transpose()?, *p))
+                    })
                     .collect::<Result<Vec<_>, ParseError>>()?,
             ),
             None => None,

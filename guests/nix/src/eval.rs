@@ -237,12 +237,18 @@ impl Evaluator {
         extra: Option<&[Sym]>,
     ) -> Result<Rc<Ir>> {
         let base = add_source(origin, text);
-        let ast = parser::parse(text, base, dir)?;
+        let (ast, warnings) = parser::parse_with_lints(text, base, dir, &self.lints())?;
+        for w in warnings {
+            let mut msg = format!("warning: {}", w.msg);
+            if let Some(l) = w.pos.resolve() {
+                msg.push_str(&format!("\n         at {l}:"));
+            }
+            self.diag(&msg);
+        }
         let opts = CompileOpts {
             text: Rc::from(text),
             base,
         };
-        self.check_lints(&ast)?;
         Ok(Rc::new(compile::compile(
             &ast,
             &self.base_scope,
@@ -251,8 +257,22 @@ impl Evaluator {
         )?))
     }
 
-    fn check_lints(&self, _ast: &crate::ast::Expr) -> Result<()> {
-        Ok(())
+    fn lints(&self) -> parser::Lints {
+        let mut l = parser::Lints::default();
+        for (name, level) in &self.opts.lints {
+            let level = match level.as_str() {
+                "fatal" => parser::LintLevel::Fatal,
+                "warn" => parser::LintLevel::Warn,
+                _ => parser::LintLevel::Ignore,
+            };
+            match name.as_str() {
+                "absolute-path-literals" => l.absolute_paths = level,
+                "short-path-literals" => l.short_paths = level,
+                "url-literals" => l.urls = level,
+                _ => {}
+            }
+        }
+        l
     }
 
     /// Evaluates source text to weak head normal form.
@@ -278,7 +298,10 @@ impl Evaluator {
         if let Some(v) = self.import_cache.borrow().get(&path) {
             return Ok(v.clone());
         }
-        let text = self.read_file(&path, pos)?;
+        let text = match crate::corepkgs::lookup(&path) {
+            Some(t) => t.to_owned(),
+            None => self.read_file(&path, pos)?,
+        };
         let dir = parent_dir(&path);
         let ir = self.compile_source(&text, Origin::File(path.clone()), &dir, None)?;
         let v = Value::pending(ir, self.base_env.clone());
@@ -448,7 +471,24 @@ impl Evaluator {
 
     // ---------------------------------------------------------------- eval
 
-    fn check_stack(&self, pos: Pos) -> Result<()> {
+    /// Runs `f` one level deeper in Nix's call-depth accounting (for recursive builtins).
+    pub(crate) fn nested<T>(&self, pos: Pos, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let depth = self.call_depth.get();
+        if depth >= self.opts.max_call_depth {
+            return Err(Error::new(
+                ErrorKind::StackOverflow,
+                "stack overflow; max-call-depth exceeded",
+                pos,
+            ));
+        }
+        self.check_stack(pos)?;
+        self.call_depth.set(depth + 1);
+        let r = f();
+        self.call_depth.set(depth);
+        r
+    }
+
+    pub(crate) fn check_stack(&self, pos: Pos) -> Result<()> {
         let here = stack_addr();
         let used = self.stack_base.get().abs_diff(here);
         if used > self.opts.stack_budget {
@@ -556,7 +596,13 @@ impl Evaluator {
                 self.eval_concat(parts, *force_string, *pos, env)
             }
             Ir::HomePath(rest, pos) => match self.opts.env.get("HOME") {
-                Some(h) => Ok(Value::path(parser::canon_path(&format!("{h}{rest}")))),
+                Some(h) => {
+                    let mut p = parser::canon_path(&format!("{h}{rest}"));
+                    if rest.ends_with('/') && p != "/" {
+                        p.push('/');
+                    }
+                    Ok(Value::path(p))
+                }
                 None => Err(Error::new(
                     ErrorKind::Eval,
                     "cannot resolve '~' paths: HOME is not set",
@@ -822,7 +868,7 @@ impl Evaluator {
                 let mut used = 0usize;
                 let mut slots = Vec::with_capacity(l.nslots);
                 let mut defaults = Vec::new();
-                for (i, (name, def)) in formals.iter().enumerate() {
+                for (i, (name, def, _)) in formals.iter().enumerate() {
                     match attrs.get(*name) {
                         Some(v) => {
                             used += 1;
@@ -1118,10 +1164,9 @@ impl Evaluator {
     /// Deep equality (`==`).
     #[allow(clippy::only_used_in_recursion)] // kept for error positions
     pub fn equal(&self, a: &Value, b: &Value, pos: Pos) -> Result<bool> {
-        if let (Value::Thunk(x), Value::Thunk(y)) = (a, b)
-            && Rc::ptr_eq(x, y)
-        {
-            return Ok(true);
+        match (a, b) {
+            (Value::Thunk(x), Value::Thunk(y)) if Rc::ptr_eq(x, y) => return Ok(true),
+            _ => {}
         }
         let a = self.force(a)?;
         let b = self.force(b)?;
@@ -1142,7 +1187,7 @@ impl Evaluator {
                     return Ok(false);
                 }
                 for (p, q) in x.iter().zip(y.iter()) {
-                    if !self.equal(p, q, pos)? {
+                    if !same_ref(p, q) && !self.equal(p, q, pos)? {
                         return Ok(false);
                     }
                 }
@@ -1162,7 +1207,10 @@ impl Evaluator {
                     return Ok(false);
                 }
                 for (p, q) in x.entries.iter().zip(y.entries.iter()) {
-                    if p.name != q.name || !self.equal(&p.value, &q.value, pos)? {
+                    if p.name != q.name
+                        || (!same_ref(&p.value, &q.value)
+                            && !self.equal(&p.value, &q.value, pos)?)
+                    {
                         return Ok(false);
                     }
                 }
@@ -1317,7 +1365,9 @@ impl Evaluator {
                     let r = self.force(&r)?;
                     return match &r {
                         Value::Str(s) => Ok((**s).clone()),
-                        Value::Path(_) => self.coerce_to_string(&r, pos, more, copy),
+                        Value::Path(_) | Value::Attrs(_) => {
+                            self.coerce_to_string(&r, pos, more, copy)
+                        }
                         _ => Err(Error::new(
                             ErrorKind::Eval,
                             format!(
@@ -1420,13 +1470,30 @@ impl Evaluator {
                 return Ok(Value::path(parser::canon_path(&candidate)));
             }
         }
+        if name == "nix/fetchurl.nix" {
+            return Ok(Value::path(crate::corepkgs::FETCHURL_PATH));
+        }
         Err(Error::new(
-            ErrorKind::Eval,
+            ErrorKind::Throw,
             format!(
                 "file '{name}' was not found in the Nix search path (add it using $NIX_PATH or -I)"
             ),
             pos,
         ))
+    }
+}
+
+/// Identity of shared values (Nix compares list elements and attribute values by pointer
+/// first, which makes `[ f ] == [ f ]` true for a function `f`).
+fn same_ref(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Thunk(x), Value::Thunk(y)) => Rc::ptr_eq(x, y),
+        (Value::Lambda(x), Value::Lambda(y)) => Rc::ptr_eq(x, y),
+        (Value::PrimOp(x), Value::PrimOp(y)) => std::ptr::eq(*x, *y),
+        (Value::PrimOpApp(x), Value::PrimOpApp(y)) => Rc::ptr_eq(x, y),
+        (Value::Attrs(x), Value::Attrs(y)) => Rc::ptr_eq(x, y),
+        (Value::List(x), Value::List(y)) => Rc::ptr_eq(x, y),
+        _ => false,
     }
 }
 

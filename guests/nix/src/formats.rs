@@ -51,6 +51,16 @@ fn to_json_rec(
     ctx: &mut NixString,
     out: &mut String,
 ) -> Result<()> {
+    ev.nested(pos, || to_json_inner(ev, v, pos, ctx, out))
+}
+
+fn to_json_inner(
+    ev: &Evaluator,
+    v: &Value,
+    pos: Pos,
+    ctx: &mut NixString,
+    out: &mut String,
+) -> Result<()> {
     let v = ev.force(v)?;
     match &v {
         Value::Null => out.push_str("null"),
@@ -133,7 +143,7 @@ fn json_to_value(j: &serde_json::Value) -> std::result::Result<Value, String> {
                 Value::Float(n.as_f64().unwrap_or(0.0))
             }
         }
-        serde_json::Value::String(s) => Value::str(s.clone()),
+        serde_json::Value::String(s) => Value::str(no_nul(s)?),
         serde_json::Value::Array(a) => Value::list(
             a.iter()
                 .map(json_to_value)
@@ -143,7 +153,7 @@ fn json_to_value(j: &serde_json::Value) -> std::result::Result<Value, String> {
             let mut entries = Vec::with_capacity(o.len());
             for (k, v) in o {
                 entries.push(Attr {
-                    name: Sym::new(k),
+                    name: Sym::new(&no_nul(k)?),
                     value: json_to_value(v)?,
                     pos: Pos::NONE,
                 });
@@ -151,6 +161,16 @@ fn json_to_value(j: &serde_json::Value) -> std::result::Result<Value, String> {
             Value::attrs(entries)
         }
     })
+}
+
+fn no_nul(s: &str) -> std::result::Result<String, String> {
+    if s.contains('\0') {
+        return Err(format!(
+            "input string '{}' cannot be represented as Nix string because it contains null bytes",
+            s.replace('\0', "␀")
+        ));
+    }
+    Ok(s.to_owned())
 }
 
 /// `builtins.fromTOML`.
@@ -165,7 +185,7 @@ fn table_to_value(t: &toml::Table, ts: bool) -> std::result::Result<Value, Strin
     let mut entries = Vec::with_capacity(t.len());
     for (k, v) in t {
         entries.push(Attr {
-            name: Sym::new(k),
+            name: Sym::new(&no_nul(k).map_err(|e| format!("error: {e}"))?),
             value: toml_to_value(v, ts)?,
             pos: Pos::NONE,
         });
@@ -193,7 +213,7 @@ fn toml_to_value(v: &toml::Value, ts: bool) -> std::result::Result<Value, String
             }
             let mut b = AttrsBuilder::default();
             b.add("_type", Value::str("timestamp"));
-            b.add("value", Value::str(d.to_string()));
+            b.add("value", Value::str(pad_fraction(&d.to_string())));
             b.build()
         }
         toml::Value::Array(a) => Value::list(
@@ -203,6 +223,19 @@ fn toml_to_value(v: &toml::Value, ts: bool) -> std::result::Result<Value, String
         ),
         toml::Value::Table(t) => table_to_value(t, ts)?,
     })
+}
+
+/// Pads fractional seconds to milli/micro/nanoseconds, as Nix's TOML library prints them.
+fn pad_fraction(s: &str) -> String {
+    let Some(dot) = s.find('.') else {
+        return s.to_owned();
+    };
+    let digits = s[dot + 1..].bytes().take_while(u8::is_ascii_digit).count();
+    let want = digits.div_ceil(3) * 3;
+    let mut out = s[..dot + 1 + digits].to_owned();
+    out.extend(std::iter::repeat_n('0', want - digits));
+    out.push_str(&s[dot + 1 + digits..]);
+    out
 }
 
 fn xml_escape(s: &str) -> String {
@@ -378,7 +411,7 @@ fn xml_rec(
                         attrs.push(("name", n.as_str().to_owned()));
                     }
                     x.open("attrspat", &attrs);
-                    let mut names: Vec<&str> = f.iter().map(|(n, _)| n.as_str()).collect();
+                    let mut names: Vec<&str> = f.iter().map(|(n, _, _)| n.as_str()).collect();
                     names.sort();
                     for n in names {
                         x.empty("attr", &[("name", n.to_owned())]);

@@ -9,6 +9,7 @@ pub mod ast;
 pub mod builtins;
 pub mod cli;
 pub mod compile;
+pub mod corepkgs;
 pub mod diag;
 pub mod eval;
 pub mod formats;

@@ -135,28 +135,80 @@ struct Parser<'a> {
     pos: usize,
     base: u32,
     base_dir: String,
+    lints: &'a Lints,
+    warnings: Vec<ParseError>,
+}
+
+/// How a lint reacts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LintLevel {
+    /// Silent.
+    #[default]
+    Ignore,
+    /// Print a warning.
+    Warn,
+    /// Fail parsing.
+    Fatal,
+}
+
+/// The `--lint-*` settings that concern literals.
+#[derive(Debug, Clone, Default)]
+pub struct Lints {
+    /// `--lint-absolute-path-literals`.
+    pub absolute_paths: LintLevel,
+    /// `--lint-short-path-literals`.
+    pub short_paths: LintLevel,
+    /// `--lint-url-literals`.
+    pub urls: LintLevel,
 }
 
 /// Parses a whole source text. `base` is the code-map offset from `add_source`, `base_dir`
 /// the directory relative paths are resolved against.
 pub fn parse(text: &str, base: u32, base_dir: &str) -> Result<Expr, ParseError> {
+    parse_with_lints(text, base, base_dir, &Lints::default()).map(|r| r.0)
+}
+
+/// Parses with lint settings; returns the expression and the lint warnings.
+pub fn parse_with_lints(
+    text: &str,
+    base: u32,
+    base_dir: &str,
+    lints: &Lints,
+) -> Result<(Expr, Vec<ParseError>), ParseError> {
     let mut p = Parser {
         src: text.as_bytes(),
         pos: 0,
         base,
         base_dir: base_dir.to_owned(),
+        lints,
+        warnings: Vec::new(),
     };
     let e = p.expr()?;
     let (t, start) = p.next()?;
     if t != Tok::Eof {
         return Err(p.unexpected(&t, start));
     }
-    Ok(e)
+    Ok((e, p.warnings))
 }
 
 type PResult<T> = Result<T, ParseError>;
 
 impl<'a> Parser<'a> {
+    fn lint(&mut self, level: LintLevel, msg: String, off: usize) -> PResult<()> {
+        let e = ParseError {
+            msg,
+            pos: self.mkpos(off),
+        };
+        match level {
+            LintLevel::Ignore => Ok(()),
+            LintLevel::Warn => {
+                self.warnings.push(e);
+                Ok(())
+            }
+            LintLevel::Fatal => Err(e),
+        }
+    }
+
     fn mkpos(&self, off: usize) -> Pos {
         Pos(self.base + off as u32)
     }
@@ -185,7 +237,8 @@ impl<'a> Parser<'a> {
             match c {
                 b' ' | b'\t' | b'\r' | b'\n' => self.pos += 1,
                 b'#' => {
-                    while self.pos < self.src.len() && self.src[self.pos] != b'\n' {
+                    while self.pos < self.src.len() && !matches!(self.src[self.pos], b'\n' | b'\r')
+                    {
                         self.pos += 1;
                     }
                 }
@@ -822,7 +875,16 @@ impl<'a> Parser<'a> {
             Tok::DollarCurly => {
                 let e = self.expr()?;
                 self.expect(Tok::Punct(b'}'))?;
-                Ok(AttrName::Dynamic(e, self.mkpos(s)))
+                match &e {
+                    Expr::Str(parts) if parts.is_empty() => Ok(AttrName::Static(Sym::new(""))),
+                    Expr::Str(parts) if matches!(parts.as_slice(), [StrPart::Lit(_)]) => {
+                        let [StrPart::Lit(l)] = parts.as_slice() else {
+                            unreachable!()
+                        };
+                        Ok(AttrName::Static(Sym::new(l)))
+                    }
+                    _ => Ok(AttrName::Dynamic(e, self.mkpos(s))),
+                }
             }
             Tok::DQuote => {
                 let parts = self.string_parts()?;
@@ -857,6 +919,24 @@ impl<'a> Parser<'a> {
             Tok::DQuote => Expr::Str(self.string_parts()?),
             Tok::IndOpen => Expr::Str(self.ind_string_parts()?),
             Tok::Path(text, interp) => {
+                if text.starts_with('/') {
+                    let shown = if interp {
+                        format!("{text}${{...}}")
+                    } else {
+                        text.clone()
+                    };
+                    self.lint(
+                        self.lints.absolute_paths,
+                        format!("absolute path literals are not portable. Consider replacing path literal '{shown}' by a string, relative path, or parameter (lint-absolute-path-literals)"),
+                        s,
+                    )?;
+                } else if !text.starts_with("./") && !text.starts_with("../") {
+                    self.lint(
+                        self.lints.short_paths,
+                        format!("relative path literal '{text}' should be prefixed with '.' for clarity: './{text}' (lint-short-path-literals)"),
+                        s,
+                    )?;
+                }
                 let first = if text.starts_with('/') {
                     text.clone()
                 } else {
@@ -869,10 +949,26 @@ impl<'a> Parser<'a> {
                 self.path_rest(PathKind::Plain, first, interp, pos)?
             }
             Tok::HPath(text, interp) => {
+                self.lint(
+                    self.lints.absolute_paths,
+                    format!("home path literals are not portable. Consider replacing path literal '{text}' by a string, relative path, or parameter (lint-absolute-path-literals)"),
+                    s,
+                )?;
                 self.path_rest(PathKind::Home, text[1..].to_owned(), interp, pos)?
             }
             Tok::SPath(p) => Expr::SearchPath(p, pos),
-            Tok::Uri(u) => Expr::Uri(u, pos),
+            Tok::Uri(u) => {
+                let (verb, level) = match self.lints.urls {
+                    LintLevel::Fatal => ("disallowed", LintLevel::Fatal),
+                    l => ("discouraged", l),
+                };
+                self.lint(
+                    level,
+                    format!("URL literals are {verb}. Consider using a string literal \"{u}\" instead (lint-url-literals)"),
+                    s,
+                )?;
+                Expr::Uri(u, pos)
+            }
             Tok::Punct(b'(') => {
                 let e = self.expr()?;
                 self.expect(Tok::Punct(b')'))?;
@@ -966,6 +1062,7 @@ impl<'a> Parser<'a> {
 
     /// After the opening `"`.
     fn string_parts(&mut self) -> PResult<Vec<StrPart>> {
+        let start = self.pos;
         let mut parts = Vec::new();
         let mut lit: Vec<u8> = Vec::new();
         loop {
@@ -1015,11 +1112,30 @@ impl<'a> Parser<'a> {
         if !lit.is_empty() {
             parts.push(StrPart::Lit(String::from_utf8_lossy(&lit).into_owned()));
         }
+        self.check_nul(&parts, start)?;
         Ok(parts)
+    }
+
+    fn check_nul(&self, parts: &[StrPart], start: usize) -> PResult<()> {
+        for p in parts {
+            if let StrPart::Lit(l) = p
+                && l.contains('\0')
+            {
+                return self.err(
+                    format!(
+                        "input string '{}' cannot be represented as Nix string because it contains null bytes",
+                        l.replace('\0', "␀")
+                    ),
+                    start,
+                );
+            }
+        }
+        Ok(())
     }
 
     /// After the opening `''`: parses and strips indentation.
     fn ind_string_parts(&mut self) -> PResult<Vec<StrPart>> {
+        let ind_start = self.pos;
         // (text, has_indentation) or interpolation
         enum P {
             L(Vec<u8>, bool),
@@ -1179,6 +1295,7 @@ impl<'a> Parser<'a> {
         if !acc.is_empty() {
             out.push(StrPart::Lit(String::from_utf8_lossy(&acc).into_owned()));
         }
+        self.check_nul(&out, ind_start)?;
         Ok(out)
     }
 

@@ -11,14 +11,25 @@ use std::time::{Duration, Instant};
 
 /// Minimum passes per category; raise as the evaluator improves.
 const FLOORS: &[(&str, usize)] = &[
-    ("eval-okay", 0),
-    ("eval-fail", 0),
-    ("parse-okay", 0),
-    ("parse-fail", 0),
+    ("eval-okay", 131),
+    ("eval-fail", 283),
+    ("parse-okay", 13),
+    ("parse-fail", 41),
 ];
 
 /// Cases skipped on purpose, with the reason.
-const SKIPS: &[(&str, &str)] = &[];
+const SKIPS: &[(&str, &str)] = &[
+    ("eval-okay-readDir", FLAT),
+    ("eval-okay-readFileType", FLAT),
+    ("eval-okay-readDir-symlinked-directory", FLAT),
+    ("eval-okay-symlink-resolution", FLAT),
+    ("eval-okay-pathexists", FLAT),
+];
+
+/// The copy of the suite in `shared/` turned upstream's symlinks (`readDir/ldir`,
+/// `symlink-resolution/...`) into regular files holding the link target, so these cases
+/// test data that no longer exists.
+const FLAT: &str = "suite copy has symlinks flattened into regular files";
 
 fn suite_dir() -> Option<PathBuf> {
     if let Ok(d) = std::env::var("NIX_LANG_TESTS") {
