@@ -474,7 +474,7 @@ impl Evaluator {
     /// Runs `f` one level deeper in Nix's call-depth accounting (for recursive builtins).
     pub(crate) fn nested<T>(&self, pos: Pos, f: impl FnOnce() -> Result<T>) -> Result<T> {
         let depth = self.call_depth.get();
-        if depth >= self.opts.max_call_depth {
+        if depth > self.opts.max_call_depth {
             return Err(Error::new(
                 ErrorKind::StackOverflow,
                 "stack overflow; max-call-depth exceeded",
@@ -774,7 +774,7 @@ impl Evaluator {
         match &f {
             Value::Lambda(c) => {
                 let depth = self.call_depth.get();
-                if depth >= self.opts.max_call_depth {
+                if depth > self.opts.max_call_depth {
                     return Err(Error::new(
                         ErrorKind::StackOverflow,
                         "stack overflow; max-call-depth exceeded",

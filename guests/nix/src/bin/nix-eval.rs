@@ -2,45 +2,57 @@
 //!
 //! Uses only `std` (arguments, file reads, stdout/stderr, exit code) so the same binary
 //! builds as a wasm32-wasip2 guest. Natively, evaluation runs on a thread with a large stack
-//! so deep (non-tail) recursion works; in wasm the linker-set stack is used instead.
+//! so deep (non-tail) recursion works; in wasm (no threads) it runs on the main stack, which
+//! `build.rs` makes `WASM_STACK` bytes large. Either way the evaluator gets a stack budget a
+//! little below the real size, so runaway recursion is a clean error, not a trap.
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
 use evalbox_nix_lang::cli;
 
+/// Native evaluation thread stack.
+const NATIVE_STACK: usize = 1 << 30;
+/// The wasm linker stack (see build.rs).
+const WASM_STACK: usize = 256 << 20;
+
+fn run(mut args: cli::Args, cwd: String, stack: usize) -> i32 {
+    // Leave room for the frames between the budget check and the deepest native call.
+    args.opts.stack_budget = stack - stack / 8;
+    let out = cli::run(&args, &cwd, &|| {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s)?;
+        Ok(s)
+    });
+    let mut so = std::io::stdout().lock();
+    let _ = so.write_all(out.stdout.as_bytes());
+    let _ = so.flush();
+    out.code
+}
+
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let cwd = std::env::current_dir()
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_else(|_| "/".into());
-    let mut args = match cli::parse_args(&argv, &cwd) {
+    let args = match cli::parse_args(&argv, &cwd) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
-    let stack: usize = 1 << 30;
-    args.opts.stack_budget = stack - (16 << 20);
-    let work = move || {
-        let out = cli::run(&args, &cwd, &|| {
-            let mut s = String::new();
-            std::io::stdin().read_to_string(&mut s)?;
-            Ok(s)
-        });
-        let mut so = std::io::stdout().lock();
-        let _ = so.write_all(out.stdout.as_bytes());
-        let _ = so.flush();
-        out.code
-    };
-    let code = match std::thread::Builder::new()
-        .stack_size(stack)
-        .spawn(work.clone())
-    {
-        Ok(h) => h.join().unwrap_or(101),
-        // No threads (wasm): run here, on the stack the linker gave us.
-        Err(_) => work(),
+    let code = if cfg!(target_family = "wasm") {
+        run(args, cwd, WASM_STACK)
+    } else {
+        let (a, c) = (args.clone(), cwd.clone());
+        match std::thread::Builder::new()
+            .stack_size(NATIVE_STACK)
+            .spawn(move || run(a, c, NATIVE_STACK))
+        {
+            Ok(h) => h.join().unwrap_or(101),
+            Err(_) => run(args, cwd, 8 << 20),
+        }
     };
     ExitCode::from(code as u8)
 }
