@@ -239,7 +239,10 @@ fn select_path(
 /// Runs the command: everything except writing stdout (returned) and stderr (written to
 /// `stderr` as it happens).
 pub fn run(args: &Args, cwd: &str, stdin: &dyn Fn() -> std::io::Result<String>) -> Outcome {
-    let ev = Evaluator::new(args.opts.clone());
+    let ev = match crate::store::ReadOnlyStore::new(&args.opts.store_dir) {
+        Ok(store) => Evaluator::with_store(args.opts.clone(), Box::new(store)),
+        Err(_) => Evaluator::new(args.opts.clone()),
+    };
     ev.reset_stack_base();
     let mut out = Outcome::default();
     let r = run_inner(&ev, args, cwd, stdin, &mut out.stdout);

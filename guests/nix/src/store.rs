@@ -44,3 +44,113 @@ impl StoreOps for NoStore {
         Err(StoreError::NotAvailable("realise"))
     }
 }
+
+/// A store that computes store paths exactly as Nix would, without writing anything (like
+/// `nix-instantiate --readonly-mode`): source paths from the NAR serialisation of the file
+/// tree, text files from their contents. Building is not possible.
+#[derive(Debug, Clone)]
+pub struct ReadOnlyStore {
+    dir: evalbox_nix::StoreDir,
+}
+
+impl ReadOnlyStore {
+    /// A read-only store for the store directory `dir` (normally `/nix/store`).
+    pub fn new(dir: &str) -> Result<Self, StoreError> {
+        let dir = evalbox_nix::StoreDir::new(dir).map_err(|e| StoreError::Failed(e.to_string()))?;
+        Ok(ReadOnlyStore { dir })
+    }
+}
+
+fn failed(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Failed(e.to_string())
+}
+
+fn nar_node<W: std::io::Write>(
+    node: evalbox_nix::nar::writer::Node<'_, W>,
+    path: &std::path::Path,
+) -> Result<(), StoreError> {
+    let meta = std::fs::symlink_metadata(path)
+        .map_err(|_| StoreError::Failed(format!("path '{}' does not exist", path.display())))?;
+    let ft = meta.file_type();
+    if ft.is_symlink() {
+        let target = std::fs::read_link(path).map_err(failed)?;
+        node.symlink(target.to_string_lossy().as_bytes())
+            .map_err(failed)
+    } else if ft.is_dir() {
+        let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(path)
+            .map_err(failed)?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<Result<_, _>>()
+            .map_err(failed)?;
+        names.sort_by(|a, b| a.as_encoded_bytes().cmp(b.as_encoded_bytes()));
+        let mut dir = node.directory().map_err(failed)?;
+        for n in names {
+            let child = dir.entry(n.as_encoded_bytes()).map_err(failed)?;
+            nar_node(child, &path.join(&n))?;
+        }
+        dir.close().map_err(failed)
+    } else {
+        #[cfg(unix)]
+        let exec = {
+            use std::os::unix::fs::PermissionsExt;
+            meta.permissions().mode() & 0o111 != 0
+        };
+        #[cfg(not(unix))]
+        let exec = false;
+        let mut f = std::fs::File::open(path).map_err(failed)?;
+        node.file(exec, meta.len(), &mut f).map_err(failed)
+    }
+}
+
+impl StoreOps for ReadOnlyStore {
+    fn copy_path(&self, path: &str) -> Result<String, StoreError> {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        let mut hasher = evalbox_nix::hash::Hasher::new(evalbox_nix::HashAlgo::Sha256);
+        let root = evalbox_nix::nar::writer::open(&mut hasher).map_err(failed)?;
+        nar_node(root, std::path::Path::new(path))?;
+        let hash = hasher.finish();
+        let sp = self
+            .dir
+            .make_source_path(name, &hash, &Default::default(), false)
+            .map_err(failed)?;
+        Ok(self.dir.display(&sp))
+    }
+
+    fn add_text(
+        &self,
+        name: &str,
+        text: &str,
+        references: &[String],
+    ) -> Result<String, StoreError> {
+        let hash = evalbox_nix::NixHash::of(evalbox_nix::HashAlgo::Sha256, text.as_bytes());
+        let mut refs = std::collections::BTreeSet::new();
+        for r in references {
+            let p = r.trim_start_matches('=');
+            refs.insert(self.dir.parse(p).map_err(failed)?);
+        }
+        let sp = self
+            .dir
+            .make_text_path(name, &hash, &refs)
+            .map_err(failed)?;
+        Ok(self.dir.display(&sp))
+    }
+
+    fn realise(&self, _path: &str) -> Result<(), StoreError> {
+        Err(StoreError::NotAvailable("realise (read-only store)"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_path_matches_nix() {
+        // nix-instantiate --eval -E 'builtins.toFile "hello" "hello\n"'
+        let s = ReadOnlyStore::new("/nix/store").unwrap();
+        assert_eq!(
+            s.add_text("hello", "hello\n", &[]).unwrap(),
+            "/nix/store/nmrmdcw1bfnl35a893n7nyhw4xa5vy08-hello"
+        );
+    }
+}
