@@ -241,6 +241,7 @@ async fn upload_framed(
     limits: &Limits,
     logger: &dyn Logger,
     upload: Upload<'_>,
+    uploaded: &mut bool,
 ) -> Result<()> {
     writer.flush().await?;
     let upload = async {
@@ -276,12 +277,12 @@ async fn upload_framed(
         }
     };
     tokio::pin!(upload, replies);
-    let mut uploaded = false;
+    *uploaded = false;
     loop {
         tokio::select! {
             biased;
-            r = &mut upload, if !uploaded => match r {
-                Ok(()) => uploaded = true,
+            r = &mut upload, if !*uploaded => match r {
+                Ok(()) => *uploaded = true,
                 // The daemon stopped reading: its error message (or EOF) explains why.
                 Err(e) => return Err(match replies.await {
                     Err(remote @ Error::Remote { .. }) => remote,
@@ -290,7 +291,7 @@ async fn upload_framed(
             },
             r = &mut replies => {
                 r?;
-                if !uploaded {
+                if !*uploaded {
                     return Err(Error::UnexpectedMessage("LAST before the upload ended"));
                 }
                 return Ok(());
@@ -638,6 +639,7 @@ impl DaemonClient {
             .bytes(method.to_string())
             .paths(&self.store_dir, references)
             .bool(repair);
+        let mut uploaded = false;
         let r = async {
             self.send(&req).await?;
             upload_framed(
@@ -647,6 +649,7 @@ impl DaemonClient {
                 &self.limits,
                 &*self.logger,
                 Upload::one(data),
+                &mut uploaded,
             )
             .await?;
             ValidPathInfo::read(
@@ -658,7 +661,7 @@ impl DaemonClient {
             .await
         }
         .await;
-        self.end(r, true)
+        self.end(r, uploaded)
     }
 
     /// `AddToStore`, the form before 1.25: `nar` is a NAR (of a single regular file for the
@@ -711,6 +714,7 @@ impl DaemonClient {
         info.write(&mut req, &self.store_dir, self.info.version);
         req.bool(repair).bool(dont_check_sigs);
         let framed = self.info.version >= ProtocolVersion::new(1, 23);
+        let mut uploaded = !framed;
         let r = async {
             self.send(&req).await?;
             if framed {
@@ -721,6 +725,7 @@ impl DaemonClient {
                     &self.limits,
                     &*self.logger,
                     Upload::one(nar),
+                    &mut uploaded,
                 )
                 .await
             } else {
@@ -732,7 +737,7 @@ impl DaemonClient {
             }
         }
         .await;
-        self.end(r, false)
+        self.end(r, uploaded)
     }
 
     /// `AddMultipleToStore` (≥ 1.32): many NARs with their metadata in one framed stream.
@@ -761,6 +766,7 @@ impl DaemonClient {
                 })
                 .collect(),
         };
+        let mut uploaded = false;
         let r = async {
             self.send(&req).await?;
             upload_framed(
@@ -770,11 +776,12 @@ impl DaemonClient {
                 &self.limits,
                 &*self.logger,
                 upload,
+                &mut uploaded,
             )
             .await
         }
         .await;
-        self.end(r, false)
+        self.end(r, uploaded)
     }
 
     /// `NarFromPath`: passes the path's NAR to `sink`, returns its size.
