@@ -10,7 +10,9 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let dir = StoreDir::default();
-    let Ok(drv) = Derivation::from_aterm_bytes(data, &dir) else { return };
+    let Ok(drv) = Derivation::from_aterm_bytes(data, &dir) else {
+        return;
+    };
     assert_eq!(drv.to_aterm_bytes(&dir), data);
     let _ = drv.hash_derivation_modulo::<Error>(&dir, |p: &StorePath| {
         Ok(NixHash::of(HashAlgo::Sha256, p.to_string().as_bytes()))

@@ -59,7 +59,9 @@ fuzz_target!(|data: &[u8]| {
     let _ = evalbox_nix::nar::nar_hash_and_size(data);
     // Full parse; accepted input must round-trip.
     let mut r = NarReader::new(data);
-    let Some(tree) = read_tree(&mut r) else { return };
+    let Some(tree) = read_tree(&mut r) else {
+        return;
+    };
     if !matches!(r.next_event(), Ok(None)) {
         return;
     }

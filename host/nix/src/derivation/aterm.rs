@@ -1,5 +1,6 @@
 //! The ATerm text form of derivations. Parsing is strict: only the exact
-//! form Nix writes is accepted (sorted unique keys, the five escapes,
+//! form Nix writes is accepted (sorted unique keys, the five escapes and
+//! no raw newline/CR/tab,
 //! base16 fixed-output hashes, UTF-8), so `print(parse(x)) == x`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -156,6 +157,10 @@ impl<'a> Parser<'a> {
             };
             match c {
                 b'"' => break,
+                // Nix always escapes these; a raw one is not canonical.
+                b'\n' | b'\r' | b'\t' => {
+                    return Err(self.err("an escape instead of a raw control character"));
+                }
                 b'\\' => {
                     out.extend_from_slice(&self.b[run..self.pos]);
                     let e = self

@@ -276,6 +276,8 @@ fn rejects_malformed() {
         (format!("{hello} "), |e| matches!(e, Error::Syntax { .. })),
         (hello[..hello.len() - 1].to_string(), |e| matches!(e, Error::Syntax { .. })),
         (hello.replace("echo hi", "echo \\x hi"), |e| matches!(e, Error::InvalidEscape { escape: 'x', .. })),
+        (hello.replace("echo hi", "echo\thi"), |e| matches!(e, Error::Syntax { .. })),
+        (hello.replace("echo hi", "echo\nhi"), |e| matches!(e, Error::Syntax { .. })),
         (
             hello.replace("(\"builder\",\"/bin/sh\"),(\"name\",\"hello\")", "(\"name\",\"hello\"),(\"builder\",\"/bin/sh\")"),
             |e| matches!(e, Error::Unsorted { what: "environment", .. }),
