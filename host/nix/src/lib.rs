@@ -22,6 +22,6 @@ pub mod nixbase32;
 pub mod store_path;
 pub mod wire;
 
-pub use derivation::{Derivation, DerivationOutput};
+pub use derivation::{Derivation, DerivationOutput, DrvHash};
 pub use hash::{HashAlgo, NixHash};
 pub use store_path::{ContentAddress, FileIngestionMethod, StoreDir, StorePath};

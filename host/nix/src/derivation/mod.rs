@@ -190,6 +190,17 @@ pub struct Derivation {
     pub env: BTreeMap<String, String>,
 }
 
+/// The modulo hash of a derivation and whether its outputs are deferred
+/// (content-addressed derivations: see
+/// [`Derivation::compute_output_paths_with_deferral`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DrvHash {
+    /// `hashDerivationModulo`.
+    pub hash: NixHash,
+    /// Whether output paths depend on a build not done yet.
+    pub deferred: bool,
+}
+
 /// `hashPlaceholder`: what `$out` etc. hold before a floating output's path
 /// is known, `/<nix32 of sha256("nix-output:<name>")>`.
 pub fn hash_placeholder(output_name: &str) -> String {
@@ -228,7 +239,7 @@ impl Derivation {
     pub fn hash_derivation_modulo<E: From<Error>>(
         &self,
         dir: &StoreDir,
-        input_drv_hashes: impl Fn(&StorePath) -> Result<NixHash, E>,
+        mut input_drv_hashes: impl FnMut(&StorePath) -> Result<NixHash, E>,
     ) -> Result<NixHash, E> {
         if self.outputs.is_empty() {
             return Err(Error::NoOutputs.into());
@@ -286,7 +297,26 @@ impl Derivation {
         &mut self,
         name: &str,
         dir: &StoreDir,
-        input_drv_hashes: impl Fn(&StorePath) -> Result<NixHash, E>,
+        mut input_drv_hashes: impl FnMut(&StorePath) -> Result<NixHash, E>,
+    ) -> Result<(), E> {
+        self.compute_output_paths_with_deferral(name, dir, |p| {
+            Ok(DrvHash {
+                hash: input_drv_hashes(p)?,
+                deferred: false,
+            })
+        })
+    }
+
+    /// [`compute_output_paths`](Self::compute_output_paths) for graphs with
+    /// content-addressed (`ca-derivations`) inputs: when an input derivation
+    /// is deferred (see [`DrvHash`]), Nix cannot know this derivation's
+    /// output paths yet, so they stay [`DerivationOutput::Deferred`] with
+    /// empty variables.
+    pub fn compute_output_paths_with_deferral<E: From<Error>>(
+        &mut self,
+        name: &str,
+        dir: &StoreDir,
+        input_drv_hashes: impl FnMut(&StorePath) -> Result<DrvHash, E>,
     ) -> Result<(), E> {
         if self.outputs.is_empty() {
             return Err(Error::NoOutputs.into());
@@ -322,13 +352,56 @@ impl Derivation {
             *o = DerivationOutput::Deferred;
             self.env.insert(out.clone(), String::new());
         }
-        let h = self.hash_derivation_modulo(dir, input_drv_hashes)?;
+        let h = self.hash_with_input_deferral(dir, input_drv_hashes)?;
+        if h.deferred {
+            return Ok(());
+        }
         for (out, o) in self.outputs.iter_mut() {
-            let p = dir.make_output_path(out, &h, name).map_err(Error::from)?;
+            let p = dir
+                .make_output_path(out, &h.hash, name)
+                .map_err(Error::from)?;
             self.env.insert(out.clone(), dir.display(&p));
             *o = DerivationOutput::InputAddressed(p);
         }
         Ok(())
+    }
+
+    /// [`hash_derivation_modulo`](Self::hash_derivation_modulo) together with
+    /// whether the derivation is deferred: it has floating, impure or
+    /// deferred outputs, or a deferred input.
+    pub fn drv_hash<E: From<Error>>(
+        &self,
+        dir: &StoreDir,
+        input_drv_hashes: impl FnMut(&StorePath) -> Result<DrvHash, E>,
+    ) -> Result<DrvHash, E> {
+        let own = self.outputs.values().any(|o| {
+            matches!(
+                o,
+                DerivationOutput::Floating { .. }
+                    | DerivationOutput::Impure { .. }
+                    | DerivationOutput::Deferred
+            )
+        });
+        let h = self.hash_with_input_deferral(dir, input_drv_hashes)?;
+        Ok(DrvHash {
+            hash: h.hash,
+            deferred: own || h.deferred,
+        })
+    }
+
+    /// The modulo hash, `deferred` telling whether any input is deferred.
+    fn hash_with_input_deferral<E: From<Error>>(
+        &self,
+        dir: &StoreDir,
+        mut input_drv_hashes: impl FnMut(&StorePath) -> Result<DrvHash, E>,
+    ) -> Result<DrvHash, E> {
+        let mut deferred = false;
+        let hash = self.hash_derivation_modulo(dir, |p| {
+            let h = input_drv_hashes(p)?;
+            deferred |= h.deferred;
+            Ok::<_, E>(h.hash)
+        })?;
+        Ok(DrvHash { hash, deferred })
     }
 
     /// The store path of this derivation's `.drv` file: a text path named

@@ -77,9 +77,12 @@ fn drv_paths_match_file_names() {
     }
 }
 
+fn drv_hash(drv: &Derivation, all: &BTreeMap<StorePath, Derivation>) -> Result<DrvHash, Error> {
+    drv.drv_hash(&StoreDir::default(), |p| drv_hash(&all[p], all))
+}
+
 /// `derivationStrict`'s steps (blank outputs, hash modulo, fill in) give
-/// back every derivation Nix wrote, except those whose outputs Nix deferred
-/// (inputs with floating outputs; not modelled, see `compute_output_paths`).
+/// back every derivation Nix wrote, including deferred ones.
 #[test]
 fn recomputed_outputs_equal_nix() {
     let dir = StoreDir::default();
@@ -90,6 +93,16 @@ fn recomputed_outputs_equal_nix() {
             .values()
             .any(|o| matches!(o, DerivationOutput::Deferred))
         {
+            let mut fresh = d.clone();
+            fresh
+                .compute_output_paths_with_deferral(drv_name(p), &dir, |i| drv_hash(&all[i], &all))
+                .unwrap();
+            assert_eq!(&fresh, d, "{p}");
+            // Without deferral information it would (wrongly) be input-addressed.
+            fresh
+                .compute_output_paths(drv_name(p), &dir, |i| modulo(&all[i], &all))
+                .unwrap();
+            assert_ne!(&fresh, d, "{p}");
             continue;
         }
         let mut fresh = d.clone();
@@ -106,6 +119,9 @@ fn recomputed_outputs_equal_nix() {
         n += 1;
     }
     assert!(n >= 25, "{n}");
+    let deferred =
+        StorePath::from_base_name("za7sp2c08hghhf4fl630wm8mi6pxlhjg-deferred.drv").unwrap();
+    assert!(drv_hash(&all[&deferred], &all).unwrap().deferred);
 }
 
 /// `nix-store -q --outputs` of each vector: README §5 and
