@@ -146,7 +146,7 @@ pub fn install(ev: &mut Evaluator) {
         names.push(Sym::new(&format!("__{}", a.name)));
         slots.push(a.value.clone());
     }
-    *ev.base_env.slots.borrow_mut() = slots;
+    *ev.base_env.slots.borrow_mut() = slots.into_iter().collect();
     ev.base_scope = crate::compile::BaseScope(names);
     *ev.builtins.borrow_mut() = Some(builtins);
 }

@@ -7,6 +7,7 @@
 //! attribute paths (`a.b.c = 1; a.d = 2;`) are merged here, reporting Nix's duplicate
 //! attribute errors.
 
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::ast::{self, AttrName, BinOp, Binding, Expr, PathKind, StrPart};
@@ -99,8 +100,14 @@ pub enum Ir {
 
 #[derive(Debug)]
 enum ScopeKind {
-    Vars(Vec<Sym>),
+    /// Names by slot, with a hash index for big frames.
+    Vars(Vec<Sym>, Option<HashMap<Sym, usize>>),
     With,
+}
+
+fn vars(names: Vec<Sym>) -> ScopeKind {
+    let index = (names.len() > 8).then(|| names.iter().enumerate().map(|(i, n)| (*n, i)).collect());
+    ScopeKind::Vars(names, index)
 }
 
 #[derive(Debug)]
@@ -130,14 +137,14 @@ pub fn compile(
     opts: &CompileOpts,
 ) -> Result<Ir, ParseError> {
     let root = Scope {
-        kind: ScopeKind::Vars(base.0.clone()),
+        kind: vars(base.0.clone()),
         parent: None,
     };
     let c = Compiler { opts };
     match extra {
         Some(names) => {
             let s = Scope {
-                kind: ScopeKind::Vars(names.to_vec()),
+                kind: vars(names.to_vec()),
                 parent: Some(&root),
             };
             c.expr(e, &s)
@@ -155,6 +162,8 @@ struct Compiler<'o> {
 struct Tree {
     statics: Vec<(Sym, TreeVal, Pos)>,
     dynamics: Vec<(Expr, Pos, TreeVal, Pos)>,
+    /// Index into `statics` by name (sets can have tens of thousands of attributes).
+    index: HashMap<Sym, usize>,
 }
 
 #[derive(Debug)]
@@ -180,6 +189,11 @@ fn path_str(path: &[AttrName]) -> String {
 }
 
 impl Tree {
+    fn push_static(&mut self, entry: (Sym, TreeVal, Pos)) {
+        self.index.insert(entry.0, self.statics.len());
+        self.statics.push(entry);
+    }
+
     fn add(
         &mut self,
         path: &[AttrName],
@@ -190,7 +204,10 @@ impl Tree {
         let depth = full.len() - path.len() + 1;
         match &path[0] {
             AttrName::Static(n) => {
-                let existing = self.statics.iter_mut().find(|(s, ..)| s == n);
+                let existing = match self.index.get(n) {
+                    Some(&i) => Some(&mut self.statics[i]),
+                    None => None,
+                };
                 if path.len() == 1 {
                     match (existing, value) {
                         (Some((_, TreeVal::Nested(tree, _), _)), Expr::Attrs(_, binds, _)) => {
@@ -212,11 +229,11 @@ impl Tree {
                             for b in binds {
                                 t.add_binding(b, full)?;
                             }
-                            self.statics.push((*n, TreeVal::Nested(t, rec), pos));
+                            self.push_static((*n, TreeVal::Nested(t, rec), pos));
                             Ok(())
                         }
                         (None, v) => {
-                            self.statics.push((*n, TreeVal::Expr(v), pos));
+                            self.push_static((*n, TreeVal::Expr(v), pos));
                             Ok(())
                         }
                     }
@@ -236,7 +253,7 @@ impl Tree {
                         None => {
                             let mut t = Tree::default();
                             t.add(&path[1..], full, value, pos)?;
-                            self.statics.push((*n, TreeVal::Nested(t, false), pos));
+                            self.push_static((*n, TreeVal::Nested(t, false), pos));
                             Ok(())
                         }
                     }
@@ -264,14 +281,13 @@ impl Tree {
             }
             Binding::Inherit(from, names) => {
                 for (n, p) in names {
-                    if let Some((_, _, prev)) = self.statics.iter().find(|(s, ..)| *s == n) {
+                    if let Some((_, _, prev)) = self.index.get(&n).map(|&i| &self.statics[i]) {
                         return Err(ParseError {
                             msg: format!("attribute '{n}' already defined at {}", loc(*prev)),
                             pos: p,
                         });
                     }
-                    self.statics
-                        .push((n, TreeVal::Inherit(from.clone(), n, p), p));
+                    self.push_static((n, TreeVal::Inherit(from.clone(), n, p), p));
                 }
                 Ok(())
             }
@@ -287,8 +303,12 @@ impl<'o> Compiler<'o> {
         while let Some(sc) = s {
             if depth >= skip {
                 match &sc.kind {
-                    ScopeKind::Vars(names) => {
-                        if let Some(i) = names.iter().position(|n| *n == name) {
+                    ScopeKind::Vars(names, index) => {
+                        let found = match index {
+                            Some(ix) => ix.get(&name).copied(),
+                            None => names.iter().position(|n| *n == name),
+                        };
+                        if let Some(i) = found {
                             return Some(Ir::Var(depth, i as u32));
                         }
                     }
@@ -379,7 +399,7 @@ impl<'o> Compiler<'o> {
             TreeVal::Nested(t, true) => {
                 let names = t.statics.iter().map(|s| s.0).collect();
                 let inner = Scope {
-                    kind: ScopeKind::Vars(names),
+                    kind: vars(names),
                     parent: Some(scope),
                 };
                 Ir::RecAttrs(Box::new(self.tree(t, &inner, 1)?))
@@ -453,7 +473,7 @@ impl<'o> Compiler<'o> {
                 if *rec {
                     let names = t.statics.iter().map(|s| s.0).collect();
                     let inner = Scope {
-                        kind: ScopeKind::Vars(names),
+                        kind: vars(names),
                         parent: Some(scope),
                     };
                     Ir::RecAttrs(Box::new(self.tree(t, &inner, 1)?))
@@ -490,7 +510,7 @@ impl<'o> Compiler<'o> {
                 }
                 let names = t.statics.iter().map(|s| s.0).collect();
                 let inner = Scope {
-                    kind: ScopeKind::Vars(names),
+                    kind: vars(names),
                     parent: Some(scope),
                 };
                 let a = self.tree(t, &inner, 1)?;
@@ -577,7 +597,7 @@ impl<'o> Compiler<'o> {
         }
         let nslots = names.len();
         let inner = Scope {
-            kind: ScopeKind::Vars(names),
+            kind: vars(names),
             parent: Some(scope),
         };
         let formals = match &l.formals {

@@ -201,7 +201,7 @@ impl Evaluator {
             opts,
             store,
             base_env: Rc::new(Env {
-                slots: RefCell::new(Vec::new()),
+                slots: RefCell::new(Slots::new()),
                 parent: None,
                 is_with: false,
             }),
@@ -463,7 +463,7 @@ impl Evaluator {
 
     fn new_frame(parent: &Rc<Env>, n: usize) -> Rc<Env> {
         Rc::new(Env {
-            slots: RefCell::new(Vec::with_capacity(n)),
+            slots: RefCell::new(Slots::with_capacity(n)),
             parent: Some(parent.clone()),
             is_with: false,
         })
@@ -506,8 +506,19 @@ impl Evaluator {
         match ir {
             Ir::Const(v) => Ok(v.clone()),
             Ir::Var(d, s) => {
-                let v = Self::lookup(env, *d, *s);
-                self.force(&v)
+                let mut e = env;
+                for _ in 0..*d {
+                    e = e.parent.as_ref().expect("resolved depth");
+                }
+                let slots = e.slots.borrow();
+                match &slots[*s as usize] {
+                    Value::Thunk(t) => {
+                        let t = t.clone();
+                        drop(slots);
+                        self.force_thunk(&t)
+                    }
+                    v => Ok(v.clone()),
+                }
             }
             Ir::WithVar(name, pos) => {
                 let v = self.with_lookup(env, *name, *pos)?;
@@ -552,24 +563,26 @@ impl Evaluator {
                 {
                     let vals: Vec<Value> =
                         binds.iter().map(|b| self.delay_rec(b, &frame)).collect();
-                    *frame.slots.borrow_mut() = vals;
+                    *frame.slots.borrow_mut() = vals.into_iter().collect();
                 }
                 self.eval(body, &frame)
             }
             Ir::With(e, body) => {
                 let v = self.delay(e, env);
                 let frame = Rc::new(Env {
-                    slots: RefCell::new(vec![v]),
+                    slots: RefCell::new(smallvec::smallvec![v]),
                     parent: Some(env.clone()),
                     is_with: true,
                 });
                 self.eval(body, &frame)
             }
             Ir::If(c, a, b, pos) => {
-                let cv = self.eval(c, env)?;
-                let cb = self
-                    .expect_bool(&cv, *pos)
-                    .map_err(|e| e.frame(*pos, "while evaluating a branch condition"))?;
+                let cb = match self.eval(c, env)? {
+                    Value::Bool(b) => b,
+                    cv => self
+                        .expect_bool(&cv, *pos)
+                        .map_err(|e| e.frame(*pos, "while evaluating a branch condition"))?,
+                };
                 if cb {
                     self.eval(a, env)
                 } else {
@@ -866,7 +879,7 @@ impl Evaluator {
                     .frame(l.pos, format!("while calling {}", Self::lambda_name(l))));
                 };
                 let mut used = 0usize;
-                let mut slots = Vec::with_capacity(l.nslots);
+                let mut slots = Slots::with_capacity(l.nslots);
                 let mut defaults = Vec::new();
                 for (i, (name, def, _)) in formals.iter().enumerate() {
                     match attrs.get(*name) {
@@ -979,6 +992,28 @@ impl Evaluator {
             _ => {
                 let av = self.eval(a, env)?;
                 let bv = self.eval(b, env)?;
+                // Fast paths for integer arithmetic and comparison.
+                if let (Value::Int(x), Value::Int(y)) = (&av, &bv) {
+                    match op {
+                        BinOp::Lt => return Ok(Value::Bool(x < y)),
+                        BinOp::Le => return Ok(Value::Bool(x <= y)),
+                        BinOp::Gt => return Ok(Value::Bool(x > y)),
+                        BinOp::Ge => return Ok(Value::Bool(x >= y)),
+                        BinOp::Eq => return Ok(Value::Bool(x == y)),
+                        BinOp::Neq => return Ok(Value::Bool(x != y)),
+                        BinOp::Sub => {
+                            if let Some(r) = x.checked_sub(*y) {
+                                return Ok(Value::Int(r));
+                            }
+                        }
+                        BinOp::Mul => {
+                            if let Some(r) = x.checked_mul(*y) {
+                                return Ok(Value::Int(r));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
                 self.binop(op, &av, &bv, pos)
             }
         }
@@ -1108,6 +1143,18 @@ impl Evaluator {
         env: &Rc<Env>,
     ) -> Result<Value> {
         let first = self.eval(&parts[0], env)?;
+        if !force_string && parts.len() == 2 {
+            // `a + b` on integers: the common case.
+            if let Value::Int(x) = first {
+                let second = self.eval(&parts[1], env)?;
+                if let Value::Int(y) = second
+                    && let Some(r) = x.checked_add(y)
+                {
+                    return Ok(Value::Int(r));
+                }
+                return self.add_values(first, second, pos);
+            }
+        }
         if !force_string {
             match &first {
                 Value::Int(_) | Value::Float(_) => {
@@ -1159,6 +1206,19 @@ impl Evaluator {
             out.merge_ctx(&s);
         }
         Ok(Value::Str(Rc::new(out)))
+    }
+
+    fn add_values(&self, a: Value, b: Value, pos: Pos) -> Result<Value> {
+        match (&a, &b) {
+            (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+                self.arith(BinOp::Add, &a, &b, pos)
+            }
+            _ => Err(Error::new(
+                ErrorKind::Eval,
+                format!("cannot add {} to {}", b.type_desc(), a.type_desc()),
+                pos,
+            )),
+        }
     }
 
     /// Deep equality (`==`).

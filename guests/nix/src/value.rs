@@ -171,11 +171,14 @@ pub enum ThunkState {
 #[derive(Debug)]
 pub struct Thunk(pub RefCell<ThunkState>);
 
+/// Frame slots: most frames (lambdas) have one or two, kept inline.
+pub type Slots = smallvec::SmallVec<[Value; 2]>;
+
 /// A runtime environment frame.
 #[derive(Debug)]
 pub struct Env {
     /// Slots (variables of a `let`, `rec`, lambda; or the attribute set of a `with`).
-    pub slots: RefCell<Vec<Value>>,
+    pub slots: RefCell<Slots>,
     /// The enclosing frame.
     pub parent: Option<Rc<Env>>,
     /// Whether this frame is a `with`.
