@@ -9,6 +9,9 @@
 //! - [`types`]: path infos, derived paths and build results with their per-version encodings;
 //! - [`client`]: one connection ([`DaemonClient`]): handshake and every operation;
 //! - [`transport`]: Unix sockets and `--stdio` child processes (`ssh-ng://`);
+//! - [`pool`]: a few shared connections, broken ones dropped;
+//! - [`store`]: [`DaemonStore`], the `evalbox_store::Store` trait over all of the above, and
+//!   [`open`] for `daemon`, `unix:///path` and `ssh-ng://host` URIs;
 //! - [`logger`]: where build output goes ([`StderrLogger`] with progress bars on a terminal).
 //!
 //! Nothing the daemon sends is trusted: every length is bounded before it is read, every
@@ -20,7 +23,9 @@ pub mod client;
 mod error;
 pub mod logger;
 pub mod nar;
+pub mod pool;
 pub mod stderr;
+pub mod store;
 pub mod transport;
 pub mod types;
 pub mod version;
@@ -29,5 +34,6 @@ pub mod wire;
 pub use client::{ClientOptions, DaemonClient, HandshakeInfo};
 pub use error::{Error, Result};
 pub use logger::{Logger, NullLogger, StderrLogger};
+pub use store::{DaemonStore, open};
 pub use transport::Transport;
 pub use version::ProtocolVersion;
