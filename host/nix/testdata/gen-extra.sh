@@ -48,3 +48,12 @@ for algo in md5 sha1 sha256 sha512; do
   echo "flat $algo $(nix-store --add-fixed "$algo" inputs/hello.txt)" >> fixed-paths.txt
   echo "recursive $algo $(nix-store --add-fixed --recursive "$algo" "$tmp/tree")" >> fixed-paths.txt
 done
+
+# builtins.toFile paths for edge-case names (Nix 2.8 accepts a leading '.',
+# even "." and ".."; 211 characters is the longest name): "<name> <path>",
+# all with content "x".
+: > tofile-paths.txt
+long=$(printf 'a%.0s' $(seq 211))
+for n in . .. ... .foo .- - + '?=' "$long"; do
+  echo "$n $(nix-instantiate --eval -E "builtins.toFile \"$n\" \"x\"" | tr -d '"')" >> tofile-paths.txt
+done
