@@ -347,10 +347,91 @@ fn run_inner(
                     !args.no_location,
                 )?);
             } else {
-                stdout.push_str(&crate::print::print_value(&v));
+                if args.strict {
+                    stdout.push_str(&crate::print::print_value(&v));
+                } else {
+                    stdout.push_str(&crate::print::print_value_lazy(&v));
+                }
                 stdout.push('\n');
             }
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(v: &[&str]) -> Args {
+        parse_args(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>(), "/cwd").unwrap()
+    }
+
+    #[test]
+    fn flags_of_the_suite() {
+        let a = args(&[
+            "--eval",
+            "--strict",
+            "-I",
+            "lang/dir1",
+            "-I",
+            "dir5=lang/dir3",
+            "--nix-path",
+            "a:b=c",
+            "--arg",
+            "x",
+            "1",
+            "--argstr",
+            "y",
+            "s",
+            "-A",
+            "r",
+            "--max-call-depth",
+            "100",
+            "--lint-url-literals",
+            "fatal",
+            "--impure",
+            "--extra-experimental-features",
+            "f g",
+            "--env",
+            "K=V",
+            "f.nix",
+        ]);
+        assert!(a.eval && a.strict);
+        assert_eq!(
+            a.opts.search_path,
+            vec![
+                (None, "/cwd/lang/dir1".to_owned()),
+                (Some("dir5".to_owned()), "/cwd/lang/dir3".to_owned()),
+                (None, "/cwd/a".to_owned()),
+                (Some("b".to_owned()), "/cwd/c".to_owned()),
+            ]
+        );
+        assert_eq!(a.auto_args.len(), 2);
+        assert_eq!(a.opts.max_call_depth, 100);
+        assert_eq!(a.opts.env.get("K").map(String::as_str), Some("V"));
+        assert_eq!(a.opts.experimental, vec!["f", "g"]);
+        assert_eq!(a.inputs, vec!["f.nix"]);
+        let bad = parse_args(&["--bogus".to_string()], "/");
+        assert_eq!(bad.unwrap_err(), CliError::UnknownFlag("--bogus".into()));
+    }
+
+    #[test]
+    fn eval_expression_with_auto_args() {
+        let a = args(&[
+            "--eval",
+            "--strict",
+            "-E",
+            "{ x, y }: [ x y ]",
+            "--arg",
+            "x",
+            "1 + 1",
+            "--argstr",
+            "y",
+            "s",
+        ]);
+        let out = run(&a, "/", &|| Ok(String::new()));
+        assert_eq!(out.code, 0);
+        assert_eq!(out.stdout, "[ 2 \"s\" ]\n");
+    }
 }

@@ -57,9 +57,14 @@ pub fn format_error(e: &Error, show_trace: bool) -> String {
         if e.0.pos.resolve().is_some() {
             let mut s = String::new();
             snippet(&mut s, e.0.pos);
-            // Nix indents the position of the main error by 7
-            for line in s.lines() {
-                let _ = writeln!(out, "{}", line.strip_prefix("  ").unwrap_or(line));
+            // The main error's "at" line is indented by 7, its snippet like a frame's.
+            for (i, line) in s.lines().enumerate() {
+                let line = if i == 0 {
+                    line.strip_prefix("  ").unwrap_or(line)
+                } else {
+                    line
+                };
+                let _ = writeln!(out, "{line}");
             }
         }
         return out;

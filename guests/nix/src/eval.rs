@@ -1599,3 +1599,120 @@ fn levenshtein(a: &str, b: &str) -> usize {
     }
     prev[b.len()]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_with(opts: EvalOptions, src: &str) -> Result<String> {
+        let ev = Evaluator::new(opts);
+        let v = ev.eval_source(src, Origin::String, "/")?;
+        let v = ev.force_deep(&v)?;
+        Ok(crate::print::print_value(&v))
+    }
+
+    fn run(src: &str) -> Result<String> {
+        run_with(EvalOptions::default(), src)
+    }
+
+    fn kind(src: &str) -> ErrorKind {
+        run(src).expect_err("should fail").kind()
+    }
+
+    #[test]
+    fn lexical_scope_beats_with() {
+        assert_eq!(run("let x = 1; in with { x = 2; }; x").unwrap(), "1");
+        assert_eq!(run("with { x = 1; }; with { x = 2; }; x").unwrap(), "2");
+        assert_eq!(
+            run("with { x = 1; }; let y = x; in with { x = 2; }; y").unwrap(),
+            "1"
+        );
+        assert_eq!(kind("with { }; x"), ErrorKind::Eval);
+        assert_eq!(kind("x"), ErrorKind::Parse);
+    }
+
+    #[test]
+    fn laziness_and_blackholes() {
+        assert_eq!(run("let x = throw \"no\"; in 1").unwrap(), "1");
+        assert_eq!(run("(x: 1) (throw \"no\")").unwrap(), "1");
+        assert_eq!(run("builtins.length [ (throw \"a\") ]").unwrap(), "1");
+        assert_eq!(kind("let x = x; in x"), ErrorKind::InfiniteRecursion);
+        assert_eq!(
+            kind("rec { a = b; b = a; }.a"),
+            ErrorKind::InfiniteRecursion
+        );
+        // a failed thunk is re-evaluated, not left as a blackhole
+        assert_eq!(
+            run("let x = throw \"t\"; in [ (builtins.tryEval x).success (builtins.tryEval x).success ]")
+                .unwrap(),
+            "[ false false ]"
+        );
+    }
+
+    #[test]
+    fn arithmetic_rules() {
+        assert_eq!(run("7 / 2").unwrap(), "3");
+        assert_eq!(run("7 / 2.0").unwrap(), "3.5");
+        assert_eq!(run("1 + 2.5").unwrap(), "3.5");
+        assert_eq!(kind("9223372036854775807 + 1"), ErrorKind::Eval);
+        assert_eq!(kind("1 / 0"), ErrorKind::Eval);
+        assert_eq!(run("\"a\" + \"b\"").unwrap(), "\"ab\"");
+        assert_eq!(run("/a + \"/b\"").unwrap(), "/a/b");
+    }
+
+    #[test]
+    fn functions_and_formals() {
+        assert_eq!(
+            run("({ a, b ? a + 1, ... }@x: [ a b x.c ]) { a = 1; c = 3; }").unwrap(),
+            "[ 1 2 3 ]"
+        );
+        assert_eq!(kind("({ a }: a) { b = 1; }"), ErrorKind::Eval);
+        assert_eq!(
+            run("let f = { __functor = self: x: x + 1; }; in f 1").unwrap(),
+            "2"
+        );
+    }
+
+    #[test]
+    fn environment_is_explicit() {
+        let mut opts = EvalOptions::default();
+        assert_eq!(
+            run_with(opts.clone(), "builtins.getEnv \"HOME\"").unwrap(),
+            "\"\""
+        );
+        opts.env.insert("HOME".into(), "/h".into());
+        opts.system = "aarch64-darwin".into();
+        assert_eq!(
+            run_with(opts.clone(), "builtins.getEnv \"HOME\"").unwrap(),
+            "\"/h\""
+        );
+        assert_eq!(
+            run_with(opts.clone(), "builtins.currentSystem").unwrap(),
+            "\"aarch64-darwin\""
+        );
+        assert_eq!(run_with(opts, "builtins.currentTime").unwrap(), "0");
+    }
+
+    #[test]
+    fn deep_recursion_and_overflow() {
+        let h = std::thread::Builder::new()
+            .stack_size(1 << 30)
+            .spawn(|| {
+                let mut opts = EvalOptions::default();
+                opts.stack_budget = (1 << 30) - (128 << 20);
+                let deep = run_with(
+                    opts.clone(),
+                    "let f = n: if n == 0 then 0 else 1 + f (n - 1); in f 9999",
+                );
+                let infinite = run_with(opts, "let f = n: 1 + f n; in f 0");
+                (
+                    deep.map_err(|e| e.to_string()),
+                    infinite.map_err(|e| e.kind()),
+                )
+            })
+            .unwrap();
+        let (deep, infinite) = h.join().unwrap();
+        assert_eq!(deep.unwrap(), "9999");
+        assert_eq!(infinite.unwrap_err(), ErrorKind::StackOverflow);
+    }
+}

@@ -87,7 +87,16 @@ fn strip_zeros(s: &str) -> String {
 pub fn print_value(v: &Value) -> String {
     let mut out = String::new();
     let mut seen = HashSet::new();
-    print_rec(v, &mut out, &mut seen);
+    print_rec(v, &mut out, &mut seen, "«thunk»");
+    out
+}
+
+/// Prints a value that may contain unevaluated parts as `nix-instantiate --eval` (without
+/// `--strict`) does: thunks show as `<CODE>`.
+pub fn print_value_lazy(v: &Value) -> String {
+    let mut out = String::new();
+    let mut seen = HashSet::new();
+    print_rec(v, &mut out, &mut seen, "<CODE>");
     out
 }
 
@@ -101,13 +110,13 @@ fn forced(v: &Value) -> Option<Value> {
     }
 }
 
-fn print_rec(v: &Value, out: &mut String, seen: &mut HashSet<usize>) {
+fn print_rec(v: &Value, out: &mut String, seen: &mut HashSet<usize>, thunk: &str) {
     let key = match v {
         Value::Thunk(t) => Some(Rc::as_ptr(t) as usize),
         _ => None,
     };
     let Some(fv) = forced(v) else {
-        out.push_str("«thunk»");
+        out.push_str(thunk);
         return;
     };
     match &fv {
@@ -130,7 +139,7 @@ fn print_rec(v: &Value, out: &mut String, seen: &mut HashSet<usize>) {
             for at in a.sorted_by_name() {
                 out.push_str(&attr_name(at.name.as_str()));
                 out.push_str(" = ");
-                print_rec(&at.value, out, seen);
+                print_rec(&at.value, out, seen, thunk);
                 out.push_str("; ");
             }
             out.push('}');
@@ -148,7 +157,7 @@ fn print_rec(v: &Value, out: &mut String, seen: &mut HashSet<usize>) {
             }
             out.push_str("[ ");
             for x in l.iter() {
-                print_rec(x, out, seen);
+                print_rec(x, out, seen, thunk);
                 out.push(' ');
             }
             out.push(']');
