@@ -1698,8 +1698,10 @@ mod tests {
         let h = std::thread::Builder::new()
             .stack_size(1 << 30)
             .spawn(|| {
-                let mut opts = EvalOptions::default();
-                opts.stack_budget = (1 << 30) - (128 << 20);
+                let opts = EvalOptions {
+                    stack_budget: (1 << 30) - (128 << 20),
+                    ..Default::default()
+                };
                 let deep = run_with(
                     opts.clone(),
                     "let f = n: if n == 0 then 0 else 1 + f (n - 1); in f 9999",
