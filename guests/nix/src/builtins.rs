@@ -1082,11 +1082,20 @@ fn b_add_drv_output_deps(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value>
         ));
     }
     let e = ctx.iter().next().expect("one").clone();
-    if e.starts_with('=') || e.starts_with('!') || !e.ends_with(".drv") {
+    if e.starts_with('=') {
+        return Ok(str_ctx(s.s, s.ctx));
+    }
+    if let Some(rest) = e.strip_prefix('!') {
+        let (o, p) = rest.split_once('!').unwrap_or((rest, ""));
         return Err(err(
-            format!("`addDrvOutputDependencies` can only act on derivations, not on a {e}"),
+            format!(
+                "`addDrvOutputDependencies` can only act on derivations, not on a derivation output such as '{o}' of '{p}'"
+            ),
             pos,
         ));
+    }
+    if !e.ends_with(".drv") {
+        return Err(err(format!("path '{e}' is not a derivation"), pos));
     }
     Ok(str_ctx(
         s.s,
@@ -1425,11 +1434,12 @@ fn b_path(ev: &Evaluator, _a: &[Value], pos: Pos) -> Result<Value> {
 fn b_filter_source(ev: &Evaluator, _a: &[Value], pos: Pos) -> Result<Value> {
     Err(store_err(ev, "filterSource", pos))
 }
-fn b_derivation_strict(ev: &Evaluator, _a: &[Value], pos: Pos) -> Result<Value> {
-    Err(store_err(ev, "derivationStrict", pos))
+fn b_derivation_strict(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
+    crate::derivation::derivation_strict(ev, &a[0], pos)
 }
-fn b_derivation(ev: &Evaluator, _a: &[Value], pos: Pos) -> Result<Value> {
-    Err(store_err(ev, "derivation", pos))
+fn b_derivation(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
+    let f = ev.derivation_fn()?;
+    ev.call(&f, a[0].clone(), pos)
 }
 fn b_fetch(_ev: &Evaluator, _a: &[Value], pos: Pos) -> Result<Value> {
     Err(err(

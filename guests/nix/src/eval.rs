@@ -151,6 +151,9 @@ pub struct Evaluator {
     /// Where `trace`/`warn` output goes.
     pub diag: RefCell<Box<dyn std::io::Write>>,
     pub(crate) sym: Syms,
+    /// Derivations computed so far (by `.drv` path).
+    pub(crate) drvs: RefCell<crate::derivation::Registry>,
+    derivation_fn: RefCell<Option<Value>>,
 }
 
 impl std::fmt::Debug for Evaluator {
@@ -212,9 +215,27 @@ impl Evaluator {
             import_cache: RefCell::new(HashMap::new()),
             diag: RefCell::new(Box::new(std::io::stderr())),
             sym,
+            drvs: RefCell::new(Default::default()),
+            derivation_fn: RefCell::new(None),
         };
         crate::builtins::install(&mut ev);
         ev
+    }
+
+    /// The `derivation` function (Nix code over `derivationStrict`), compiled on first use.
+    pub(crate) fn derivation_fn(&self) -> Result<Value> {
+        if let Some(f) = &*self.derivation_fn.borrow() {
+            return Ok(f.clone());
+        }
+        let ir = self.compile_source(
+            crate::derivation::DERIVATION_NIX,
+            Origin::File("«nix-internal»/derivation-internal.nix".into()),
+            "/",
+            None,
+        )?;
+        let f = self.eval(&ir, &self.base_env.clone())?;
+        *self.derivation_fn.borrow_mut() = Some(f.clone());
+        Ok(f)
     }
 
     /// Marks the current stack position as the base for stack-overflow detection.

@@ -10,6 +10,7 @@ pub mod builtins;
 pub mod cli;
 pub mod compile;
 pub mod corepkgs;
+pub mod derivation;
 pub mod diag;
 pub mod eval;
 pub mod formats;
