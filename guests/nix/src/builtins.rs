@@ -168,7 +168,12 @@ fn str_ctx(s: String, ctx: Option<Box<std::collections::BTreeSet<String>>>) -> V
 // ------------------------------------------------------------------ control
 
 fn b_abort(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let s = ev.coerce_to_string(&a[0], pos, false, false)?;
+    let s = ev.coerce_to_string(&a[0], pos, false, false).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.abort",
+        )
+    })?;
     Err(Error::new(
         ErrorKind::Abort,
         format!(
@@ -180,7 +185,12 @@ fn b_abort(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
 }
 
 fn b_throw(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let s = ev.coerce_to_string(&a[0], pos, false, false)?;
+    let s = ev.coerce_to_string(&a[0], pos, false, false).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.throw",
+        )
+    })?;
     Err(Error::new(ErrorKind::Throw, s.s, pos))
 }
 
@@ -188,7 +198,12 @@ fn b_add_error_context(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     match ev.force(&a[1]) {
         Ok(v) => Ok(v),
         Err(e) => {
-            let ctx = ev.coerce_to_string(&a[0], pos, false, false)?;
+            let ctx = ev.coerce_to_string(&a[0], pos, false, false).map_err(|e| {
+                e.frame(
+                    Pos::NONE,
+                    "while evaluating the first argument passed to builtins.addErrorContext",
+                )
+            })?;
             Err(e.frame(Pos::NONE, ctx.s))
         }
     }
@@ -223,7 +238,12 @@ fn b_trace_verbose(ev: &Evaluator, a: &[Value], _pos: Pos) -> Result<Value> {
 }
 
 fn b_warn(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let s = s_of(ev, &a[0], pos)?;
+    let s = s_of(ev, &a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.warn",
+        )
+    })?;
     ev.diag(&format!(
         "evaluation warning: {}",
         s.s.replace('\n', "\n                    ")
@@ -296,17 +316,47 @@ fn b_div(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
 }
 fn b_bit_and(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(Value::Int(
-        ev.expect_int(&a[0], pos)? & ev.expect_int(&a[1], pos)?,
+        ev.expect_int(&a[0], pos).map_err(|e| {
+            e.frame(
+                Pos::NONE,
+                "while evaluating the first argument passed to builtins.bitAnd",
+            )
+        })? & ev.expect_int(&a[1], pos).map_err(|e| {
+            e.frame(
+                Pos::NONE,
+                "while evaluating the second argument passed to builtins.bitAnd",
+            )
+        })?,
     ))
 }
 fn b_bit_or(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(Value::Int(
-        ev.expect_int(&a[0], pos)? | ev.expect_int(&a[1], pos)?,
+        ev.expect_int(&a[0], pos).map_err(|e| {
+            e.frame(
+                Pos::NONE,
+                "while evaluating the first argument passed to builtins.bitOr",
+            )
+        })? | ev.expect_int(&a[1], pos).map_err(|e| {
+            e.frame(
+                Pos::NONE,
+                "while evaluating the second argument passed to builtins.bitOr",
+            )
+        })?,
     ))
 }
 fn b_bit_xor(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(Value::Int(
-        ev.expect_int(&a[0], pos)? ^ ev.expect_int(&a[1], pos)?,
+        ev.expect_int(&a[0], pos).map_err(|e| {
+            e.frame(
+                Pos::NONE,
+                "while evaluating the first argument passed to builtins.bitXor",
+            )
+        })? ^ ev.expect_int(&a[1], pos).map_err(|e| {
+            e.frame(
+                Pos::NONE,
+                "while evaluating the second argument passed to builtins.bitXor",
+            )
+        })?,
     ))
 }
 fn b_less_than(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
@@ -341,7 +391,12 @@ fn b_floor(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
 // ------------------------------------------------------------------ attrs
 
 fn b_attr_names(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let at = ev.force_attrs(&a[0], pos)?;
+    let at = ev.force_attrs(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the argument passed to builtins.attrNames",
+        )
+    })?;
     Ok(Value::list(
         at.sorted_by_name()
             .iter()
@@ -350,7 +405,12 @@ fn b_attr_names(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     ))
 }
 fn b_attr_values(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let at = ev.force_attrs(&a[0], pos)?;
+    let at = ev.force_attrs(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the argument passed to builtins.attrValues",
+        )
+    })?;
     Ok(Value::list(
         at.sorted_by_name()
             .iter()
@@ -359,8 +419,18 @@ fn b_attr_values(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     ))
 }
 fn b_get_attr(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let n = s_of(ev, &a[0], pos)?;
-    let at = ev.force_attrs(&a[1], pos)?;
+    let n = s_of(ev, &a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.getAttr",
+        )
+    })?;
+    let at = ev.force_attrs(&a[1], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the second argument passed to builtins.getAttr",
+        )
+    })?;
     let name = Sym::new(&n.s);
     match at.get(name) {
         Some(v) => ev.force(v),
@@ -368,13 +438,33 @@ fn b_get_attr(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     }
 }
 fn b_has_attr(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let n = s_of(ev, &a[0], pos)?;
-    let at = ev.force_attrs(&a[1], pos)?;
+    let n = s_of(ev, &a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.hasAttr",
+        )
+    })?;
+    let at = ev.force_attrs(&a[1], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the second argument passed to builtins.hasAttr",
+        )
+    })?;
     bool_v(at.get(Sym::new(&n.s)).is_some())
 }
 fn b_unsafe_get_attr_pos(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let n = s_of(ev, &a[0], pos)?;
-    let at = ev.force_attrs(&a[1], pos)?;
+    let n = s_of(ev, &a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.unsafeGetAttrPos",
+        )
+    })?;
+    let at = ev.force_attrs(&a[1], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the second argument passed to builtins.unsafeGetAttrPos",
+        )
+    })?;
     match at.get_attr(Sym::new(&n.s)).and_then(|x| x.pos.resolve()) {
         Some(l) => {
             let mut b = AttrsBuilder::default();
@@ -387,8 +477,18 @@ fn b_unsafe_get_attr_pos(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value>
     }
 }
 fn b_remove_attrs(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let at = ev.force_attrs(&a[0], pos)?;
-    let names = ev.force_list(&a[1], pos)?;
+    let at = ev.force_attrs(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.removeAttrs",
+        )
+    })?;
+    let names = ev.force_list(&a[1], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the second argument passed to builtins.removeAttrs",
+        )
+    })?;
     let mut rm = HashSet::new();
     for n in names.iter() {
         rm.insert(Sym::new(&s_of(ev, n, pos)?.s));
@@ -403,8 +503,18 @@ fn b_remove_attrs(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     })))
 }
 fn b_intersect_attrs(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let x = ev.force_attrs(&a[0], pos)?;
-    let y = ev.force_attrs(&a[1], pos)?;
+    let x = ev.force_attrs(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.intersectAttrs",
+        )
+    })?;
+    let y = ev.force_attrs(&a[1], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the second argument passed to builtins.intersectAttrs",
+        )
+    })?;
     Ok(Value::Attrs(Rc::new(Attrs {
         entries: y
             .entries
@@ -415,8 +525,22 @@ fn b_intersect_attrs(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     })))
 }
 fn b_cat_attrs(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let n = Sym::new(&s_of(ev, &a[0], pos)?.s);
-    let l = ev.force_list(&a[1], pos)?;
+    let n = Sym::new(
+        &s_of(ev, &a[0], pos)
+            .map_err(|e| {
+                e.frame(
+                    Pos::NONE,
+                    "while evaluating the first argument passed to builtins.catAttrs",
+                )
+            })?
+            .s,
+    );
+    let l = ev.force_list(&a[1], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the second argument passed to builtins.catAttrs",
+        )
+    })?;
     let mut out = Vec::new();
     for x in l.iter() {
         if let Some(v) = ev.force_attrs(x, pos)?.get(n) {
@@ -426,7 +550,12 @@ fn b_cat_attrs(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(Value::list(out))
 }
 fn b_list_to_attrs(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let l = ev.force_list(&a[0], pos)?;
+    let l = ev.force_list(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the argument passed to builtins.listToAttrs",
+        )
+    })?;
     let mut entries: Vec<Attr> = Vec::with_capacity(l.len());
     let mut seen = HashSet::new();
     for x in l.iter() {
@@ -451,7 +580,12 @@ fn b_list_to_attrs(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(Value::Attrs(Rc::new(Attrs { entries })))
 }
 fn b_map_attrs(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let at = ev.force_attrs(&a[1], pos)?;
+    let at = ev.force_attrs(&a[1], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the second argument passed to builtins.mapAttrs",
+        )
+    })?;
     let f = a[0].clone();
     Ok(Value::Attrs(Rc::new(Attrs {
         entries: at
@@ -469,7 +603,12 @@ fn b_map_attrs(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     })))
 }
 fn b_zip_attrs_with(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let l = ev.force_list(&a[1], pos)?;
+    let l = ev.force_list(&a[1], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the second argument passed to builtins.zipAttrsWith",
+        )
+    })?;
     let mut acc: BTreeMap<Sym, Vec<Value>> = BTreeMap::new();
     for x in l.iter() {
         for e in &ev.force_attrs(x, pos)?.entries {
@@ -511,7 +650,12 @@ fn b_function_args(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     }
 }
 fn b_group_by(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let l = ev.force_list(&a[1], pos)?;
+    let l = ev.force_list(&a[1], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the second argument passed to builtins.groupBy",
+        )
+    })?;
     let mut acc: BTreeMap<Sym, Vec<Value>> = BTreeMap::new();
     for x in l.iter() {
         let k = ev.call(&a[0], x.clone(), pos)?;
@@ -533,25 +677,54 @@ fn b_group_by(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
 // ------------------------------------------------------------------ lists
 
 fn b_length(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    Ok(Value::Int(ev.force_list(&a[0], pos)?.len() as i64))
+    Ok(Value::Int(
+        ev.force_list(&a[0], pos)
+            .map_err(|e| {
+                e.frame(
+                    Pos::NONE,
+                    "while evaluating the first argument passed to builtins.length",
+                )
+            })?
+            .len() as i64,
+    ))
 }
 fn b_head(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let l = ev.force_list(&a[0], pos)?;
+    let l = ev.force_list(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.head",
+        )
+    })?;
     match l.first() {
         Some(v) => ev.force(v),
         None => Err(err("'builtins.head' called on an empty list", pos)),
     }
 }
 fn b_tail(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let l = ev.force_list(&a[0], pos)?;
+    let l = ev.force_list(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.tail",
+        )
+    })?;
     if l.is_empty() {
         return Err(err("'builtins.tail' called on an empty list", pos));
     }
     Ok(Value::list(l[1..].to_vec()))
 }
 fn b_elem_at(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let l = ev.force_list(&a[0], pos)?;
-    let i = ev.expect_int(&a[1], pos)?;
+    let l = ev.force_list(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.elemAt",
+        )
+    })?;
+    let i = ev.expect_int(&a[1], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the second argument passed to builtins.elemAt",
+        )
+    })?;
     if i < 0 || i as usize >= l.len() {
         return Err(err(
             format!(
@@ -564,7 +737,12 @@ fn b_elem_at(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     ev.force(&l[i as usize])
 }
 fn b_map(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let l = ev.force_list(&a[1], pos)?;
+    let l = ev.force_list(&a[1], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the second argument passed to builtins.map",
+        )
+    })?;
     Ok(Value::list(
         l.iter()
             .map(|x| Value::apply(a[0].clone(), x.clone()))
@@ -572,7 +750,12 @@ fn b_map(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     ))
 }
 fn b_filter(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let l = ev.force_list(&a[1], pos)?;
+    let l = ev.force_list(&a[1], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the second argument passed to builtins.filter",
+        )
+    })?;
     let mut out = Vec::new();
     for x in l.iter() {
         let r = ev.call(&a[0], x.clone(), pos)?;
@@ -583,7 +766,12 @@ fn b_filter(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(Value::list(out))
 }
 fn b_elem(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let l = ev.force_list(&a[1], pos)?;
+    let l = ev.force_list(&a[1], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the second argument passed to builtins.elem",
+        )
+    })?;
     for x in l.iter() {
         if ev.equal(&a[0], x, pos)? {
             return bool_v(true);
@@ -592,7 +780,12 @@ fn b_elem(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     bool_v(false)
 }
 fn b_concat_lists(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let l = ev.force_list(&a[0], pos)?;
+    let l = ev.force_list(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.concatLists",
+        )
+    })?;
     let mut out = Vec::new();
     for x in l.iter() {
         out.extend(ev.force_list(x, pos)?.iter().cloned());
@@ -600,7 +793,12 @@ fn b_concat_lists(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(Value::list(out))
 }
 fn b_concat_map(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let l = ev.force_list(&a[1], pos)?;
+    let l = ev.force_list(&a[1], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the second argument passed to builtins.concatMap",
+        )
+    })?;
     let mut out = Vec::new();
     for x in l.iter() {
         let r = ev.call(&a[0], x.clone(), pos)?;
@@ -609,7 +807,12 @@ fn b_concat_map(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(Value::list(out))
 }
 fn b_foldl(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let l = ev.force_list(&a[2], pos)?;
+    let l = ev.force_list(&a[2], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the third argument passed to builtins.foldlStrict",
+        )
+    })?;
     let mut acc = a[1].clone();
     for x in l.iter() {
         let g = ev.call(&a[0], acc, pos)?;
@@ -618,7 +821,12 @@ fn b_foldl(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     ev.force(&acc)
 }
 fn b_all(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let l = ev.force_list(&a[1], pos)?;
+    let l = ev.force_list(&a[1], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the second argument passed to builtins.all",
+        )
+    })?;
     for x in l.iter() {
         let r = ev.call(&a[0], x.clone(), pos)?;
         if !ev.expect_bool(&r, pos)? {
@@ -628,7 +836,12 @@ fn b_all(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     bool_v(true)
 }
 fn b_any(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let l = ev.force_list(&a[1], pos)?;
+    let l = ev.force_list(&a[1], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the second argument passed to builtins.any",
+        )
+    })?;
     for x in l.iter() {
         let r = ev.call(&a[0], x.clone(), pos)?;
         if ev.expect_bool(&r, pos)? {
@@ -638,7 +851,12 @@ fn b_any(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     bool_v(false)
 }
 fn b_gen_list(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let n = ev.expect_int(&a[1], pos)?;
+    let n = ev.expect_int(&a[1], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the second argument passed to builtins.genList",
+        )
+    })?;
     if n < 0 {
         return Err(err(format!("cannot create list of size {n}"), pos));
     }
@@ -649,7 +867,12 @@ fn b_gen_list(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     ))
 }
 fn b_partition(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let l = ev.force_list(&a[1], pos)?;
+    let l = ev.force_list(&a[1], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the second argument passed to builtins.partition",
+        )
+    })?;
     let (mut r, mut w) = (Vec::new(), Vec::new());
     for x in l.iter() {
         let c = ev.call(&a[0], x.clone(), pos)?;
@@ -665,8 +888,18 @@ fn b_partition(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(b.build())
 }
 fn b_sort(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let l = ev.force_list(&a[1], pos)?;
-    ev.expect_function(&a[0], pos)?;
+    let l = ev.force_list(&a[1], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the second argument passed to builtins.sort",
+        )
+    })?;
+    ev.expect_function(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.sort",
+        )
+    })?;
     let mut items: Vec<Value> = l.iter().cloned().collect();
     for x in &items {
         ev.force(x)?;
@@ -722,7 +955,12 @@ fn merge_sort(v: &mut Vec<Value>, less: &mut dyn FnMut(&Value, &Value) -> bool) 
 }
 
 fn b_generic_closure(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let args = ev.force_attrs(&a[0], pos)?;
+    let args = ev.force_attrs(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.genericClosure",
+        )
+    })?;
     let start = args
         .get(Sym::new("startSet"))
         .ok_or_else(|| err("attribute 'startSet' missing", pos))?;
@@ -769,18 +1007,41 @@ fn b_generic_closure(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
 
 fn b_to_string(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(Value::Str(Rc::new(
-        ev.coerce_to_string(&a[0], pos, true, false)?,
+        ev.coerce_to_string(&a[0], pos, true, false).map_err(|e| {
+            e.frame(
+                Pos::NONE,
+                "while evaluating the first argument passed to builtins.toString",
+            )
+        })?,
     )))
 }
 fn b_string_length(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(Value::Int(
-        ev.coerce_to_string(&a[0], pos, false, true)?.s.len() as i64,
+        ev.coerce_to_string(&a[0], pos, false, true)
+            .map_err(|e| {
+                e.frame(
+                    Pos::NONE,
+                    "while evaluating the argument passed to builtins.stringLength",
+                )
+            })?
+            .s
+            .len() as i64,
     ))
 }
 fn b_substring(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let start = ev.expect_int(&a[0], pos)?;
-    let len = ev.expect_int(&a[1], pos)?;
-    let s = ev.coerce_to_string(&a[2], pos, false, true)?;
+    let start = ev.expect_int(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument (the start offset) passed to builtins.substring",
+        )
+    })?;
+    let len = ev.expect_int(&a[1], pos).map_err(|e| e.frame(Pos::NONE, "while evaluating the second argument (the substring length) passed to builtins.substring"))?;
+    let s = ev.coerce_to_string(&a[2], pos, false, true).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the third argument (the string) passed to builtins.substring",
+        )
+    })?;
     if start < 0 {
         return Err(err("negative start position in 'substring'", pos));
     }
@@ -795,8 +1056,8 @@ fn b_substring(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(str_ctx(sub, s.ctx))
 }
 fn b_concat_strings_sep(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let sep = ev.coerce_to_string(&a[0], pos, false, true)?;
-    let l = ev.force_list(&a[1], pos)?;
+    let sep = ev.coerce_to_string(&a[0], pos, false, true).map_err(|e| e.frame(Pos::NONE, "while evaluating the first argument (the separator string) passed to builtins.concatStringsSep"))?;
+    let l = ev.force_list(&a[1], pos).map_err(|e| e.frame(Pos::NONE, "while evaluating the second argument (the list of strings to concat) passed to builtins.concatStringsSep"))?;
     let mut out = NixString::default();
     out.merge_ctx(&sep);
     for (i, x) in l.iter().enumerate() {
@@ -810,15 +1071,30 @@ fn b_concat_strings_sep(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> 
     Ok(Value::Str(Rc::new(out)))
 }
 fn b_replace_strings(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let from = ev.force_list(&a[0], pos)?;
-    let to = ev.force_list(&a[1], pos)?;
+    let from = ev.force_list(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.replaceStrings",
+        )
+    })?;
+    let to = ev.force_list(&a[1], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the second argument passed to builtins.replaceStrings",
+        )
+    })?;
     if from.len() != to.len() {
         return Err(err(
             "'from' and 'to' arguments passed to builtins.replaceStrings have different lengths",
             pos,
         ));
     }
-    let s = ev.coerce_to_string(&a[2], pos, false, true)?;
+    let s = ev.coerce_to_string(&a[2], pos, false, true).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the third argument passed to builtins.replaceStrings",
+        )
+    })?;
     let froms: Vec<Rc<NixString>> = from
         .iter()
         .map(|f| s_of(ev, f, pos))
@@ -874,7 +1150,12 @@ fn utf8_char_len(b: u8) -> usize {
     }
 }
 fn b_base_name_of(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let s = ev.coerce_to_string(&a[0], pos, false, false)?;
+    let s = ev.coerce_to_string(&a[0], pos, false, false).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.baseNameOf",
+        )
+    })?;
     let t = s.s.strip_suffix('/').unwrap_or(&s.s);
     let base = match t.rfind('/') {
         Some(i) => &t[i + 1..],
@@ -900,7 +1181,12 @@ fn b_to_path(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(Value::str(ev.coerce_to_path(&a[0], pos)?))
 }
 fn b_get_env(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let n = s_of(ev, &a[0], pos)?;
+    let n = s_of(ev, &a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.getEnv",
+        )
+    })?;
     Ok(Value::str(
         ev.opts.env.get(&n.s).cloned().unwrap_or_default(),
     ))
@@ -976,18 +1262,38 @@ pub fn compare_versions(a: &str, b: &str) -> i64 {
 }
 
 fn b_compare_versions(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let x = s_of(ev, &a[0], pos)?;
-    let y = s_of(ev, &a[1], pos)?;
+    let x = s_of(ev, &a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.compareVersions",
+        )
+    })?;
+    let y = s_of(ev, &a[1], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the second argument passed to builtins.compareVersions",
+        )
+    })?;
     Ok(Value::Int(compare_versions(&x.s, &y.s)))
 }
 fn b_split_version(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let s = s_of(ev, &a[0], pos)?;
+    let s = s_of(ev, &a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.splitVersion",
+        )
+    })?;
     Ok(Value::list(
         split_version(&s.s).into_iter().map(Value::str).collect(),
     ))
 }
 fn b_parse_drv_name(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let s = ev.coerce_to_string(&a[0], pos, false, true)?;
+    let s = ev.coerce_to_string(&a[0], pos, false, true).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.parseDrvName",
+        )
+    })?;
     let b = s.s.as_bytes();
     let mut split = b.len();
     for i in 0..b.len() {
@@ -1008,8 +1314,18 @@ fn b_parse_drv_name(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
 }
 
 fn b_match(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let re = s_of(ev, &a[0], pos)?;
-    let s = ev.coerce_to_string(&a[1], pos, false, true)?;
+    let re = s_of(ev, &a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.match",
+        )
+    })?;
+    let s = ev.coerce_to_string(&a[1], pos, false, true).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the second argument passed to builtins.match",
+        )
+    })?;
     let r = crate::regex::compile(&re.s, true).map_err(|e| err(e, pos))?;
     match r.captures(&s.s) {
         None => Ok(Value::Null),
@@ -1025,8 +1341,18 @@ fn b_match(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     }
 }
 fn b_split(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let re = s_of(ev, &a[0], pos)?;
-    let s = ev.coerce_to_string(&a[1], pos, false, true)?;
+    let re = s_of(ev, &a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.split",
+        )
+    })?;
+    let s = ev.coerce_to_string(&a[1], pos, false, true).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the second argument passed to builtins.split",
+        )
+    })?;
     let r = crate::regex::compile(&re.s, false).map_err(|e| err(e, pos))?;
     let mut out = Vec::new();
     let mut last = 0;
@@ -1051,14 +1377,33 @@ fn b_split(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
 // ------------------------------------------------------------------ context
 
 fn b_discard_context(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let s = ev.coerce_to_string(&a[0], pos, false, true)?;
+    let s = ev.coerce_to_string(&a[0], pos, false, true).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.unsafeDiscardStringContext",
+        )
+    })?;
     Ok(Value::str(s.s))
 }
 fn b_has_context(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    bool_v(s_of(ev, &a[0], pos)?.has_ctx())
+    bool_v(
+        s_of(ev, &a[0], pos)
+            .map_err(|e| {
+                e.frame(
+                    Pos::NONE,
+                    "while evaluating the first argument passed to builtins.hasContext",
+                )
+            })?
+            .has_ctx(),
+    )
 }
 fn b_discard_output_dep(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let s = ev.coerce_to_string(&a[0], pos, false, true)?;
+    let s = ev.coerce_to_string(&a[0], pos, false, true).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.unsafeDiscardOutputDependency",
+        )
+    })?;
     let ctx = s.ctx.map(|c| {
         Box::new(
             c.into_iter()
@@ -1069,7 +1414,12 @@ fn b_discard_output_dep(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> 
     Ok(str_ctx(s.s, ctx))
 }
 fn b_add_drv_output_deps(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let s = ev.coerce_to_string(&a[0], pos, false, true)?;
+    let s = ev.coerce_to_string(&a[0], pos, false, true).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.addDrvOutputDependencies",
+        )
+    })?;
     let ctx = s.ctx.clone().unwrap_or_default();
     if ctx.len() != 1 {
         return Err(err(
@@ -1103,7 +1453,12 @@ fn b_add_drv_output_deps(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value>
     ))
 }
 fn b_get_context(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let s = ev.coerce_to_string(&a[0], pos, false, true)?;
+    let s = ev.coerce_to_string(&a[0], pos, false, true).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.getContext",
+        )
+    })?;
     #[derive(Default)]
     struct Info {
         path: bool,
@@ -1148,8 +1503,18 @@ fn b_get_context(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(Value::attrs(entries))
 }
 fn b_append_context(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let s = s_of(ev, &a[0], pos)?;
-    let c = ev.force_attrs(&a[1], pos)?;
+    let s = s_of(ev, &a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.appendContext",
+        )
+    })?;
+    let c = ev.force_attrs(&a[1], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the second argument passed to builtins.appendContext",
+        )
+    })?;
     let mut out = (*s).clone();
     let ctx = out.ctx.get_or_insert_with(Default::default);
     for e in &c.entries {
@@ -1202,12 +1567,27 @@ fn path_arg(ev: &Evaluator, v: &Value, pos: Pos) -> Result<String> {
 }
 
 fn b_import(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let p = path_arg(ev, &a[0], pos)?;
+    let p = path_arg(ev, &a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.import",
+        )
+    })?;
     ev.import(&p, pos)
 }
 fn b_scoped_import(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let scope = ev.force_attrs(&a[0], pos)?;
-    let mut p = path_arg(ev, &a[1], pos)?;
+    let scope = ev.force_attrs(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.scopedImport",
+        )
+    })?;
+    let mut p = path_arg(ev, &a[1], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the second argument passed to builtins.scopedImport",
+        )
+    })?;
     if std::fs::metadata(&p).map(|m| m.is_dir()).unwrap_or(false) {
         p = format!("{p}/default.nix");
     }
@@ -1227,7 +1607,12 @@ fn b_scoped_import(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     ev.eval(&ir, &frame)
 }
 fn b_read_file(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let p = path_arg(ev, &a[0], pos)?;
+    let p = path_arg(ev, &a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.readFile",
+        )
+    })?;
     match std::fs::read(&p) {
         Ok(b) => Ok(Value::str(String::from_utf8_lossy(&b).into_owned())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -1237,7 +1622,12 @@ fn b_read_file(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     }
 }
 fn b_path_exists(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let s = ev.coerce_to_string(&a[0], pos, false, false)?;
+    let s = ev.coerce_to_string(&a[0], pos, false, false).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.pathExists",
+        )
+    })?;
     if !s.s.starts_with('/') {
         return Err(err(
             format!("string '{}' doesn't represent an absolute path", s.s),
@@ -1263,14 +1653,24 @@ fn file_type(ft: std::fs::FileType) -> &'static str {
     }
 }
 fn b_read_file_type(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let p = path_arg(ev, &a[0], pos)?;
+    let p = path_arg(ev, &a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.readFileType",
+        )
+    })?;
     match std::fs::symlink_metadata(&p) {
         Ok(m) => Ok(Value::str(file_type(m.file_type()))),
         Err(_) => Err(err(format!("path '{p}' does not exist"), pos)),
     }
 }
 fn b_read_dir(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let p = path_arg(ev, &a[0], pos)?;
+    let p = path_arg(ev, &a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.readDir",
+        )
+    })?;
     let rd = std::fs::read_dir(&p).map_err(|_| err(format!("path '{p}' does not exist"), pos))?;
     let mut entries = Vec::new();
     for e in rd {
@@ -1285,8 +1685,18 @@ fn b_read_dir(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(Value::attrs(entries))
 }
 fn b_find_file(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let sp = ev.force_list(&a[0], pos)?;
-    let name = s_of(ev, &a[1], pos)?;
+    let sp = ev.force_list(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.findFile",
+        )
+    })?;
+    let name = s_of(ev, &a[1], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the second argument passed to builtins.findFile",
+        )
+    })?;
     let mut entries = Vec::new();
     for e in sp.iter() {
         let at = ev.force_attrs(e, pos)?;
@@ -1311,8 +1721,18 @@ fn b_find_file(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
 }
 
 fn b_hash_string(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let algo = s_of(ev, &a[0], pos)?;
-    let s = ev.coerce_to_string(&a[1], pos, false, true)?;
+    let algo = s_of(ev, &a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.hashString",
+        )
+    })?;
+    let s = ev.coerce_to_string(&a[1], pos, false, true).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the second argument passed to builtins.hashString",
+        )
+    })?;
     let algo: evalbox_nix::hash::HashAlgo = algo.s.parse().map_err(|_| {
         err(format!("unknown hash algorithm '{}', expect 'blake3', 'md5', 'sha1', 'sha256', or 'sha512'", algo.s), pos)
     })?;
@@ -1321,8 +1741,18 @@ fn b_hash_string(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     ))
 }
 fn b_hash_file(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let algo = s_of(ev, &a[0], pos)?;
-    let p = path_arg(ev, &a[1], pos)?;
+    let algo = s_of(ev, &a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.hashFile",
+        )
+    })?;
+    let p = path_arg(ev, &a[1], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the second argument passed to builtins.hashFile",
+        )
+    })?;
     let algo: evalbox_nix::hash::HashAlgo = algo.s.parse().map_err(|_| {
         err(format!("unknown hash algorithm '{}', expect 'blake3', 'md5', 'sha1', 'sha256', or 'sha512'", algo.s), pos)
     })?;
@@ -1333,7 +1763,12 @@ fn b_hash_file(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
 }
 fn b_convert_hash(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     use evalbox_nix::hash::{HashAlgo, NixHash};
-    let args = ev.force_attrs(&a[0], pos)?;
+    let args = ev.force_attrs(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.convertHash",
+        )
+    })?;
     let hash = args
         .get(Sym::new("hash"))
         .ok_or_else(|| err("attribute 'hash' missing", pos))?;
@@ -1374,11 +1809,21 @@ fn b_to_json(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(str_ctx(s, ctx.ctx))
 }
 fn b_from_json(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let s = s_of(ev, &a[0], pos)?;
+    let s = s_of(ev, &a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.fromJSON",
+        )
+    })?;
     crate::formats::from_json(&s.s).map_err(|e| err(e, pos))
 }
 fn b_from_toml(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let s = s_of(ev, &a[0], pos)?;
+    let s = s_of(ev, &a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.fromTOML",
+        )
+    })?;
     let ts = ev
         .opts
         .experimental
@@ -1402,8 +1847,18 @@ fn store_err(ev: &Evaluator, what: &'static str, pos: Pos) -> Error {
     )
 }
 fn b_to_file(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let name = s_of(ev, &a[0], pos)?;
-    let text = ev.coerce_to_string(&a[1], pos, false, true)?;
+    let name = s_of(ev, &a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.toFile",
+        )
+    })?;
+    let text = ev.coerce_to_string(&a[1], pos, false, true).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the second argument passed to builtins.toFile",
+        )
+    })?;
     let refs: Vec<String> = text.ctx.iter().flat_map(|c| c.iter().cloned()).collect();
     let p = ev
         .store
@@ -1415,7 +1870,12 @@ fn b_to_file(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     ))
 }
 fn b_placeholder(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let o = s_of(ev, &a[0], pos)?;
+    let o = s_of(ev, &a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.placeholder",
+        )
+    })?;
     let h = evalbox_nix::hash::NixHash::of(
         evalbox_nix::hash::HashAlgo::Sha256,
         format!("nix-output:{}", o.s).as_bytes(),

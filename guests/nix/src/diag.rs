@@ -76,5 +76,17 @@ pub fn format_error(e: &Error, show_trace: bool) -> String {
         out.push('\n');
     }
     let _ = writeln!(out, "       error: {}", e.0.msg);
+    if e.0.pos.resolve().is_some() {
+        let mut s = String::new();
+        snippet(&mut s, e.0.pos);
+        for (i, line) in s.lines().enumerate() {
+            let line = if i == 0 {
+                line.strip_prefix("  ").unwrap_or(line)
+            } else {
+                line
+            };
+            let _ = writeln!(out, "{line}");
+        }
+    }
     out
 }

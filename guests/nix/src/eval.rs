@@ -824,7 +824,8 @@ impl Evaluator {
             Value::PrimOp(op) => {
                 if op.arity == 1 {
                     (op.f)(self, &[arg], pos).map_err(|e| {
-                        e.frame(pos, format!("while calling the '{}' builtin", op.name))
+                        Self::unpos(e, pos)
+                            .frame(pos, format!("while calling the '{}' builtin", op.name))
                     })
                 } else {
                     Ok(Value::PrimOpApp(Rc::new(PrimOpApp {
@@ -839,7 +840,8 @@ impl Evaluator {
                 args.push(arg);
                 if args.len() == app.op.arity {
                     (app.op.f)(self, &args, pos).map_err(|e| {
-                        e.frame(pos, format!("while calling the '{}' builtin", app.op.name))
+                        Self::unpos(e, pos)
+                            .frame(pos, format!("while calling the '{}' builtin", app.op.name))
                     })
                 } else {
                     Ok(Value::PrimOpApp(Rc::new(PrimOpApp { op: app.op, args })))
@@ -862,6 +864,14 @@ impl Evaluator {
         }
     }
 
+    /// Errors raised by a builtin at its call site are shown at the "while calling" frame.
+    fn unpos(mut e: Error, pos: Pos) -> Error {
+        if e.0.pos == pos {
+            e.0.pos = Pos::NONE;
+        }
+        e
+    }
+
     /// Applies a function to several arguments.
     pub fn call_n(&self, f: &Value, args: &[Value], pos: Pos) -> Result<Value> {
         let mut f = f.clone();
@@ -874,7 +884,14 @@ impl Evaluator {
     fn lambda_name(l: &LambdaIr) -> String {
         match l.name {
             Some(n) => format!("function '{n}'"),
-            None => "anonymous lambda".into(),
+            None => "function 'anonymous lambda'".into(),
+        }
+    }
+
+    fn calling(l: &LambdaIr) -> String {
+        match l.name {
+            Some(n) => format!("while calling '{n}'"),
+            None => "while calling anonymous lambda".into(),
         }
     }
 
@@ -897,7 +914,7 @@ impl Evaluator {
                         ),
                         pos,
                     )
-                    .frame(l.pos, format!("while calling {}", Self::lambda_name(l))));
+                    .frame(l.pos, Self::calling(l)));
                 };
                 let mut used = 0usize;
                 let mut slots = Slots::with_capacity(l.nslots);
@@ -920,9 +937,9 @@ impl Evaluator {
                                         "{} called without required argument '{name}'",
                                         Self::lambda_name(l)
                                     ),
-                                    pos,
+                                    l.pos,
                                 )
-                                .frame(l.pos, format!("while calling {}", Self::lambda_name(l))));
+                                .frame(pos, "from call site"));
                             }
                         },
                     }
@@ -941,11 +958,9 @@ impl Evaluator {
                                 .filter(|n| levenshtein(n, a.name.as_str()) <= 2)
                                 .collect();
                             sugg.sort();
-                            if sugg.len() == 1 {
-                                let _ = write!(msg, "\n       Did you mean {}?", sugg[0]);
-                            }
-                            return Err(Error::new(ErrorKind::Eval, msg, pos)
-                                .frame(l.pos, format!("while calling {}", Self::lambda_name(l))));
+                            did_you_mean(&mut msg, sugg);
+                            return Err(Error::new(ErrorKind::Eval, msg, l.pos)
+                                .frame(pos, "from call site"));
                         }
                     }
                 }
@@ -1603,6 +1618,24 @@ pub fn parent_dir(p: &str) -> String {
         Some(0) => "/".into(),
         Some(i) => p[..i].into(),
         None => ".".into(),
+    }
+}
+
+fn did_you_mean(msg: &mut String, mut sugg: Vec<&str>) {
+    match sugg.len() {
+        0 => {}
+        1 => {
+            let _ = write!(msg, "\n       Did you mean {}?", sugg[0]);
+        }
+        _ => {
+            let last = sugg.pop().expect("nonempty");
+            let _ = write!(
+                msg,
+                "\n       Did you mean one of {} or {}?",
+                sugg.join(", "),
+                last
+            );
+        }
     }
 }
 
