@@ -244,10 +244,14 @@ fn b_warn(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
             "while evaluating the first argument passed to builtins.warn",
         )
     })?;
-    ev.diag(&format!(
-        "evaluation warning: {}",
-        s.s.replace('\n', "\n                    ")
-    ));
+    if s.s.starts_with('\n') {
+        ev.diag(&format!("evaluation warning:{}", s.s));
+    } else {
+        ev.diag(&format!(
+            "evaluation warning: {}",
+            s.s.replace('\n', "\n                    ")
+        ));
+    }
     ev.force(&a[1])
 }
 

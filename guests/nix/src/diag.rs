@@ -44,6 +44,13 @@ fn snippet(out: &mut String, pos: Pos) {
     }
 }
 
+/// The `at file:line:col:` line and source snippet of a position (frame indentation).
+pub fn snippet_string(pos: Pos) -> String {
+    let mut s = String::new();
+    snippet(&mut s, pos);
+    s
+}
+
 /// Formats an error for stderr.
 pub fn format_error(e: &Error, show_trace: bool) -> String {
     let mut out = String::new();

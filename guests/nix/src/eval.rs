@@ -261,8 +261,13 @@ impl Evaluator {
         let (ast, warnings) = parser::parse_with_lints(text, base, dir, &self.lints())?;
         for w in warnings {
             let mut msg = format!("warning: {}", w.msg);
-            if let Some(l) = w.pos.resolve() {
-                msg.push_str(&format!("\n         at {l}:"));
+            let snippet = crate::diag::snippet_string(w.pos);
+            for (i, line) in snippet.lines().enumerate() {
+                msg.push('\n');
+                if i > 0 {
+                    msg.push_str("  ");
+                }
+                msg.push_str(line);
             }
             self.diag(&msg);
         }
@@ -380,6 +385,11 @@ impl Evaluator {
                 ));
             }
             ThunkState::Done(_) => unreachable!("checked above"),
+            ThunkState::Failed(e) => {
+                let e = e.clone();
+                *t.0.borrow_mut() = st;
+                return Err(e);
+            }
         };
         match r {
             Ok(v) => {
@@ -391,7 +401,10 @@ impl Evaluator {
                 Ok(v)
             }
             Err(e) => {
-                *t.0.borrow_mut() = st;
+                // Errors are memoized (Nix >= 2.34): forcing again rethrows without
+                // re-evaluating.
+                drop(st);
+                *t.0.borrow_mut() = ThunkState::Failed(e.clone());
                 Err(e)
             }
         }

@@ -165,6 +165,8 @@ pub enum ThunkState {
     Blackhole,
     /// Evaluated.
     Done(Value),
+    /// Evaluation failed with this error (rethrown when forced again).
+    Failed(crate::eval::Error),
 }
 
 /// A thunk: shared, updated in place.
