@@ -31,6 +31,8 @@ pub struct AttrsIr {
     pub statics: Vec<(Sym, Rc<Ir>, Pos)>,
     /// Dynamic attributes `${n} = v`.
     pub dynamics: Vec<(Ir, Rc<Ir>, Pos)>,
+    /// `inherit (e)` sources of a `rec` set: frame slots after the attributes.
+    pub froms: Vec<Rc<Ir>>,
 }
 
 /// A formal argument: name, default, position.
@@ -164,13 +166,15 @@ struct Tree {
     dynamics: Vec<(Expr, Pos, TreeVal, Pos)>,
     /// Index into `statics` by name (sets can have tens of thousands of attributes).
     index: HashMap<Sym, usize>,
+    /// The `e` of each `inherit (e) ...;`, evaluated once per instantiation.
+    froms: Vec<Expr>,
 }
 
 #[derive(Debug)]
 enum TreeVal {
     Expr(Expr),
     /// `inherit x` (from the enclosing scope) / `inherit (e) x`.
-    Inherit(Option<Expr>, Sym, Pos),
+    Inherit(Option<usize>, Sym, Pos),
     Nested(Tree, bool),
 }
 
@@ -280,6 +284,10 @@ impl Tree {
                 self.add(&path, &full, e, pos)
             }
             Binding::Inherit(from, names) => {
+                let from = from.map(|e| {
+                    self.froms.push(e);
+                    self.froms.len() - 1
+                });
                 for (n, p) in names {
                     if let Some((_, _, prev)) = self.index.get(&n).map(|&i| &self.statics[i]) {
                         return Err(ParseError {
@@ -287,7 +295,7 @@ impl Tree {
                             pos: p,
                         });
                     }
-                    self.push_static((n, TreeVal::Inherit(from.clone(), n, p), p));
+                    self.push_static((n, TreeVal::Inherit(from, n, p), p));
                 }
                 Ok(())
             }
@@ -370,41 +378,83 @@ impl<'o> Compiler<'o> {
 
     /// Compiles a tree's values; `scope` is where values are evaluated, `inherit_skip` how
     /// many frames a plain `inherit` must skip (1 in rec/let, 0 otherwise).
-    fn tree(&self, t: Tree, scope: &Scope<'_>, inherit_skip: u32) -> Result<AttrsIr, ParseError> {
+    fn tree(
+        &self,
+        t: Tree,
+        scope: &Scope<'_>,
+        inherit_skip: u32,
+        from_base: u32,
+    ) -> Result<AttrsIr, ParseError> {
         let mut out = AttrsIr::default();
         for (name, v, pos) in t.statics {
-            let ir = self.tree_val(v, scope, inherit_skip)?;
+            let ir = self.tree_val(v, scope, inherit_skip, from_base)?;
             out.statics
                 .push((name, Rc::new(Self::name_lambda(ir, name)), pos));
         }
         for (n, npos, v, pos) in t.dynamics {
             let _ = npos;
             let name = self.expr(&n, scope)?;
-            let ir = self.tree_val(v, scope, inherit_skip)?;
+            let ir = self.tree_val(v, scope, inherit_skip, from_base)?;
             out.dynamics.push((name, Rc::new(ir), pos));
         }
         Ok(out)
     }
 
-    fn tree_val(&self, v: TreeVal, scope: &Scope<'_>, inherit_skip: u32) -> Result<Ir, ParseError> {
+    fn tree_val(
+        &self,
+        v: TreeVal,
+        scope: &Scope<'_>,
+        inherit_skip: u32,
+        from_base: u32,
+    ) -> Result<Ir, ParseError> {
         Ok(match v {
             TreeVal::Expr(e) => self.expr(&e, scope)?,
             TreeVal::Inherit(None, n, p) => self.var(n, p, scope, inherit_skip)?,
-            TreeVal::Inherit(Some(from), n, p) => {
-                // `inherit (e) n`: `e` is evaluated in the set's own scope (rec/let included).
-                let src = self.expr(&from, scope)?;
+            TreeVal::Inherit(Some(i), n, p) => {
+                // `inherit (e) n`: `e` sits in a hidden slot of the set's own frame.
+                let src = Ir::Var(0, from_base + i as u32);
                 Ir::Select(Box::new(src), Box::new([IrAttr::Static(n)]), None, p)
             }
-            TreeVal::Nested(t, false) => Ir::Attrs(Box::new(self.tree(t, scope, 0)?)),
-            TreeVal::Nested(t, true) => {
-                let names = t.statics.iter().map(|s| s.0).collect();
-                let inner = Scope {
-                    kind: vars(names),
-                    parent: Some(scope),
-                };
-                Ir::RecAttrs(Box::new(self.tree(t, &inner, 1)?))
-            }
+            TreeVal::Nested(t, rec) => self.attrs(t, rec, scope)?,
         })
+    }
+
+    /// Compiles an attribute set. `inherit (e)` sources live in hidden frame slots: after
+    /// the attributes in a `rec` frame, or in a frame of their own around a plain set.
+    fn attrs(&self, t: Tree, rec: bool, scope: &Scope<'_>) -> Result<Ir, ParseError> {
+        let nfroms = t.froms.len();
+        let hidden = Sym::new("");
+        if rec {
+            let mut names: Vec<Sym> = t.statics.iter().map(|s| s.0).collect();
+            let base = names.len() as u32;
+            names.extend(std::iter::repeat_n(hidden, nfroms));
+            let inner = Scope {
+                kind: vars(names),
+                parent: Some(scope),
+            };
+            let froms = t
+                .froms
+                .iter()
+                .map(|e| self.rc(e, &inner))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut a = self.tree(t, &inner, 1, base)?;
+            a.froms = froms;
+            Ok(Ir::RecAttrs(Box::new(a)))
+        } else if nfroms == 0 {
+            Ok(Ir::Attrs(Box::new(self.tree(t, scope, 0, 0)?)))
+        } else {
+            let inner = Scope {
+                kind: vars(vec![hidden; nfroms]),
+                parent: Some(scope),
+            };
+            let froms = t
+                .froms
+                .iter()
+                .map(|e| self.rc(e, &inner))
+                .collect::<Result<Vec<_>, _>>()?;
+            let a = self.tree(t, &inner, 0, 0)?;
+            Ok(Ir::Let(froms.into(), Box::new(Ir::Attrs(Box::new(a)))))
+        }
     }
 
     fn expr(&self, e: &Expr, scope: &Scope<'_>) -> Result<Ir, ParseError> {
@@ -470,16 +520,7 @@ impl<'o> Compiler<'o> {
                 for b in binds.iter().cloned() {
                     t.add_binding(b, &[])?;
                 }
-                if *rec {
-                    let names = t.statics.iter().map(|s| s.0).collect();
-                    let inner = Scope {
-                        kind: vars(names),
-                        parent: Some(scope),
-                    };
-                    Ir::RecAttrs(Box::new(self.tree(t, &inner, 1)?))
-                } else {
-                    Ir::Attrs(Box::new(self.tree(t, scope, 0)?))
-                }
+                self.attrs(t, *rec, scope)?
             }
             Expr::List(items) => Ir::List(
                 items
@@ -508,16 +549,22 @@ impl<'o> Compiler<'o> {
                         pos: *p,
                     });
                 }
-                let names = t.statics.iter().map(|s| s.0).collect();
+                let mut names: Vec<Sym> = t.statics.iter().map(|s| s.0).collect();
+                let base = names.len() as u32;
+                names.extend(std::iter::repeat_n(Sym::new(""), t.froms.len()));
                 let inner = Scope {
                     kind: vars(names),
                     parent: Some(scope),
                 };
-                let a = self.tree(t, &inner, 1)?;
-                Ir::Let(
-                    a.statics.into_iter().map(|s| s.1).collect(),
-                    Box::new(self.expr(body, &inner)?),
-                )
+                let froms = t
+                    .froms
+                    .iter()
+                    .map(|e| self.rc(e, &inner))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let a = self.tree(t, &inner, 1, base)?;
+                let mut binds: Vec<Rc<Ir>> = a.statics.into_iter().map(|s| s.1).collect();
+                binds.extend(froms);
+                Ir::Let(binds.into(), Box::new(self.expr(body, &inner)?))
             }
             Expr::With(env, body, _) => {
                 let inner = Scope {

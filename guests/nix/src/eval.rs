@@ -763,7 +763,12 @@ impl Evaluator {
             });
         }
         if rec {
-            *scope.slots.borrow_mut() = entries.iter().map(|e| e.value.clone()).collect();
+            let froms: Vec<Value> = a.froms.iter().map(|f| self.delay_rec(f, &scope)).collect();
+            *scope.slots.borrow_mut() = entries
+                .iter()
+                .map(|e| e.value.clone())
+                .chain(froms)
+                .collect();
         }
         let mut attrs = Attrs::from_unsorted(entries);
         if rec && let Some(ov) = attrs.get(self.sym.overrides).cloned() {
