@@ -1892,11 +1892,86 @@ fn b_placeholder(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
 fn b_store_path(ev: &Evaluator, _a: &[Value], pos: Pos) -> Result<Value> {
     Err(store_err(ev, "storePath", pos))
 }
-fn b_path(ev: &Evaluator, _a: &[Value], pos: Pos) -> Result<Value> {
-    Err(store_err(ev, "path", pos))
+fn b_path(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
+    let args = ev.force_attrs(&a[0], pos)?;
+    let path_v = args
+        .get(Sym::new("path"))
+        .ok_or_else(|| err("attribute 'path' missing", pos))?;
+    let path = path_arg(ev, path_v, pos)?;
+    let name = match args.get(ev.sym.name) {
+        Some(n) => s_of(ev, n, pos)?.s.clone(),
+        None => path.rsplit('/').next().unwrap_or("").to_owned(),
+    };
+    let recursive = match args.get(Sym::new("recursive")) {
+        Some(r) => ev.expect_bool(r, pos)?,
+        None => true,
+    };
+    let sha256 = match args.get(Sym::new("sha256")) {
+        Some(h) => Some(
+            evalbox_nix::NixHash::parse(&s_of(ev, h, pos)?.s, Some(evalbox_nix::HashAlgo::Sha256))
+                .map_err(|e| err(e.to_string(), pos))?,
+        ),
+        None => None,
+    };
+    let filter = args.get(Sym::new("filter")).cloned();
+    add_path_filtered(ev, &path, &name, recursive, sha256, filter, pos)
 }
-fn b_filter_source(ev: &Evaluator, _a: &[Value], pos: Pos) -> Result<Value> {
-    Err(store_err(ev, "filterSource", pos))
+
+/// Adds a path through the store, calling the Nix `filter` function (if any) per entry.
+fn add_path_filtered(
+    ev: &Evaluator,
+    path: &str,
+    name: &str,
+    recursive: bool,
+    sha256: Option<evalbox_nix::NixHash>,
+    filter: Option<Value>,
+    pos: Pos,
+) -> Result<Value> {
+    let req = crate::store::AddPath {
+        path,
+        name,
+        recursive,
+        sha256,
+    };
+    let failure: RefCell<Option<Error>> = RefCell::new(None);
+    let mut call = |p: &str, t: &str| -> std::result::Result<bool, crate::store::StoreError> {
+        let f = filter.as_ref().expect("only called with a filter");
+        let r = ev
+            .call_n(f, &[Value::str(p), Value::str(t)], pos)
+            .and_then(|r| ev.expect_bool(&r, pos));
+        r.map_err(|e| {
+            let msg = e.to_string();
+            *failure.borrow_mut() = Some(e);
+            crate::store::StoreError::Failed(msg)
+        })
+    };
+    let r = ev.store.add_path(
+        &req,
+        if filter.is_some() {
+            Some(&mut call)
+        } else {
+            None
+        },
+    );
+    if let Some(e) = failure.borrow_mut().take() {
+        return Err(e);
+    }
+    let p = r.map_err(|e| err(e.to_string(), pos))?;
+    Ok(str_ctx(
+        p.clone(),
+        Some(Box::new(std::iter::once(p).collect())),
+    ))
+}
+fn b_filter_source(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
+    let filter = ev.expect_function(&a[0], pos)?;
+    let path = path_arg(ev, &a[1], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the second argument (the path to filter) passed to 'builtins.filterSource'",
+        )
+    })?;
+    let name = path.rsplit('/').next().unwrap_or("").to_owned();
+    add_path_filtered(ev, &path, &name, true, None, Some(filter), pos)
 }
 fn b_derivation_strict(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     crate::derivation::derivation_strict(ev, &a[0], pos)

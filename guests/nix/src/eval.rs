@@ -154,6 +154,7 @@ pub struct Evaluator {
     /// Derivations computed so far (by `.drv` path).
     pub(crate) drvs: RefCell<crate::derivation::Registry>,
     derivation_fn: RefCell<Option<Value>>,
+    copied: RefCell<HashMap<String, String>>,
 }
 
 impl std::fmt::Debug for Evaluator {
@@ -217,6 +218,7 @@ impl Evaluator {
             sym,
             drvs: RefCell::new(Default::default()),
             derivation_fn: RefCell::new(None),
+            copied: RefCell::new(HashMap::new()),
         };
         crate::builtins::install(&mut ev);
         ev
@@ -236,6 +238,19 @@ impl Evaluator {
         let f = self.eval(&ir, &self.base_env.clone())?;
         *self.derivation_fn.borrow_mut() = Some(f.clone());
         Ok(f)
+    }
+
+    /// Copies a source path to the store once per evaluation.
+    fn copy_path_cached(
+        &self,
+        path: &str,
+    ) -> std::result::Result<String, crate::store::StoreError> {
+        if let Some(p) = self.copied.borrow().get(path) {
+            return Ok(p.clone());
+        }
+        let sp = self.store.copy_path(path)?;
+        self.copied.borrow_mut().insert(path.to_owned(), sp.clone());
+        Ok(sp)
     }
 
     /// Marks the current stack position as the base for stack-overflow detection.
@@ -1463,8 +1478,7 @@ impl Evaluator {
             Value::Path(p) => {
                 if copy {
                     let sp = self
-                        .store
-                        .copy_path(&p.s)
+                        .copy_path_cached(&p.s)
                         .map_err(|e| Error::new(ErrorKind::Eval, e.to_string(), pos))?;
                     let mut ns = NixString::plain(sp.clone());
                     ns.ctx = Some(Box::new(std::iter::once(sp).collect()));

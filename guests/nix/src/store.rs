@@ -13,10 +13,37 @@ pub enum StoreError {
     Failed(String),
 }
 
+/// Decides whether a file under a path being added is included (`builtins.path`'s and
+/// `filterSource`'s `filter`): gets the absolute path and its type ("regular",
+/// "directory", "symlink", "unknown").
+pub type PathFilter<'a> = &'a mut dyn FnMut(&str, &str) -> Result<bool, StoreError>;
+
+/// A request to add a source path to the store.
+#[derive(Debug)]
+pub struct AddPath<'a> {
+    /// Absolute path to add.
+    pub path: &'a str,
+    /// Store path name.
+    pub name: &'a str,
+    /// NAR serialisation (true) or the flat file contents (false).
+    pub recursive: bool,
+    /// Expected sha256 (the path is fixed-output when given).
+    pub sha256: Option<evalbox_nix::NixHash>,
+}
+
 /// Store operations called by the evaluator. Every method returns a store path.
 pub trait StoreOps {
-    /// Copies a source path into the store (`"${./foo}"`, `builtins.path`).
+    /// Copies a source path into the store (`"${./foo}"`).
     fn copy_path(&self, path: &str) -> Result<String, StoreError>;
+    /// Adds a path with options and an optional filter (`builtins.path`, `filterSource`).
+    fn add_path(
+        &self,
+        req: &AddPath<'_>,
+        filter: Option<PathFilter<'_>>,
+    ) -> Result<String, StoreError> {
+        let _ = (req, filter);
+        Err(StoreError::NotAvailable("path"))
+    }
     /// Adds a text file with references (`builtins.toFile`).
     fn add_text(&self, name: &str, text: &str, references: &[String])
     -> Result<String, StoreError>;
@@ -68,9 +95,17 @@ fn failed(e: impl std::fmt::Display) -> StoreError {
 fn nar_node<W: std::io::Write>(
     node: evalbox_nix::nar::writer::Node<'_, W>,
     path: &std::path::Path,
+    filter: &mut Option<PathFilter<'_>>,
+    root: bool,
 ) -> Result<(), StoreError> {
-    let meta = std::fs::symlink_metadata(path)
-        .map_err(|_| StoreError::Failed(format!("path '{}' does not exist", path.display())))?;
+    // The root is resolved (a path value naming a symlinked directory means the directory).
+    let meta = if root {
+        std::fs::metadata(path)
+    } else {
+        std::fs::symlink_metadata(path)
+    };
+    let meta =
+        meta.map_err(|_| StoreError::Failed(format!("path '{}' does not exist", path.display())))?;
     let ft = meta.file_type();
     if ft.is_symlink() {
         let target = std::fs::read_link(path).map_err(failed)?;
@@ -85,8 +120,26 @@ fn nar_node<W: std::io::Write>(
         names.sort_by(|a, b| a.as_encoded_bytes().cmp(b.as_encoded_bytes()));
         let mut dir = node.directory().map_err(failed)?;
         for n in names {
+            let child_path = path.join(&n);
+            if let Some(f) = filter.as_mut() {
+                let t = std::fs::symlink_metadata(&child_path)
+                    .map_err(failed)?
+                    .file_type();
+                let kind = if t.is_dir() {
+                    "directory"
+                } else if t.is_symlink() {
+                    "symlink"
+                } else if t.is_file() {
+                    "regular"
+                } else {
+                    "unknown"
+                };
+                if !f(&child_path.to_string_lossy(), kind)? {
+                    continue;
+                }
+            }
             let child = dir.entry(n.as_encoded_bytes()).map_err(failed)?;
-            nar_node(child, &path.join(&n))?;
+            nar_node(child, &child_path, filter, false)?;
         }
         dir.close().map_err(failed)
     } else {
@@ -105,13 +158,46 @@ fn nar_node<W: std::io::Write>(
 impl StoreOps for ReadOnlyStore {
     fn copy_path(&self, path: &str) -> Result<String, StoreError> {
         let name = path.rsplit('/').next().unwrap_or(path);
-        let mut hasher = evalbox_nix::hash::Hasher::new(evalbox_nix::HashAlgo::Sha256);
-        let root = evalbox_nix::nar::writer::open(&mut hasher).map_err(failed)?;
-        nar_node(root, std::path::Path::new(path))?;
+        let req = AddPath {
+            path,
+            name,
+            recursive: true,
+            sha256: None,
+        };
+        self.add_path(&req, None)
+    }
+
+    fn add_path(
+        &self,
+        req: &AddPath<'_>,
+        filter: Option<PathFilter<'_>>,
+    ) -> Result<String, StoreError> {
+        use evalbox_nix::{FileIngestionMethod, HashAlgo};
+        let mut filter = filter;
+        let mut hasher = evalbox_nix::hash::Hasher::new(HashAlgo::Sha256);
+        let method = if req.recursive {
+            let root = evalbox_nix::nar::writer::open(&mut hasher).map_err(failed)?;
+            nar_node(root, std::path::Path::new(req.path), &mut filter, true)?;
+            FileIngestionMethod::Recursive
+        } else {
+            let data = std::fs::read(req.path).map_err(failed)?;
+            std::io::Write::write_all(&mut hasher, &data).map_err(failed)?;
+            FileIngestionMethod::Flat
+        };
         let hash = hasher.finish();
+        if let Some(expected) = &req.sha256
+            && *expected != hash
+        {
+            return Err(StoreError::Failed(format!(
+                "hash mismatch in file added from '{}': specified {}, got {}",
+                req.path,
+                expected.to_sri(),
+                hash.to_sri()
+            )));
+        }
         let sp = self
             .dir
-            .make_source_path(name, &hash, &Default::default(), false)
+            .make_fixed_output_path(req.name, method, &hash, &Default::default(), false)
             .map_err(failed)?;
         Ok(self.dir.display(&sp))
     }
