@@ -436,6 +436,7 @@ impl Evaluator {
         v: &Value,
         seen: &mut std::collections::HashSet<usize>,
     ) -> Result<Value> {
+        self.check_stack(Pos::NONE)?;
         let v = self.force(v)?;
         match &v {
             Value::Attrs(a) if seen.insert(Rc::as_ptr(a) as usize) => {
@@ -1293,6 +1294,7 @@ impl Evaluator {
     /// Deep equality (`==`).
     #[allow(clippy::only_used_in_recursion)] // kept for error positions
     pub fn equal(&self, a: &Value, b: &Value, pos: Pos) -> Result<bool> {
+        self.check_stack(pos)?;
         match (a, b) {
             (Value::Thunk(x), Value::Thunk(y)) if Rc::ptr_eq(x, y) => return Ok(true),
             _ => {}

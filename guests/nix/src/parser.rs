@@ -137,6 +137,7 @@ struct Parser<'a> {
     base_dir: String,
     lints: &'a Lints,
     warnings: Vec<ParseError>,
+    depth: usize,
 }
 
 /// How a lint reacts.
@@ -182,6 +183,7 @@ pub fn parse_with_lints(
         base_dir: base_dir.to_owned(),
         lints,
         warnings: Vec::new(),
+        depth: 0,
     };
     let e = p.expr()?;
     let (t, start) = p.next()?;
@@ -546,6 +548,18 @@ impl<'a> Parser<'a> {
 
     /// `expr_function`
     fn expr(&mut self) -> PResult<Expr> {
+        // Bison's default stack limit in Nix's parser; keeps deeply nested input from
+        // exhausting the native stack.
+        if self.depth >= 10000 {
+            return self.err("syntax error, expression nested too deeply", self.pos);
+        }
+        self.depth += 1;
+        let r = self.expr_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn expr_inner(&mut self) -> PResult<Expr> {
         let (t, s) = self.peek()?;
         match t {
             Tok::Id(name) => {
