@@ -1,7 +1,7 @@
 //! NAR (Nix ARchive): the canonical serialisation of a file tree that Nix
 //! hashes for recursive content addresses and ships between stores.
 //!
-//! Every token below is a [`wire`](crate::wire) string (u64 LE length, bytes,
+//! Every token below is a [`wire`] string (u64 LE length, bytes,
 //! zero padding to 8); `size` is a bare u64 followed by that many bytes and
 //! padding:
 //!

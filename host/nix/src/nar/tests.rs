@@ -536,3 +536,57 @@ proptest! {
         }
     }
 }
+
+/// A reader that returns at most one byte per call.
+struct Trickle<'a>(&'a [u8]);
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.0.is_empty() || buf.is_empty() {
+            return Ok(0);
+        }
+        buf[0] = self.0[0];
+        self.0 = &self.0[1..];
+        Ok(1)
+    }
+}
+
+#[test]
+fn short_reads_and_embedded_nars() {
+    // Byte-at-a-time input parses the same.
+    let mut r = NarReader::new(Trickle(TREE_NAR));
+    let mut n = 0;
+    while let Some(ev) = r.next_event().unwrap() {
+        if let Event::File { .. } = ev {
+            let mut v = Vec::new();
+            r.contents().read_to_end(&mut v).unwrap();
+        }
+        n += 1;
+    }
+    // root 1, a.txt 2, bin/ 5, empty/ 3, link 2, sub/ 7, root end 1.
+    assert_eq!(n, 21);
+    r.finish_eof().unwrap();
+    // A NAR followed by other data (as on the daemon wire): hashing reads
+    // exactly the NAR and leaves the rest.
+    let mut stream = HELLO_NAR.to_vec();
+    stream.extend_from_slice(b"next message");
+    let (h, size) = nar_hash_and_size(&stream[..]).unwrap();
+    assert_eq!(
+        (h, size),
+        (
+            NixHash::of(HashAlgo::Sha256, HELLO_NAR),
+            HELLO_NAR.len() as u64
+        )
+    );
+    let mut r = NarReader::new(&stream[..]);
+    while r.next_event().unwrap().is_some() {}
+    assert_eq!(r.finish().unwrap(), b"next message");
+    // The file writer accepts short reads too.
+    let mut out = Vec::new();
+    let data = [7u8; 100_000];
+    writer::open(&mut out)
+        .unwrap()
+        .file(false, data.len() as u64, &mut Trickle(&data))
+        .unwrap();
+    assert_eq!(from_nar(&out).unwrap(), file(false, &data));
+}
