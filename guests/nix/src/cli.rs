@@ -313,9 +313,8 @@ fn run_inner(
         if args.parse {
             let ir = ev.compile_source(&text, origin, &dir, None)?;
             let _ = ir;
-            stdout.push_str(&crate::print::show_expr(
-                &crate::parser::parse(&text, 1, &dir).map_err(crate::Error::from)?,
-            ));
+            let ast = crate::parser::parse(&text, 1, &dir).map_err(crate::Error::from)?;
+            stdout.push_str(&crate::compile::show_parsed(&ast)?);
             stdout.push('\n');
             continue;
         }

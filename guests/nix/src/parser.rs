@@ -1117,6 +1117,11 @@ impl<'a> Parser<'a> {
                     lit.extend_from_slice(b"$$");
                     self.pos += 2;
                 }
+                b'\r' => {
+                    // literal CR and CRLF in strings become LF
+                    lit.push(b'\n');
+                    self.pos += if self.at(self.pos + 1) == b'\n' { 2 } else { 1 };
+                }
                 _ => {
                     lit.push(c);
                     self.pos += 1;
@@ -1214,6 +1219,9 @@ impl<'a> Parser<'a> {
             } else if c == b'\'' {
                 push(&mut raw, b"'", false);
                 self.pos += 1;
+            } else if c == b'\r' {
+                push(&mut raw, b"\n", true);
+                self.pos += if n == b'\n' { 2 } else { 1 };
             } else {
                 push(&mut raw, &[c], true);
                 self.pos += 1;

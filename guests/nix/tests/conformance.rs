@@ -139,6 +139,7 @@ fn nix_lang_suite() {
     let mut skipped: BTreeMap<&str, usize> = BTreeMap::new();
     let mut msg_match = 0usize;
     let (mut stderr_match, mut stderr_total) = (0usize, 0usize);
+    let mut ast_match = 0usize;
     let mut table = String::new();
     for name in &names {
         if let Some(f) = &filter
@@ -248,6 +249,12 @@ fn nix_lang_suite() {
                 } else {
                     r.code == Some(1)
                 };
+                if want_ok
+                    && ok
+                    && std::fs::read_to_string(p(".exp")).is_ok_and(|e| e == fix(&r.stdout))
+                {
+                    ast_match += 1;
+                }
                 (
                     ok,
                     if ok {
@@ -284,6 +291,7 @@ fn nix_lang_suite() {
     }
     println!("eval-fail messages matching .err.exp: {msg_match}");
     println!("eval-okay stderr matching .err.exp: {stderr_match} / {stderr_total}");
+    println!("parse-okay printed ASTs matching .exp: {ast_match}");
     assert!(
         below.is_empty(),
         "conformance dropped below the floor: {below:?}"
