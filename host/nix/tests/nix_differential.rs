@@ -268,7 +268,8 @@ proptest! {
 
     /// `nix-instantiate` of random derivations (escapes, unicode, several
     /// outputs, fixed outputs of every algorithm/mode/hash spelling) gives
-    /// the same `.drv` bytes and path as our derivationStrict steps.
+    /// the same `.drv` bytes and path as our derivationStrict steps, and
+    /// `nix show-derivation` the same JSON.
     #[test]
     fn derivations_match_nix_instantiate(a in arb_drv_attrs()) {
         if !nix_available() {
@@ -288,6 +289,9 @@ proptest! {
         let ours_bytes = ours.to_aterm_bytes(&dir);
         prop_assert_eq!(String::from_utf8_lossy(&ours_bytes), String::from_utf8_lossy(&theirs));
         let p = ours.drv_path(&a.name, &dir).unwrap();
-        prop_assert_eq!(dir.display(&p), drv_path);
+        prop_assert_eq!(dir.display(&p), drv_path.clone());
+        let json = run(Command::new("nix")
+            .args(["--extra-experimental-features", "nix-command", "show-derivation", &drv_path]));
+        prop_assert_eq!(ours.to_show_json(&p, &dir), String::from_utf8(json).unwrap());
     }
 }
