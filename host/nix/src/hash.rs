@@ -373,6 +373,49 @@ impl io::Write for Hasher {
     }
 }
 
+/// A writer that hashes and counts everything written through it before
+/// passing it on, e.g. to hash a NAR while writing it to a file.
+#[derive(Debug)]
+pub struct HashingWriter<W> {
+    inner: W,
+    hasher: Hasher,
+    count: u64,
+}
+
+impl<W: io::Write> HashingWriter<W> {
+    /// Wraps `inner`, hashing with `algo`.
+    pub fn new(inner: W, algo: HashAlgo) -> Self {
+        Self {
+            inner,
+            hasher: Hasher::new(algo),
+            count: 0,
+        }
+    }
+
+    /// Bytes written so far.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The hash and count of everything written, and the inner writer.
+    pub fn finish(self) -> (NixHash, u64, W) {
+        (self.hasher.finish(), self.count, self.inner)
+    }
+}
+
+impl<W: io::Write> io::Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // Hash only what the inner writer accepted.
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// Nix's `compressHash`: folds a digest into `N` bytes by XOR-ing byte `i`
 /// into position `i % N`. Store path digests are sha256 folded to 20 bytes.
 pub fn compress_hash<const N: usize>(digest: &[u8]) -> [u8; N] {
@@ -517,6 +560,17 @@ mod tests {
             n += 1;
         }
         assert_eq!(n, 8);
+    }
+
+    #[test]
+    fn hashing_writer_tees() {
+        use std::io::Write;
+        let mut w = HashingWriter::new(Vec::new(), HashAlgo::Sha256);
+        w.write_all(b"Hello, ").unwrap();
+        w.write_all(b"Nix!\n").unwrap();
+        let (h, n, inner) = w.finish();
+        assert_eq!((n, inner.as_slice()), (12, &b"Hello, Nix!\n"[..]));
+        assert_eq!(h, NixHash::of(HashAlgo::Sha256, b"Hello, Nix!\n"));
     }
 
     #[test]
