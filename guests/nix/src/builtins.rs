@@ -663,7 +663,7 @@ fn b_group_by(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     let mut acc: BTreeMap<Sym, Vec<Value>> = BTreeMap::new();
     for x in l.iter() {
         let k = ev.call(&a[0], x.clone(), pos)?;
-        let k = s_of(ev, &k, pos)?;
+        let k = s_of(ev, &k, pos).map_err(|e| e.frame(Pos::NONE, "while evaluating the return value of the grouping function passed to builtins.groupBy"))?;
         acc.entry(Sym::new(&k.s)).or_default().push(x.clone());
     }
     Ok(Value::Attrs(Rc::new(Attrs {
@@ -763,7 +763,7 @@ fn b_filter(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     let mut out = Vec::new();
     for x in l.iter() {
         let r = ev.call(&a[0], x.clone(), pos)?;
-        if ev.expect_bool(&r, pos)? {
+        if ev.expect_bool(&r, pos).map_err(|e| e.frame(Pos::NONE, "while evaluating the return value of the filtering function passed to builtins.filter"))? {
             out.push(x.clone());
         }
     }
@@ -806,7 +806,7 @@ fn b_concat_map(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     let mut out = Vec::new();
     for x in l.iter() {
         let r = ev.call(&a[0], x.clone(), pos)?;
-        out.extend(ev.force_list(&r, pos)?.iter().cloned());
+        out.extend(ev.force_list(&r, pos).map_err(|e| e.frame(Pos::NONE, "while evaluating the return value of the function passed to builtins.concatMap"))?.iter().cloned());
     }
     Ok(Value::list(out))
 }
@@ -833,7 +833,12 @@ fn b_all(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     })?;
     for x in l.iter() {
         let r = ev.call(&a[0], x.clone(), pos)?;
-        if !ev.expect_bool(&r, pos)? {
+        if !ev.expect_bool(&r, pos).map_err(|e| {
+            e.frame(
+                Pos::NONE,
+                "while evaluating the return value of the function passed to builtins.all",
+            )
+        })? {
             return bool_v(false);
         }
     }
@@ -848,7 +853,12 @@ fn b_any(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     })?;
     for x in l.iter() {
         let r = ev.call(&a[0], x.clone(), pos)?;
-        if ev.expect_bool(&r, pos)? {
+        if ev.expect_bool(&r, pos).map_err(|e| {
+            e.frame(
+                Pos::NONE,
+                "while evaluating the return value of the function passed to builtins.any",
+            )
+        })? {
             return bool_v(true);
         }
     }
@@ -880,7 +890,7 @@ fn b_partition(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     let (mut r, mut w) = (Vec::new(), Vec::new());
     for x in l.iter() {
         let c = ev.call(&a[0], x.clone(), pos)?;
-        if ev.expect_bool(&c, pos)? {
+        if ev.expect_bool(&c, pos).map_err(|e| e.frame(Pos::NONE, "while evaluating the return value of the partition function passed to builtins.partition"))? {
             r.push(x.clone())
         } else {
             w.push(x.clone())
@@ -917,7 +927,7 @@ fn b_sort(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
         }
         match ev
             .call_n(&f, &[x.clone(), y.clone()], pos)
-            .and_then(|r| ev.expect_bool(&r, pos))
+            .and_then(|r| ev.expect_bool(&r, pos).map_err(|e| e.frame(Pos::NONE, "while evaluating the return value of the sorting function passed to builtins.sort")))
         {
             Ok(b) => b,
             Err(e) => {

@@ -65,6 +65,27 @@ pub fn derivation_strict(ev: &Evaluator, arg: &Value, pos: Pos) -> Result<Value>
         .get(Sym::new("name"))
         .ok_or_else(|| err("required attribute 'name' missing", pos))?;
     let name = ev.expect_string(name_v, pos)?.s.clone();
+    let name_pos = attrs
+        .get_attr(Sym::new("name"))
+        .map(|a| a.pos)
+        .unwrap_or(Pos::NONE);
+    derivation_strict_named(ev, &attrs, &dir, name.clone(), pos).map_err(|e| {
+        let at = name_pos.resolve().map(|l| l.to_string()).unwrap_or_default();
+        e.frame(
+            Pos::NONE,
+            format!("while evaluating derivation '{name}'\n         whose name attribute is located at {at}"),
+        )
+    })
+}
+
+fn derivation_strict_named(
+    ev: &Evaluator,
+    attrs: &crate::value::Attrs,
+    dir: &StoreDir,
+    name: String,
+    pos: Pos,
+) -> Result<Value> {
+    let dir = dir.clone();
     if name.ends_with(".drv") {
         return Err(err(
             "derivation names are not allowed to end in '.drv'",
@@ -99,6 +120,22 @@ pub fn derivation_strict(ev: &Evaluator, arg: &Value, pos: Pos) -> Result<Value>
                 format!("while evaluating attribute '{key}' of derivation '{name}'"),
             )
         };
+        if key == "__contentAddressed" || key == "__impure" {
+            let on = ev.expect_bool(&v, pos).map_err(what)?;
+            let feature = if key == "__impure" {
+                "impure-derivations"
+            } else {
+                "ca-derivations"
+            };
+            if on && !ev.opts.experimental.iter().any(|f| f == feature) {
+                return Err(err(
+                    format!(
+                        "experimental Nix feature '{feature}' is disabled; add '--extra-experimental-features {feature}' to enable it"
+                    ),
+                    pos,
+                ));
+            }
+        }
         if key == "args" {
             for a in ev.force_list(&v, pos).map_err(what)?.iter() {
                 let s = ev.coerce_to_string(a, pos, true, true).map_err(what)?;
@@ -117,10 +154,10 @@ pub fn derivation_strict(ev: &Evaluator, arg: &Value, pos: Pos) -> Result<Value>
             );
         }
         let s = if key == "outputs" && !structured {
-            let l = ev.force_list(&v, pos).map_err(what)?;
+            let all = ev.coerce_to_string(&v, pos, true, true).map_err(what)?;
             outputs.clear();
-            for o in l.iter() {
-                let o = ev.expect_string(o, pos).map_err(what)?;
+            for o in all.s.split_whitespace() {
+                let o = NixString::plain(o);
                 if o.s == "drvPath" || o.s == "drv" {
                     return Err(err(
                         format!("invalid derivation output name '{}'", o.s),
