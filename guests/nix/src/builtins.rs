@@ -386,10 +386,20 @@ fn round_common(ev: &Evaluator, v: &Value, pos: Pos, f: fn(f64) -> f64) -> Resul
     }
 }
 fn b_ceil(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    round_common(ev, &a[0], pos, f64::ceil)
+    round_common(ev, &a[0], pos, f64::ceil).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.ceil",
+        )
+    })
 }
 fn b_floor(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    round_common(ev, &a[0], pos, f64::floor)
+    round_common(ev, &a[0], pos, f64::floor).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.floor",
+        )
+    })
 }
 
 // ------------------------------------------------------------------ attrs
@@ -1070,7 +1080,7 @@ fn b_substring(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(str_ctx(sub, s.ctx))
 }
 fn b_concat_strings_sep(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let sep = ev.coerce_to_string(&a[0], pos, false, true).map_err(|e| e.frame(Pos::NONE, "while evaluating the first argument (the separator string) passed to builtins.concatStringsSep"))?;
+    let sep = ev.expect_string(&a[0], pos).map(|s| (*s).clone()).map_err(|e| e.frame(Pos::NONE, "while evaluating the first argument (the separator string) passed to builtins.concatStringsSep"))?;
     let l = ev.force_list(&a[1], pos).map_err(|e| e.frame(Pos::NONE, "while evaluating the second argument (the list of strings to concat) passed to builtins.concatStringsSep"))?;
     let mut out = NixString::default();
     out.merge_ctx(&sep);
@@ -1103,12 +1113,15 @@ fn b_replace_strings(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
             pos,
         ));
     }
-    let s = ev.coerce_to_string(&a[2], pos, false, true).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the third argument passed to builtins.replaceStrings",
-        )
-    })?;
+    let s = ev
+        .expect_string(&a[2], pos)
+        .map(|s| (*s).clone())
+        .map_err(|e| {
+            e.frame(
+                Pos::NONE,
+                "while evaluating the third argument passed to builtins.replaceStrings",
+            )
+        })?;
     let froms: Vec<Rc<NixString>> = from
         .iter()
         .map(|f| s_of(ev, f, pos))
@@ -1192,7 +1205,12 @@ fn b_dir_of(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     }
 }
 fn b_to_path(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    Ok(Value::str(ev.coerce_to_path(&a[0], pos)?))
+    Ok(Value::str(ev.coerce_to_path(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.toPath",
+        )
+    })?))
 }
 fn b_get_env(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     let n = s_of(ev, &a[0], pos).map_err(|e| {
@@ -1302,12 +1320,15 @@ fn b_split_version(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     ))
 }
 fn b_parse_drv_name(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let s = ev.coerce_to_string(&a[0], pos, false, true).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.parseDrvName",
-        )
-    })?;
+    let s = ev
+        .expect_string(&a[0], pos)
+        .map(|s| (*s).clone())
+        .map_err(|e| {
+            e.frame(
+                Pos::NONE,
+                "while evaluating the first argument passed to builtins.parseDrvName",
+            )
+        })?;
     let b = s.s.as_bytes();
     let mut split = b.len();
     for i in 0..b.len() {
@@ -1334,12 +1355,15 @@ fn b_match(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
             "while evaluating the first argument passed to builtins.match",
         )
     })?;
-    let s = ev.coerce_to_string(&a[1], pos, false, true).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the second argument passed to builtins.match",
-        )
-    })?;
+    let s = ev
+        .expect_string(&a[1], pos)
+        .map(|s| (*s).clone())
+        .map_err(|e| {
+            e.frame(
+                Pos::NONE,
+                "while evaluating the second argument passed to builtins.match",
+            )
+        })?;
     let r = crate::regex::compile(&re.s, true).map_err(|e| err(e, pos))?;
     match r.captures(&s.s) {
         None => Ok(Value::Null),
@@ -1361,12 +1385,15 @@ fn b_split(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
             "while evaluating the first argument passed to builtins.split",
         )
     })?;
-    let s = ev.coerce_to_string(&a[1], pos, false, true).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the second argument passed to builtins.split",
-        )
-    })?;
+    let s = ev
+        .expect_string(&a[1], pos)
+        .map(|s| (*s).clone())
+        .map_err(|e| {
+            e.frame(
+                Pos::NONE,
+                "while evaluating the second argument passed to builtins.split",
+            )
+        })?;
     let r = crate::regex::compile(&re.s, false).map_err(|e| err(e, pos))?;
     let mut out = Vec::new();
     let mut last = 0;
@@ -1741,12 +1768,15 @@ fn b_hash_string(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
             "while evaluating the first argument passed to builtins.hashString",
         )
     })?;
-    let s = ev.coerce_to_string(&a[1], pos, false, true).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the second argument passed to builtins.hashString",
-        )
-    })?;
+    let s = ev
+        .expect_string(&a[1], pos)
+        .map(|s| (*s).clone())
+        .map_err(|e| {
+            e.frame(
+                Pos::NONE,
+                "while evaluating the second argument passed to builtins.hashString",
+            )
+        })?;
     let algo: evalbox_nix::hash::HashAlgo = algo.s.parse().map_err(|_| {
         err(format!("unknown hash algorithm '{}', expect 'blake3', 'md5', 'sha1', 'sha256', or 'sha512'", algo.s), pos)
     })?;
