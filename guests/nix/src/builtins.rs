@@ -557,7 +557,7 @@ fn b_cat_attrs(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     })?;
     let mut out = Vec::new();
     for x in l.iter() {
-        if let Some(v) = ev.force_attrs(x, pos)?.get(n) {
+        if let Some(v) = ev.force_attrs(x, pos).map_err(|e| e.frame(Pos::NONE, "while evaluating an element in the list passed as second argument to builtins.catAttrs"))?.get(n) {
             out.push(v.clone());
         }
     }
@@ -573,14 +573,21 @@ fn b_list_to_attrs(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     let mut entries: Vec<Attr> = Vec::with_capacity(l.len());
     let mut seen = HashSet::new();
     for x in l.iter() {
-        let at = ev.force_attrs(x, pos)?;
-        let nv = at
-            .get(ev.sym.name)
-            .ok_or_else(|| err("attribute 'name' missing", pos))?;
+        let at = ev.force_attrs(x, pos).map_err(|e| {
+            e.frame(
+                Pos::NONE,
+                "while evaluating an element of the list passed to builtins.listToAttrs",
+            )
+        })?;
+        let nv = at.get(ev.sym.name).ok_or_else(|| {
+            err("attribute 'name' missing", Pos::NONE)
+                .frame(Pos::NONE, "in a {name=...; value=...;} pair")
+        })?;
         let n = Sym::new(&s_of(ev, nv, pos)?.s);
-        let v = at
-            .get(ev.sym.value)
-            .ok_or_else(|| err("attribute 'value' missing", pos))?;
+        let v = at.get(ev.sym.value).ok_or_else(|| {
+            err("attribute 'value' missing", Pos::NONE)
+                .frame(Pos::NONE, "in a {name=...; value=...;} pair")
+        })?;
         if seen.insert(n) {
             let p = at.get_attr(ev.sym.name).map(|a| a.pos).unwrap_or(Pos::NONE);
             entries.push(Attr {
@@ -802,7 +809,17 @@ fn b_concat_lists(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     })?;
     let mut out = Vec::new();
     for x in l.iter() {
-        out.extend(ev.force_list(x, pos)?.iter().cloned());
+        out.extend(
+            ev.force_list(x, pos)
+                .map_err(|e| {
+                    e.frame(
+                        Pos::NONE,
+                        "while evaluating a value of the list passed to builtins.concatLists",
+                    )
+                })?
+                .iter()
+                .cloned(),
+        );
     }
     Ok(Value::list(out))
 }
@@ -985,23 +1002,39 @@ fn b_generic_closure(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
             "while evaluating the first argument passed to builtins.genericClosure",
         )
     })?;
-    let start = args
-        .get(Sym::new("startSet"))
-        .ok_or_else(|| err("attribute 'startSet' missing", pos))?;
+    let start = args.get(Sym::new("startSet")).ok_or_else(|| {
+        err("attribute 'startSet' missing", Pos::NONE).frame(
+            Pos::NONE,
+            "in the attrset passed as argument to builtins.genericClosure",
+        )
+    })?;
     let op = args
         .get(Sym::new("operator"))
-        .ok_or_else(|| err("attribute 'operator' missing", pos))?
+        .ok_or_else(|| {
+            err("attribute 'operator' missing", Pos::NONE).frame(
+                Pos::NONE,
+                "in the attrset passed as argument to builtins.genericClosure",
+            )
+        })?
         .clone();
     let mut work: std::collections::VecDeque<Value> =
-        ev.force_list(start, pos)?.iter().cloned().collect();
+        ev.force_list(start, pos).map_err(|e| e.frame(Pos::NONE, "while evaluating the 'startSet' attribute passed as argument to builtins.genericClosure"))?.iter().cloned().collect();
     let mut done: Vec<Value> = Vec::new();
     // Keys kept sorted with Nix's `<` (so incomparable keys fail like in Nix).
     let mut keys: Vec<Value> = Vec::new();
     while let Some(e) = work.pop_front() {
-        let ea = ev.force_attrs(&e, pos)?;
-        let key = ea
-            .get(ev.sym.key)
-            .ok_or_else(|| err("attribute 'key' missing", pos))?;
+        let ea = ev.force_attrs(&e, pos).map_err(|x| {
+            x.frame(
+                Pos::NONE,
+                format!("in genericClosure element {}", ev.show_value(&e)),
+            )
+        })?;
+        let key = ea.get(ev.sym.key).ok_or_else(|| {
+            err("attribute 'key' missing", Pos::NONE).frame(
+                Pos::NONE,
+                format!("in genericClosure element {}", ev.show_value(&e)),
+            )
+        })?;
         let key = ev.force(key)?;
         let (mut lo, mut hi) = (0, keys.len());
         let mut dup = false;
@@ -1021,8 +1054,14 @@ fn b_generic_closure(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
         }
         keys.insert(lo, key);
         done.push(e.clone());
-        let next = ev.call(&op, e, pos)?;
-        work.extend(ev.force_list(&next, pos)?.iter().cloned());
+        let shown = ev.show_value(&e);
+        let next = ev.call(&op, e, pos).map_err(|x| {
+            x.frame(
+                Pos::NONE,
+                format!("while calling operator on genericClosure element {shown}"),
+            )
+        })?;
+        work.extend(ev.force_list(&next, pos).map_err(|x| x.frame(Pos::NONE, "while evaluating the return value of the `operator` passed to builtins.genericClosure").frame(Pos::NONE, format!("while calling operator on genericClosure element {shown}")))?.iter().cloned());
     }
     Ok(Value::list(done))
 }
