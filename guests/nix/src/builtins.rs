@@ -306,17 +306,62 @@ fn b_is_string(ev: &Evaluator, a: &[Value], _p: Pos) -> Result<Value> {
 
 // ------------------------------------------------------------------ arithmetic
 
+/// `builtins.add` & co.: forces both operands with Nix's frames, then does the arithmetic.
+fn arith_builtin(ev: &Evaluator, a: &[Value], pos: Pos, op: crate::ast::BinOp) -> Result<Value> {
+    let (first, second) = match op {
+        crate::ast::BinOp::Add => (
+            "first argument of the addition",
+            "second argument of the addition",
+        ),
+        crate::ast::BinOp::Sub => (
+            "first argument of the subtraction",
+            "second argument of the subtraction",
+        ),
+        crate::ast::BinOp::Mul => (
+            "first argument of the multiplication",
+            "second argument of the multiplication",
+        ),
+        _ => (
+            "first operand of the division",
+            "second operand of the division",
+        ),
+    };
+    let num = |v: &Value| matches!(v, Value::Int(_) | Value::Float(_));
+    let x = ev.force(&a[0])?;
+    if !num(&x) {
+        return Err(ev
+            .type_err(&x, "an integer", Pos::NONE)
+            .frame(Pos::NONE, format!("while evaluating the {first}")));
+    }
+    let y = ev.force(&a[1])?;
+    if !num(&y) {
+        let want = if matches!(x, Value::Float(_)) || op == crate::ast::BinOp::Div {
+            "a float"
+        } else {
+            "an integer"
+        };
+        let want = if op == crate::ast::BinOp::Div && matches!(x, Value::Int(_)) {
+            "a float"
+        } else {
+            want
+        };
+        return Err(ev
+            .type_err(&y, want, Pos::NONE)
+            .frame(Pos::NONE, format!("while evaluating the {second}")));
+    }
+    ev.arith(op, &x, &y, pos)
+}
 fn b_add(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    ev.arith(crate::ast::BinOp::Add, &a[0], &a[1], pos)
+    arith_builtin(ev, a, pos, crate::ast::BinOp::Add)
 }
 fn b_sub(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    ev.arith(crate::ast::BinOp::Sub, &a[0], &a[1], pos)
+    arith_builtin(ev, a, pos, crate::ast::BinOp::Sub)
 }
 fn b_mul(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    ev.arith(crate::ast::BinOp::Mul, &a[0], &a[1], pos)
+    arith_builtin(ev, a, pos, crate::ast::BinOp::Mul)
 }
 fn b_div(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    ev.arith(crate::ast::BinOp::Div, &a[0], &a[1], pos)
+    arith_builtin(ev, a, pos, crate::ast::BinOp::Div)
 }
 fn b_bit_and(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(Value::Int(

@@ -59,12 +59,25 @@ fn store_dir(ev: &Evaluator, pos: Pos) -> Result<StoreDir> {
 
 /// `builtins.derivationStrict`.
 pub fn derivation_strict(ev: &Evaluator, arg: &Value, pos: Pos) -> Result<Value> {
-    let attrs = ev.force_attrs(arg, pos)?;
+    let attrs = ev.force_attrs(arg, pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the argument passed to builtins.derivationStrict",
+        )
+    })?;
     let dir = store_dir(ev, pos)?;
     let name_v = attrs
         .get(Sym::new("name"))
         .ok_or_else(|| err("required attribute 'name' missing", pos))?;
-    let name = ev.expect_string(name_v, pos)?.s.clone();
+    let name_at = attrs
+        .get_attr(Sym::new("name"))
+        .map(|a| a.pos)
+        .unwrap_or(Pos::NONE);
+    let name = ev
+        .expect_string(name_v, pos)
+        .map_err(|e| e.frame(name_at, "while evaluating the derivation attribute 'name'"))?
+        .s
+        .clone();
     let name_pos = attrs
         .get_attr(Sym::new("name"))
         .map(|a| a.pos)
@@ -93,11 +106,15 @@ fn derivation_strict_named(
         ));
     }
     let ignore_nulls = match attrs.get(Sym::new("__ignoreNulls")) {
-        Some(v) => ev.expect_bool(v, pos)?,
+        Some(v) => ev.expect_bool(v, pos).map_err(|e| {
+            e.frame(Pos::NONE, "while evaluating the `__ignoreNulls` attribute passed to builtins.derivationStrict")
+        })?,
         None => false,
     };
     let structured = match attrs.get(Sym::new("__structuredAttrs")) {
-        Some(v) => ev.expect_bool(v, pos)?,
+        Some(v) => ev.expect_bool(v, pos).map_err(|e| {
+            e.frame(Pos::NONE, "while evaluating the `__structuredAttrs` attribute passed to builtins.derivationStrict")
+        })?,
         None => false,
     };
     let mut drv = Derivation::default();
