@@ -7,7 +7,7 @@
 //! attribute paths (`a.b.c = 1; a.d = 2;`) are merged here, reporting Nix's duplicate
 //! attribute errors.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::rc::Rc;
 
 use crate::ast::{self, AttrName, BinOp, Binding, Expr, PathKind, StrPart};

@@ -138,6 +138,8 @@ struct Parser<'a> {
     lints: &'a Lints,
     warnings: Vec<ParseError>,
     depth: usize,
+    /// The last peeked token: (position before, token, start, position after).
+    peeked: Option<(usize, Tok, usize, usize)>,
 }
 
 /// How a lint reacts.
@@ -184,6 +186,7 @@ pub fn parse_with_lints(
         lints,
         warnings: Vec::new(),
         depth: 0,
+        peeked: None,
     };
     let e = p.expr()?;
     let (t, start) = p.next()?;
@@ -329,7 +332,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Lexes the next token; returns it and its start offset.
-    fn next(&mut self) -> PResult<(Tok, usize)> {
+    fn lex(&mut self) -> PResult<(Tok, usize)> {
         self.skip_ws()?;
         let s = self.pos;
         let c = self.at(s);
@@ -518,10 +521,27 @@ impl<'a> Parser<'a> {
     }
 
     fn peek(&mut self) -> PResult<(Tok, usize)> {
+        if let Some((at, t, s, _)) = &self.peeked
+            && *at == self.pos
+        {
+            return Ok((t.clone(), *s));
+        }
         let save = self.pos;
-        let r = self.next();
+        let (t, s) = self.lex()?;
+        self.peeked = Some((save, t.clone(), s, self.pos));
         self.pos = save;
-        r
+        Ok((t, s))
+    }
+
+    /// The next token, reusing the last `peek` when it was at the same position.
+    fn next(&mut self) -> PResult<(Tok, usize)> {
+        if let Some((at, t, s, after)) = self.peeked.take() {
+            if at == self.pos {
+                self.pos = after;
+                return Ok((t, s));
+            }
+        }
+        self.lex()
     }
 
     fn peek2(&mut self) -> PResult<(Tok, Tok)> {

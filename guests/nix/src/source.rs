@@ -5,8 +5,8 @@
 //! "code map" of every file loaded, so AST and IR nodes stay small. Both tables live in
 //! thread-locals: one evaluation runs on one thread.
 
+use rustc_hash::FxHashMap as HashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
 
