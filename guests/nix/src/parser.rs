@@ -535,11 +535,11 @@ impl<'a> Parser<'a> {
 
     /// The next token, reusing the last `peek` when it was at the same position.
     fn next(&mut self) -> PResult<(Tok, usize)> {
-        if let Some((at, t, s, after)) = self.peeked.take() {
-            if at == self.pos {
-                self.pos = after;
-                return Ok((t, s));
-            }
+        if let Some((at, t, s, after)) = self.peeked.take()
+            && at == self.pos
+        {
+            self.pos = after;
+            return Ok((t, s));
         }
         self.lex()
     }
