@@ -1289,12 +1289,13 @@ fn b_dir_of(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     }
 }
 fn b_to_path(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    Ok(Value::str(ev.coerce_to_path(&a[0], pos).map_err(|e| {
+    let p = ev.coerce_to_path(&a[0], pos).map_err(|e| {
         e.frame(
             Pos::NONE,
             "while evaluating the first argument passed to builtins.toPath",
         )
-    })?))
+    })?;
+    Ok(Value::str(crate::parser::canon_path(&p)))
 }
 fn b_get_env(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     let n = s_of(ev, &a[0], pos).map_err(|e| {

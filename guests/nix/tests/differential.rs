@@ -105,7 +105,7 @@ impl Gen {
                 self.string(0)
             };
         }
-        match self.pick(9) {
+        match self.pick(10) {
             0 | 1 => self.num(d),
             2 => self.string(d - 1),
             3 => self.attrs(d - 1),
@@ -121,7 +121,42 @@ impl Gen {
             }
             6 => format!("({}).a or {}", self.attrs(d - 1), self.num(d - 1)),
             7 => format!("(builtins.attrNames {})", self.attrs(d - 1)),
+            8 => self.extra(d - 1),
             _ => format!("(builtins.sort builtins.lessThan {})", self.ints(d - 1)),
+        }
+    }
+    fn extra(&mut self, d: u32) -> String {
+        match self.pick(14) {
+            0 => format!("(with {}; {})", self.attrs(d), self.num(d)),
+            1 => format!("(builtins.mapAttrs (n: v: [ n v ]) {})", self.attrs(d)),
+            2 => format!("(builtins.filter (x: x > 2) {})", self.ints(d)),
+            3 => format!("(builtins.toJSON {})", self.any(d)),
+            4 => format!(
+                "(builtins.genList (i: i * {}) {})",
+                self.num(d),
+                self.pick(5)
+            ),
+            5 => format!("({} / 2.5)", self.num(d)),
+            6 => format!("({} < {})", self.string(d), self.string(d)),
+            7 => format!("(builtins.match \"([a-z]+)([0-9]*)\" {})", self.string(d)),
+            8 => format!("(builtins.split \"[0-9]\" {})", self.string(d)),
+            9 => format!(
+                "(builtins.listToAttrs [ {{ name = {}; value = {}; }} ])",
+                self.string(d),
+                self.any(d)
+            ),
+            10 => format!("({} ++ {})", self.ints(d), self.ints(d)),
+            11 => format!("(builtins.concatMap (x: [ x x ]) {})", self.ints(d)),
+            12 => format!(
+                "(builtins.tryEval (if {} then throw \"t\" else {}))",
+                self.boolean(d),
+                self.num(d)
+            ),
+            _ => format!(
+                "(builtins.compareVersions {} {})",
+                self.string(d),
+                self.string(d)
+            ),
         }
     }
 }
