@@ -1480,12 +1480,17 @@ fn b_split(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
             )
         })?;
     let r = crate::regex::compile(&re.s, false).map_err(|e| err(e, pos))?;
-    let mut out = Vec::new();
-    let mut last = 0;
-    for c in r.captures_iter(&s.s) {
-        let m = c.get(0).expect("group 0");
-        out.push(Value::str(&s.s[last..m.start()]));
-        out.push(Value::list(
+    // POSIX picks the longest match at the leftmost position; the `regex` crate the first
+    // alternative. Only alternations can tell them apart, so only then look for a longer
+    // anchored match.
+    let longest = if re.s.contains('|') {
+        Some(crate::regex::compile(&re.s, true).map_err(|e| err(e, pos))?)
+    } else {
+        None
+    };
+    let text = s.s.as_str();
+    let groups = |c: &regex::Captures<'_>| -> Value {
+        Value::list(
             (1..c.len())
                 .map(|i| {
                     c.get(i)
@@ -1493,10 +1498,40 @@ fn b_split(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
                         .unwrap_or(Value::Null)
                 })
                 .collect(),
-        ));
-        last = m.end();
+        )
+    };
+    let mut out = Vec::new();
+    let (mut last, mut at) = (0, 0);
+    // Like std::regex_iterator: an empty match may directly follow a non-empty one.
+    while at <= text.len() {
+        let Some(c) = r.captures_at(text, at) else {
+            break;
+        };
+        let m = c.get(0).expect("group 0");
+        let (start, mut end) = (m.start(), m.end());
+        let mut g = groups(&c);
+        if let Some(lr) = &longest {
+            for k in (end + 1..=text.len())
+                .rev()
+                .filter(|k| text.is_char_boundary(*k))
+            {
+                if let Some(c2) = lr.captures(&text[start..k]) {
+                    end = k;
+                    g = groups(&c2);
+                    break;
+                }
+            }
+        }
+        out.push(Value::str(&text[last..start]));
+        out.push(g);
+        last = end;
+        at = if end == start {
+            end + text[end..].chars().next().map_or(1, char::len_utf8)
+        } else {
+            end
+        };
     }
-    out.push(Value::str(&s.s[last..]));
+    out.push(Value::str(&text[last..]));
     Ok(Value::list(out))
 }
 
