@@ -1782,6 +1782,36 @@ mod tests {
     }
 
     #[test]
+    fn regex_split_like_std_regex() {
+        // expected values printed by nix-instantiate 2.8
+        assert_eq!(
+            run("builtins.split \"a*\" \"baaac\"").unwrap(),
+            "[ \"\" [ ] \"b\" [ ] \"\" [ ] \"c\" [ ] \"\" ]"
+        );
+        assert_eq!(
+            run("builtins.split \"a|ab\" \"abc\"").unwrap(),
+            "[ \"\" [ ] \"c\" ]"
+        );
+        assert_eq!(
+            run("builtins.match \"(a|ab)(c|bcd)(d*)\" \"abcd\"").unwrap(),
+            "[ \"a\" \"bcd\" \"\" ]"
+        );
+    }
+
+    #[test]
+    fn derivation_paths_match_nix() {
+        // nix-instantiate --eval --strict of the same expression (Nix 2.8)
+        let src = "let d = derivation { name = \"a\"; builder = \"/bin/sh\"; system = \"x86_64-linux\"; args = [ \"-c\" \"echo\" ]; }; \
+                   e = derivation { name = \"b\"; builder = \"/bin/sh\"; system = \"x86_64-linux\"; dep = d; outputs = [ \"out\" \"dev\" ]; }; \
+                   in [ d.drvPath d.outPath e.drvPath e.dev.outPath ]";
+        assert_eq!(
+            run(src).unwrap(),
+            "[ \"/nix/store/akidvvb10wbg9ysp26anpai477kchj2z-a.drv\" \"/nix/store/5a8m77d8y1bgalsnjmgmz2ypv6w9n8yc-a\" \
+             \"/nix/store/658lgdpzb8k607x7knqkzyz59fvq79qc-b.drv\" \"/nix/store/ms6632q961dicx95hbqrbc1pgs2w7y04-b-dev\" ]"
+        );
+    }
+
+    #[test]
     fn deep_recursion_and_overflow() {
         let h = std::thread::Builder::new()
             .stack_size(1 << 30)
