@@ -31,10 +31,18 @@ fn run(mut args: cli::Args, cwd: String, stack: usize) -> i32 {
 }
 
 fn main() -> ExitCode {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    let cwd = std::env::current_dir()
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or_else(|_| "/".into());
+    let mut argv: Vec<String> = std::env::args().skip(1).collect();
+    // `--cwd DIR` (first) sets the directory relative paths resolve against: a wasm guest
+    // has no meaningful working directory of its own.
+    let cwd = if argv.first().map(String::as_str) == Some("--cwd") && argv.len() > 1 {
+        let d = argv[1].clone();
+        argv.drain(..2);
+        d
+    } else {
+        std::env::current_dir()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| "/".into())
+    };
     let args = match cli::parse_args(&argv, &cwd) {
         Ok(a) => a,
         Err(e) => {
