@@ -1,1 +1,2 @@
 //! One integration-test binary; each module names what it covers.
+mod sandbox;

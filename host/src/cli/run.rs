@@ -1,28 +1,261 @@
-//! `evalbox run` and `evalbox inspect`: the sandbox.
+//! `evalbox run` and `evalbox inspect`: the sandbox at the process edge.
+//!
+//! `run` exits with the guest's own code, or with one of the codes in
+//! [`evalbox::runtime::exit_code`] when the guest is refused, hits a limit or traps; the
+//! message on stderr names the cause.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::Args;
+use evalbox::host_impl::Preopen;
+use evalbox::runtime::{
+    self, Limits, RunConfig, RunOutcome, Sandbox, SandboxOptions, cache::ComponentCache, exit_code,
+};
 
 use super::Globals;
 
+const MIB: u64 = 1 << 20;
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The guest component.
+    /// A read-only source directory: `DIR` (seen by the guest at its canonical absolute path)
+    /// or `HOST::GUEST` (seen at the absolute path GUEST). Repeatable.
+    #[arg(long = "src", value_name = "DIR|HOST::GUEST")]
+    pub src: Vec<String>,
+    /// An environment variable for the guest (the guest's environment is otherwise empty).
+    #[arg(long = "env", value_name = "K=V")]
+    pub env: Vec<String>,
+    /// Wall-clock limit in seconds (fractions allowed). Default: none.
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// Linear-memory limit in MiB. Default: 4096 (all of wasm32).
+    #[arg(long, value_name = "MIB", default_value_t = runtime::limits::DEFAULT_MAX_MEMORY / MIB)]
+    pub max_memory: u64,
+    /// Limit on stdout+stderr in MiB. Default: 1024.
+    #[arg(long, value_name = "MIB", default_value_t = runtime::limits::DEFAULT_MAX_OUTPUT / MIB)]
+    pub max_output: u64,
+    /// Limit on one store host-call argument in MiB. Default: 256.
+    #[arg(long, value_name = "MIB", default_value_t = runtime::limits::DEFAULT_MAX_HOST_ARG / MIB)]
+    pub max_host_arg: u64,
+    /// Do not use the on-disk cache of compiled guests.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// The guest component (a WASI 0.2 command).
     pub guest: PathBuf,
+    /// Arguments passed to the guest (after `--`).
+    #[arg(last = true)]
+    pub args: Vec<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
     /// The guest component.
     pub guest: PathBuf,
 }
 
-pub fn run(_globals: &Globals, _args: RunArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("evalbox run: the sandbox runtime is not built yet")
+/// Parses one `--src` value.
+fn parse_src(spec: &str) -> anyhow::Result<Preopen> {
+    let (host, guest) = match spec.split_once("::") {
+        Some((host, guest)) => (host, Some(guest)),
+        None => (spec, None),
+    };
+    let host = Path::new(host)
+        .canonicalize()
+        .with_context(|| format!("--src {spec}: cannot open the directory {host}"))?;
+    anyhow::ensure!(
+        host.is_dir(),
+        "--src {spec}: {} is not a directory",
+        host.display()
+    );
+    let guest = match guest {
+        Some(guest) => {
+            anyhow::ensure!(
+                guest.starts_with('/'),
+                "--src {spec}: the guest path `{guest}` must be absolute"
+            );
+            anyhow::ensure!(
+                !guest.split('/').any(|c| c == ".." || c == "."),
+                "--src {spec}: the guest path `{guest}` must be normalised"
+            );
+            guest.trim_end_matches('/').to_owned()
+        }
+        None => host
+            .to_str()
+            .with_context(|| format!("--src {spec}: the path is not UTF-8"))?
+            .to_owned(),
+    };
+    let guest = if guest.is_empty() {
+        "/".to_owned()
+    } else {
+        guest
+    };
+    Ok(Preopen { host, guest })
 }
 
-pub fn inspect(_globals: &Globals, _args: InspectArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("evalbox inspect: the sandbox runtime is not built yet")
+fn parse_env(spec: &str) -> anyhow::Result<(String, String)> {
+    let (k, v) = spec
+        .split_once('=')
+        .with_context(|| format!("--env {spec}: expected K=V"))?;
+    anyhow::ensure!(!k.is_empty(), "--env {spec}: empty variable name");
+    Ok((k.to_owned(), v.to_owned()))
+}
+
+fn sandbox(no_cache: bool) -> anyhow::Result<Sandbox> {
+    let cache = if no_cache {
+        None
+    } else {
+        ComponentCache::default_dir().map(ComponentCache::new)
+    };
+    Ok(Sandbox::new(SandboxOptions {
+        cache,
+        progress: true,
+        ..SandboxOptions::default()
+    })?)
+}
+
+pub fn run(globals: &Globals, args: RunArgs) -> anyhow::Result<ExitCode> {
+    let preopens = args
+        .src
+        .iter()
+        .map(|s| parse_src(s))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let env = args
+        .env
+        .iter()
+        .map(|s| parse_env(s))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let timeout = match args.timeout {
+        Some(secs) => Some(
+            Duration::try_from_secs_f64(secs)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .with_context(|| {
+                    format!("--timeout {secs}: expected a positive number of seconds")
+                })?,
+        ),
+        None => None,
+    };
+    let limits = Limits {
+        timeout,
+        max_memory: args.max_memory.saturating_mul(MIB),
+        max_output: args.max_output.saturating_mul(MIB),
+        max_host_arg: args.max_host_arg.saturating_mul(MIB),
+        ..Limits::default()
+    };
+    let program = args
+        .guest
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("guest")
+        .to_owned();
+    let config = RunConfig {
+        args: std::iter::once(program).chain(args.args).collect(),
+        env,
+        preopens,
+        limits,
+        ..RunConfig::default()
+    };
+
+    let sandbox = sandbox(args.no_cache)?;
+    let guest = match sandbox.prepare_file(&args.guest) {
+        Ok(guest) => guest,
+        Err(runtime::Error::Refused(refusal)) => {
+            eprintln!("error: {}: guest refused: {refusal}", args.guest.display());
+            return Ok(ExitCode::from(exit_code::REFUSED));
+        }
+        Err(err) => return Err(err).with_context(|| args.guest.display().to_string()),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let store = runtime
+        .block_on(evalbox_store::open(globals.store.as_deref()))
+        .context("cannot open the store")?;
+    let config = RunConfig {
+        store: Some(store),
+        ..config
+    };
+    let outcome = runtime.block_on(sandbox.run(&guest, &config))?;
+    match &outcome {
+        RunOutcome::Exited(_) => {}
+        RunOutcome::Limit(limit) => eprintln!("error: the guest was stopped: {limit}"),
+        RunOutcome::Trapped(message) => eprintln!("error: {message}"),
+    }
+    Ok(ExitCode::from(outcome.exit_code()))
+}
+
+pub fn inspect(_globals: &Globals, args: InspectArgs) -> anyhow::Result<ExitCode> {
+    let wasm = std::fs::read(&args.guest)
+        .with_context(|| format!("cannot read the guest {}", args.guest.display()))?;
+    let sandbox = sandbox(false)?;
+    let component = sandbox
+        .compile(&wasm)
+        .with_context(|| args.guest.display().to_string())?;
+    let report = sandbox.audit(&component);
+    if args.json {
+        let json = serde_json::json!({
+            "guest": args.guest,
+            "allowed": report.allowed(),
+            "imports": report.imports,
+            "exports": report.exports,
+            "refusals": report.refusals.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    } else {
+        println!("imports:");
+        for item in &report.imports {
+            let mark = if item.allowed { "allowed" } else { "REFUSED" };
+            println!("  {:<8} {:<9} {}", mark, item.kind, item.name);
+        }
+        println!("exports:");
+        for item in &report.exports {
+            println!("  {:<9} {}", item.kind, item.name);
+        }
+        match report.verdict() {
+            Ok(()) => println!("verdict: allowed"),
+            Err(_) => {
+                for refusal in &report.refusals {
+                    println!("verdict: refused: {refusal}");
+                }
+            }
+        }
+    }
+    Ok(if report.allowed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn src_specs() {
+        let dir = tempfile::tempdir().unwrap();
+        let canonical = dir.path().canonicalize().unwrap();
+        let p = parse_src(dir.path().to_str().unwrap()).unwrap();
+        assert_eq!(p.host, canonical);
+        assert_eq!(p.guest, canonical.to_str().unwrap());
+        let p = parse_src(&format!("{}::/src/", dir.path().display())).unwrap();
+        assert_eq!(p.guest, "/src");
+        assert!(parse_src(&format!("{}::src", dir.path().display())).is_err());
+        assert!(parse_src(&format!("{}::/a/../b", dir.path().display())).is_err());
+        assert!(parse_src("/nonexistent/evalbox/dir").is_err());
+    }
+
+    #[test]
+    fn env_specs() {
+        assert_eq!(parse_env("A=b=c").unwrap(), ("A".into(), "b=c".into()));
+        assert!(parse_env("A").is_err());
+        assert!(parse_env("=x").is_err());
+    }
 }

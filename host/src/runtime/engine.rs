@@ -1,0 +1,101 @@
+//! The one `Engine` a sandbox uses, configured for speed (pooling allocator), control (epoch
+//! interruption for deadlines) and determinism (NaN canonicalisation, deterministic relaxed
+//! SIMD), plus the thread that advances its epoch.
+
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// How often the epoch advances; the granularity of `--timeout`.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Largest linear memory the pooling allocator reserves per memory: wasm32's 4 GiB.
+const POOL_MAX_MEMORY: usize = 4 << 30;
+
+/// How the engine is built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineOptions {
+    /// Use the pooling instance allocator (fast instantiation; reserves address space).
+    pub pooling: bool,
+    /// Guests instantiated at the same time, at most (pool size).
+    pub max_concurrent_guests: u32,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            pooling: true,
+            max_concurrent_guests: 16,
+        }
+    }
+}
+
+/// Builds the engine's configuration.
+pub fn config(options: &EngineOptions) -> Config {
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .epoch_interruption(true)
+        .cranelift_nan_canonicalization(true)
+        .relaxed_simd_deterministic(true)
+        .parallel_compilation(true);
+    if options.pooling {
+        let guests = options.max_concurrent_guests.max(1);
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(guests)
+            .total_core_instances(guests * 8)
+            .total_memories(guests * 4)
+            .total_tables(guests * 8)
+            .max_memory_size(POOL_MAX_MEMORY)
+            .max_memories_per_component(4)
+            .max_tables_per_component(8)
+            .max_core_instances_per_component(16);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    config
+}
+
+/// Builds the engine and starts the thread that ticks its epoch (it stops when the engine
+/// is dropped).
+pub fn new(options: &EngineOptions) -> wasmtime::Result<Engine> {
+    let engine = Engine::new(&config(options))?;
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("evalbox-epoch".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(EPOCH_TICK);
+                match weak.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => break,
+                }
+            }
+        })
+        .map_err(wasmtime::Error::new)?;
+    Ok(engine)
+}
+
+/// Epoch ticks that mean "no deadline" (wasmtime adds the current epoch to a deadline, so
+/// `u64::MAX` would overflow; this is still thousands of years of ticks).
+pub const NO_DEADLINE: u64 = u64::MAX / 2;
+
+/// Epoch ticks for a deadline of `timeout` (at least one, at most [`NO_DEADLINE`]).
+pub fn ticks(timeout: Duration) -> u64 {
+    let tick = EPOCH_TICK.as_nanos();
+    u64::try_from(timeout.as_nanos().div_ceil(tick))
+        .unwrap_or(NO_DEADLINE)
+        .clamp(1, NO_DEADLINE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_round_up_and_clamp() {
+        assert_eq!(ticks(Duration::from_nanos(1)), 1);
+        assert_eq!(ticks(EPOCH_TICK), 1);
+        assert_eq!(ticks(EPOCH_TICK * 3 + Duration::from_nanos(1)), 4);
+        assert_eq!(ticks(Duration::MAX), NO_DEADLINE);
+    }
+}

@@ -1,0 +1,377 @@
+//! The sandbox runtime: one [`Sandbox`] (engine, linker holding only the allowed interfaces,
+//! a cache of prepared guests) runs guests under [`Limits`] with virtualised WASI.
+//!
+//! A run goes: load (on-disk compile cache, [`audit`], `InstancePre` resolved once per
+//! component and kept) → instantiate in a fresh `Store` with a fresh [`EvalCtx`] → call
+//! `wasi:cli/run` → classify the outcome ([`RunOutcome`]): the guest's own exit, a limit it
+//! hit, or a trap. The host never panics on what a guest does.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Engine, Store, Trap};
+use wasmtime_wasi::p2::bindings::CommandPre;
+use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
+
+use crate::host_impl::store::StoreCtx;
+use crate::host_impl::{EvalCtx, Preopen};
+
+pub mod audit;
+pub mod cache;
+pub mod determinism;
+pub mod engine;
+pub mod limits;
+pub mod linker;
+pub mod output;
+
+pub use limits::{LimitExceeded, Limits};
+pub use output::OutputTarget;
+
+/// `evalbox run`'s exit codes besides the guest's own (0 and 1 for a WASI 0.2 command).
+pub mod exit_code {
+    /// evalbox itself failed (bad arguments, unreadable guest, store error).
+    pub const FAILURE: u8 = 1;
+    /// Usage error, or the guest was refused by the capability audit.
+    pub const REFUSED: u8 = 2;
+    /// The guest trapped: a panic, `unreachable`, stack overflow, out-of-bounds access.
+    pub const TRAP: u8 = 101;
+    /// A store host-call argument exceeded `--max-host-arg`.
+    pub const HOST_ARGUMENT: u8 = 121;
+    /// The guest wrote more than `--max-output`.
+    pub const OUTPUT: u8 = 122;
+    /// The guest's memory (or a table) exceeded `--max-memory`.
+    pub const MEMORY: u8 = 123;
+    /// The guest ran past `--timeout`.
+    pub const DEADLINE: u8 = 124;
+}
+
+/// Errors before the guest runs.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The guest file could not be read.
+    #[error("cannot read the guest {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The bytes are not a valid component (or compilation failed).
+    #[error("cannot compile the guest: {0:#}")]
+    Compile(wasmtime::Error),
+    /// The capability audit refused the guest.
+    #[error("guest refused: {0}")]
+    Refused(#[from] audit::Refusal),
+    /// Linking or instantiation failed for a reason other than the audit.
+    #[error("cannot instantiate the guest: {0:#}")]
+    Instantiate(wasmtime::Error),
+    /// A source directory could not be opened.
+    #[error("cannot open the source directory {path}: {message}")]
+    Preopen {
+        /// The host directory.
+        path: PathBuf,
+        /// The cause.
+        message: String,
+    },
+    /// The async runtime could not be started.
+    #[error("cannot start the async runtime: {0}")]
+    AsyncRuntime(std::io::Error),
+    /// The engine could not be built.
+    #[error("cannot set up the wasm engine: {0:#}")]
+    Engine(wasmtime::Error),
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// The guest returned or called `exit`, with this code.
+    Exited(i32),
+    /// The guest hit a limit.
+    Limit(LimitExceeded),
+    /// The guest trapped; the message says why.
+    Trapped(String),
+}
+
+impl RunOutcome {
+    /// The process exit code for this outcome (see [`exit_code`]).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RunOutcome::Exited(code) => u8::try_from(*code).unwrap_or(exit_code::FAILURE),
+            RunOutcome::Limit(limit) => limit.exit_code(),
+            RunOutcome::Trapped(_) => exit_code::TRAP,
+        }
+    }
+}
+
+/// Everything about one run besides the guest.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// `argv`, including the program name in `args[0]`.
+    pub args: Vec<String>,
+    /// The guest's whole environment (empty unless the user passes `--env`).
+    pub env: Vec<(String, String)>,
+    /// Read-only source directories.
+    pub preopens: Vec<Preopen>,
+    /// The caps.
+    pub limits: Limits,
+    /// Where the guest's stdout goes.
+    pub stdout: OutputTarget,
+    /// Where the guest's stderr goes.
+    pub stderr: OutputTarget,
+    /// The store behind `evalbox:guest/store`; `None` makes every store operation fail with
+    /// `unsupported`.
+    pub store: Option<Arc<dyn evalbox_store::Store>>,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            args: vec!["guest".into()],
+            env: Vec::new(),
+            preopens: Vec::new(),
+            limits: Limits::default(),
+            stdout: OutputTarget::Stdout,
+            stderr: OutputTarget::Stderr,
+            store: None,
+        }
+    }
+}
+
+/// A compiled, audited, pre-linked guest.
+#[allow(missing_debug_implementations)]
+pub struct Guest {
+    pre: CommandPre<EvalCtx>,
+    report: audit::Report,
+}
+
+impl Guest {
+    /// The audit report (all allowed, or it would not have been prepared).
+    pub fn report(&self) -> &audit::Report {
+        &self.report
+    }
+}
+
+/// Options for [`Sandbox::new`].
+#[derive(Debug, Clone, Default)]
+pub struct SandboxOptions {
+    /// Engine settings.
+    pub engine: engine::EngineOptions,
+    /// On-disk compile cache; `None` disables it.
+    pub cache: Option<cache::ComponentCache>,
+    /// Show a spinner on stderr while compiling (only if stderr is a terminal).
+    pub progress: bool,
+}
+
+/// The sandbox: one engine, one linker, prepared guests.
+#[allow(missing_debug_implementations)]
+pub struct Sandbox {
+    engine: Engine,
+    linker: Linker<EvalCtx>,
+    cache: Option<cache::ComponentCache>,
+    progress: bool,
+    prepared: Mutex<HashMap<[u8; 32], Arc<Guest>>>,
+}
+
+impl Sandbox {
+    /// Builds the engine and the linker.
+    pub fn new(options: SandboxOptions) -> Result<Self, Error> {
+        let engine = engine::new(&options.engine).map_err(Error::Engine)?;
+        let linker = linker::new(&engine).map_err(Error::Engine)?;
+        Ok(Sandbox {
+            engine,
+            linker,
+            cache: options.cache,
+            progress: options.progress,
+            prepared: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Compiles `wasm` (or loads it from the on-disk cache).
+    pub fn compile(&self, wasm: &[u8]) -> Result<Component, Error> {
+        let digest = cache::digest(wasm);
+        self.compile_with_digest(wasm, &digest)
+    }
+
+    fn compile_with_digest(&self, wasm: &[u8], digest: &[u8; 32]) -> Result<Component, Error> {
+        if let Some(cache) = &self.cache
+            && let Some(component) = cache.load(&self.engine, digest)
+        {
+            return Ok(component);
+        }
+        let spinner = self.progress.then(|| {
+            use std::io::IsTerminal as _;
+            std::io::stderr().is_terminal().then(|| {
+                let bar = indicatif::ProgressBar::new_spinner();
+                bar.set_message(format!(
+                    "compiling the guest ({} KiB), once; later runs use the cache",
+                    wasm.len() / 1024
+                ));
+                bar.enable_steady_tick(Duration::from_millis(100));
+                bar
+            })
+        });
+        let compiled = Component::new(&self.engine, wasm).map_err(Error::Compile);
+        if let Some(Some(bar)) = spinner {
+            bar.finish_and_clear();
+        }
+        let component = compiled?;
+        if let Some(cache) = &self.cache
+            && let Err(err) = cache.store(&self.engine, digest, &component)
+        {
+            tracing::warn!("{err}");
+        }
+        Ok(component)
+    }
+
+    /// Audits `component`.
+    pub fn audit(&self, component: &Component) -> audit::Report {
+        audit::audit(&self.engine, component)
+    }
+
+    /// Compiles, audits and pre-links `wasm`; prepared guests are kept by content hash.
+    pub fn prepare(&self, wasm: &[u8]) -> Result<Arc<Guest>, Error> {
+        let digest = cache::digest(wasm);
+        if let Some(guest) = self.lock_prepared().get(&digest) {
+            return Ok(guest.clone());
+        }
+        let component = self.compile_with_digest(wasm, &digest)?;
+        let report = self.audit(&component);
+        report.verdict()?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .and_then(CommandPre::new)
+            .map_err(Error::Instantiate)?;
+        let guest = Arc::new(Guest { pre, report });
+        self.lock_prepared().insert(digest, guest.clone());
+        Ok(guest)
+    }
+
+    /// Reads and prepares the guest at `path`.
+    pub fn prepare_file(&self, path: &Path) -> Result<Arc<Guest>, Error> {
+        let wasm = std::fs::read(path).map_err(|source| Error::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        self.prepare(&wasm)
+    }
+
+    fn lock_prepared(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Arc<Guest>>> {
+        self.prepared
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `guest` once under `config`.
+    pub async fn run(&self, guest: &Guest, config: &RunConfig) -> Result<RunOutcome, Error> {
+        let ctx = self.context(config)?;
+        let mut store = Store::new(&self.engine, ctx);
+        store.limiter(|ctx| &mut ctx.limiter);
+        match config.limits.timeout {
+            Some(timeout) => store.set_epoch_deadline(engine::ticks(timeout)),
+            None => store.set_epoch_deadline(engine::NO_DEADLINE),
+        }
+        store.epoch_deadline_trap();
+        let run = async {
+            let command = guest.pre.instantiate_async(&mut store).await?;
+            command.wasi_cli_run().call_run(&mut store).await
+        };
+        // Epoch interruption stops a guest that computes; a guest blocked in a host call
+        // (a long sleep, a slow store operation) is stopped by dropping the call instead.
+        let result = match config.limits.timeout {
+            Some(timeout) => match tokio::time::timeout(timeout, run).await {
+                Ok(result) => result,
+                Err(_elapsed) => return Ok(RunOutcome::Limit(LimitExceeded::Deadline(timeout))),
+            },
+            None => run.await,
+        };
+        Ok(classify(result, &config.limits))
+    }
+
+    /// [`Sandbox::run`] on a fresh single-threaded async runtime, for callers that are not
+    /// async themselves.
+    pub fn run_blocking(&self, guest: &Guest, config: &RunConfig) -> Result<RunOutcome, Error> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(Error::AsyncRuntime)?
+            .block_on(self.run(guest, config))
+    }
+
+    fn context(&self, config: &RunConfig) -> Result<EvalCtx, Error> {
+        let mut builder = WasiCtxBuilder::new();
+        let budget = output::OutputBudget::new(config.limits.max_output);
+        builder
+            .args(&config.args)
+            .envs(&config.env)
+            .stdout(output::CappedOutput::new(
+                config.stdout.clone(),
+                budget.clone(),
+            ))
+            .stderr(output::CappedOutput::new(config.stderr.clone(), budget))
+            .wall_clock(determinism::FixedWallClock)
+            .monotonic_clock(determinism::StepMonotonicClock::default())
+            .secure_random(determinism::secure_random())
+            .insecure_random(determinism::insecure_random())
+            .insecure_random_seed(determinism::INSECURE_SEED)
+            .allow_blocking_current_thread(true);
+        for preopen in &config.preopens {
+            builder
+                .preopened_dir(&preopen.host, &preopen.guest, FsPerms::ReadOnly)
+                .map_err(|e| Error::Preopen {
+                    path: preopen.host.clone(),
+                    message: format!("{e:#}"),
+                })?;
+        }
+        let store = StoreCtx {
+            backend: config.store.clone(),
+            preopens: config.preopens.clone(),
+            max_host_arg: config.limits.max_host_arg,
+            drv_hashes: Default::default(),
+        };
+        Ok(EvalCtx::new(
+            builder.build(),
+            limits::Limiter::new(&config.limits),
+            store,
+        ))
+    }
+}
+
+/// Turns the result of instantiating and calling `run` into an outcome.
+fn classify(result: wasmtime::Result<Result<(), ()>>, limits: &Limits) -> RunOutcome {
+    match result {
+        Ok(Ok(())) => RunOutcome::Exited(0),
+        Ok(Err(())) => RunOutcome::Exited(1),
+        Err(err) => {
+            if let Some(exit) = err.downcast_ref::<I32Exit>() {
+                return RunOutcome::Exited(exit.0);
+            }
+            if let Some(limit) = err.downcast_ref::<LimitExceeded>() {
+                return RunOutcome::Limit(limit.clone());
+            }
+            match err.downcast_ref::<Trap>() {
+                Some(Trap::Interrupt) => RunOutcome::Limit(LimitExceeded::Deadline(
+                    limits.timeout.unwrap_or_default(),
+                )),
+                Some(Trap::StackOverflow) => RunOutcome::Trapped(
+                    "stack overflow: the guest exhausted its wasm call stack (deep recursion)"
+                        .into(),
+                ),
+                Some(Trap::UnreachableCodeReached) => RunOutcome::Trapped(
+                    "the guest aborted (wasm `unreachable`: usually a Rust panic, whose message is on the guest's stderr)"
+                        .into(),
+                ),
+                Some(trap) => RunOutcome::Trapped(format!("the guest trapped: {trap}")),
+                None => RunOutcome::Trapped(format!("the guest failed: {err:#}")),
+            }
+        }
+    }
+}

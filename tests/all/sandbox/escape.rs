@@ -1,0 +1,269 @@
+//! The escape suite: each guest tries to get out, and each test asserts it failed cleanly,
+//! the host survived, the message names the cause, and the host file system is unchanged.
+
+use std::time::{Duration, Instant};
+
+use evalbox::runtime::{LimitExceeded, Limits, RunOutcome, exit_code};
+
+use super::{SourceTree, limits, run_guest, run_guest_env};
+
+#[test]
+fn writes_to_a_source_dir_all_fail() {
+    let tree = SourceTree::new();
+    let before = tree.snapshot();
+    let src = tree.src.to_str().unwrap();
+    let ran = run_guest("fs_write", &[src], vec![tree.preopen()], limits());
+    ran.assert_all_stopped();
+    // Every attempt printed a line.
+    assert!(
+        ran.stdout
+            .lines()
+            .filter(|l| l.starts_with("stopped "))
+            .count()
+            >= 17
+    );
+    assert_eq!(tree.snapshot(), before, "the source tree changed");
+    assert!(!tree.root.join("evalbox-escape").exists());
+}
+
+#[test]
+fn reads_outside_the_source_dir_all_fail() {
+    let tree = SourceTree::new();
+    let src = tree.src.to_str().unwrap();
+    let secret = tree.root.join("secret.txt");
+    let ran = run_guest(
+        "fs_read_outside",
+        &[src, secret.to_str().unwrap()],
+        vec![tree.preopen()],
+        limits(),
+    );
+    ran.assert_all_stopped();
+    assert!(!ran.stdout.contains("TOP SECRET"));
+    assert!(ran.stdout.contains("stopped control: source readable"));
+}
+
+#[test]
+fn reads_fail_without_any_preopen() {
+    let tree = SourceTree::new();
+    let src = tree.src.to_str().unwrap();
+    let secret = tree.root.join("secret.txt");
+    let ran = run_guest(
+        "fs_read_outside",
+        &[src, secret.to_str().unwrap()],
+        Vec::new(),
+        limits(),
+    );
+    // The control read fails too (nothing is preopened), so the guest reports that one.
+    assert!(
+        ran.stdout.contains("ESCAPED control: source readable"),
+        "{}",
+        ran.stdout
+    );
+    assert_eq!(
+        ran.stdout.matches("ESCAPED").count(),
+        1,
+        "only the control may 'escape':\n{}",
+        ran.stdout
+    );
+}
+
+#[test]
+fn host_environment_is_invisible() {
+    // SAFETY: tests in this binary do not read this variable concurrently.
+    unsafe { std::env::set_var("EVALBOX_TEST_HOST_SECRET", "leaked") };
+    let ran = run_guest("env_probe", &[], Vec::new(), limits());
+    assert_eq!(ran.outcome, RunOutcome::Exited(0), "{ran:?}");
+    assert!(ran.stdout.contains("vars 0\n"), "{}", ran.stdout);
+    assert!(!ran.stdout.contains("leaked"));
+    assert!(!ran.stdout.contains("PATH="));
+    // stdin is empty: reading it gives EOF, not the host's terminal.
+    assert!(ran.stdout.contains("stdin Ok(0) \"\""), "{}", ran.stdout);
+}
+
+#[test]
+fn env_is_exactly_what_was_passed() {
+    let ran = run_guest_env(
+        "env_probe",
+        &[],
+        Vec::new(),
+        limits(),
+        vec![("A".into(), "1".into()), ("B".into(), "two words".into())],
+    );
+    assert!(
+        ran.stdout.contains("vars 2\nenv A=1\nenv B=two words\n"),
+        "{}",
+        ran.stdout
+    );
+}
+
+#[test]
+fn sockets_are_refused_by_the_audit() {
+    let wasm = evalbox_tests::guest_wasm("sockets");
+    let err = match super::sandbox().prepare_file(&wasm) {
+        Ok(_) => panic!("a guest importing wasi:sockets was accepted"),
+        Err(err) => err.to_string(),
+    };
+    assert!(err.contains("wasi:sockets/"), "{err}");
+    assert!(err.contains("refused"), "{err}");
+}
+
+#[test]
+fn unknown_imports_are_refused_by_the_audit() {
+    let wasm = evalbox_tests::guest_wasm("unknown_import");
+    let err = match super::sandbox().prepare_file(&wasm) {
+        Ok(_) => panic!("a guest importing evil:backdoor was accepted"),
+        Err(err) => err.to_string(),
+    };
+    assert!(err.contains("evil:backdoor/door@1.0.0"), "{err}");
+}
+
+#[test]
+fn infinite_loop_hits_the_deadline() {
+    let start = Instant::now();
+    let ran = run_guest(
+        "infinite_loop",
+        &[],
+        Vec::new(),
+        Limits {
+            timeout: Some(Duration::from_millis(300)),
+            ..Limits::default()
+        },
+    );
+    assert_eq!(
+        ran.outcome,
+        RunOutcome::Limit(LimitExceeded::Deadline(Duration::from_millis(300)))
+    );
+    assert_eq!(ran.outcome.exit_code(), exit_code::DEADLINE);
+    assert!(start.elapsed() < Duration::from_secs(20));
+    assert!(ran.stdout.contains("spinning"));
+}
+
+#[test]
+fn blocking_sleep_hits_the_deadline() {
+    let start = Instant::now();
+    let ran = run_guest(
+        "sleep_forever",
+        &[],
+        Vec::new(),
+        Limits {
+            timeout: Some(Duration::from_millis(300)),
+            ..Limits::default()
+        },
+    );
+    assert!(
+        matches!(ran.outcome, RunOutcome::Limit(LimitExceeded::Deadline(_))),
+        "{ran:?}"
+    );
+    assert!(start.elapsed() < Duration::from_secs(20));
+    assert!(!ran.stdout.contains("ESCAPED"));
+}
+
+#[test]
+fn memory_bomb_hits_the_cap() {
+    let ran = run_guest(
+        "memory_bomb",
+        &[],
+        Vec::new(),
+        Limits {
+            max_memory: 64 << 20,
+            ..limits()
+        },
+    );
+    match &ran.outcome {
+        RunOutcome::Limit(LimitExceeded::Memory { limit, requested }) => {
+            assert_eq!(*limit, 64 << 20);
+            assert!(*requested > 64 << 20);
+        }
+        other => panic!("expected the memory cap, got {other:?}\n{}", ran.stderr),
+    }
+    assert_eq!(ran.outcome.exit_code(), exit_code::MEMORY);
+    assert!(ran.stdout.contains("allocated 16 MiB"));
+}
+
+#[test]
+fn stdout_flood_hits_the_output_cap() {
+    let ran = run_guest(
+        "output_flood",
+        &[],
+        Vec::new(),
+        Limits {
+            max_output: 1 << 20,
+            ..limits()
+        },
+    );
+    assert_eq!(
+        ran.outcome,
+        RunOutcome::Limit(LimitExceeded::Output { limit: 1 << 20 })
+    );
+    assert_eq!(ran.outcome.exit_code(), exit_code::OUTPUT);
+    assert!(ran.stdout.len() <= 1 << 20);
+    assert!(ran.stdout.len() > 1 << 19, "{}", ran.stdout.len());
+}
+
+#[test]
+fn stderr_flood_hits_the_output_cap() {
+    let ran = run_guest(
+        "stderr_flood",
+        &[],
+        Vec::new(),
+        Limits {
+            max_output: 256 << 10,
+            ..limits()
+        },
+    );
+    assert_eq!(
+        ran.outcome,
+        RunOutcome::Limit(LimitExceeded::Output { limit: 256 << 10 })
+    );
+    assert!(ran.stderr.len() <= 256 << 10);
+}
+
+#[test]
+fn stack_overflow_is_a_clean_trap() {
+    let ran = run_guest("stack_overflow", &[], Vec::new(), limits());
+    match &ran.outcome {
+        RunOutcome::Trapped(message) => assert!(message.contains("stack overflow"), "{message}"),
+        other => panic!("expected a stack-overflow trap, got {other:?}"),
+    }
+    assert_eq!(ran.outcome.exit_code(), exit_code::TRAP);
+}
+
+#[test]
+fn panic_is_a_clean_trap() {
+    let ran = run_guest("panic", &[], Vec::new(), limits());
+    match &ran.outcome {
+        RunOutcome::Trapped(message) => assert!(message.contains("aborted"), "{message}"),
+        other => panic!("expected a trap, got {other:?}"),
+    }
+    assert!(ran.stderr.contains("index out of bounds"), "{}", ran.stderr);
+}
+
+#[test]
+fn guest_exit_code_is_passed_through() {
+    let ran = run_guest("exit_code", &[], Vec::new(), limits());
+    assert_eq!(ran.outcome, RunOutcome::Exited(1));
+    let ran = run_guest("hello", &["a", "b c"], Vec::new(), limits());
+    assert_eq!(ran.outcome, RunOutcome::Exited(0));
+    assert_eq!(ran.stdout, "arg a\narg b c\n");
+    assert_eq!(ran.stderr, "to stderr\n");
+}
+
+#[test]
+fn the_sandbox_survives_every_case_in_a_row() {
+    // One engine, many hostile guests back to back, then a well-behaved one still works.
+    for bin in ["memory_bomb", "stack_overflow", "panic", "output_flood"] {
+        let ran = run_guest(
+            bin,
+            &[],
+            Vec::new(),
+            Limits {
+                max_memory: 32 << 20,
+                max_output: 64 << 10,
+                ..limits()
+            },
+        );
+        assert_ne!(ran.outcome, RunOutcome::Exited(0), "{bin}");
+    }
+    let ran = run_guest("hello", &["still", "alive"], Vec::new(), limits());
+    assert_eq!(ran.stdout, "arg still\narg alive\n");
+}
