@@ -1953,7 +1953,11 @@ fn b_convert_hash(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     let h = NixHash::parse(&hash.s, algo).map_err(|e| err(e.to_string(), pos))?;
     Ok(Value::str(match fmt.s.as_str() {
         "base16" => h.to_base16(),
-        "nix32" | "base32" => h.to_nix32(),
+        "nix32" => h.to_nix32(),
+        "base32" => {
+            ev.diag("warning: \"base32\" is a deprecated alias for hash format \"nix32\".");
+            h.to_nix32()
+        }
         "base64" => h.to_base64(),
         "sri" => h.to_sri(),
         f => {

@@ -846,12 +846,16 @@ impl<'a> Parser<'a> {
 
     fn expr_app(&mut self) -> PResult<Expr> {
         let (_, s) = self.peek()?;
-        let f = self.expr_select()?;
+        let f = self.expr_select_at(true)?;
         let mut args = Vec::new();
         loop {
-            let (t, _) = self.peek()?;
+            let (t, ts) = self.peek()?;
             let is_legacy_let = t == Tok::Let && self.peek2()?.1 == Tok::Punct(b'{');
-            if Self::starts_simple(&t) || is_legacy_let {
+            if t == Tok::OrKw {
+                // `f or ...`: an argument named `or` (the accepted, non-"cursed" form)
+                self.next()?;
+                args.push(Expr::Var(Sym::new("or"), self.mkpos(ts)));
+            } else if Self::starts_simple(&t) || is_legacy_let {
                 args.push(self.expr_select()?);
             } else {
                 break;
@@ -865,6 +869,11 @@ impl<'a> Parser<'a> {
     }
 
     fn expr_select(&mut self) -> PResult<Expr> {
+        self.expr_select_at(false)
+    }
+
+    /// `function_pos`: the head of an application, where a following `or` is an argument.
+    fn expr_select_at(&mut self, function_pos: bool) -> PResult<Expr> {
         let (_, s) = self.peek()?;
         let e = self.expr_simple()?;
         let (t, ts) = self.peek()?;
@@ -880,9 +889,23 @@ impl<'a> Parser<'a> {
             };
             return Ok(Expr::Select(Box::new(e), path, def, self.mkpos(s)));
         }
-        if t == Tok::OrKw {
+        if t == Tok::OrKw && !function_pos {
             // "cursed or": `f or` applies f to a variable named `or`.
             self.next()?;
+            let text = String::from_utf8_lossy(&self.src[s..self.pos]).into_owned();
+            let at = self
+                .mkpos(s)
+                .resolve()
+                .map(|l| l.to_string())
+                .unwrap_or_default();
+            self.warnings.push(ParseError {
+                msg: format!(
+                    "at {at}: This expression uses `or` as an identifier in a way that will change in a future Nix release.\n\
+                     Wrap this entire expression in parentheses to preserve its current meaning:\n    ({text})\n\
+                     Give feedback at https://github.com/NixOS/nix/pull/11121"
+                ),
+                pos: Pos::NONE,
+            });
             return Ok(Expr::Call(
                 Box::new(e),
                 vec![Expr::Var(Sym::new("or"), self.mkpos(ts))],
