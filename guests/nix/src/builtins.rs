@@ -712,7 +712,7 @@ fn b_function_args(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
             Ok(Value::attrs(entries))
         }
         Value::PrimOp(_) | Value::PrimOpApp(_) => Ok(Value::attrs(Vec::new())),
-        v => Err(ev.type_err(&v, "a function", pos)),
+        _ => Err(err("'functionArgs' requires a function", pos)),
     }
 }
 fn b_group_by(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
@@ -758,7 +758,7 @@ fn b_head(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     let l = ev.force_list(&a[0], pos).map_err(|e| {
         e.frame(
             Pos::NONE,
-            "while evaluating the first argument passed to builtins.head",
+            "while evaluating the first argument passed to 'builtins.head'",
         )
     })?;
     match l.first() {
@@ -770,7 +770,7 @@ fn b_tail(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     let l = ev.force_list(&a[0], pos).map_err(|e| {
         e.frame(
             Pos::NONE,
-            "while evaluating the first argument passed to builtins.tail",
+            "while evaluating the first argument passed to 'builtins.tail'",
         )
     })?;
     if l.is_empty() {
@@ -782,13 +782,13 @@ fn b_elem_at(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     let l = ev.force_list(&a[0], pos).map_err(|e| {
         e.frame(
             Pos::NONE,
-            "while evaluating the first argument passed to builtins.elemAt",
+            "while evaluating the first argument passed to 'builtins.elemAt'",
         )
     })?;
     let i = ev.expect_int(&a[1], pos).map_err(|e| {
         e.frame(
             Pos::NONE,
-            "while evaluating the second argument passed to builtins.elemAt",
+            "while evaluating the second argument passed to 'builtins.elemAt'",
         )
     })?;
     if i < 0 || i as usize >= l.len() {
@@ -1832,7 +1832,13 @@ fn b_read_dir(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
             "while evaluating the first argument passed to builtins.readDir",
         )
     })?;
-    let rd = std::fs::read_dir(&p).map_err(|_| err(format!("path '{p}' does not exist"), pos))?;
+    let rd = std::fs::read_dir(&p).map_err(|_| {
+        if std::fs::metadata(&p).is_ok() {
+            err(format!("'{p}' is not a directory"), pos)
+        } else {
+            err(format!("path '{p}' does not exist"), pos)
+        }
+    })?;
     let mut entries = Vec::new();
     for e in rd {
         let e = e.map_err(|e| err(format!("reading directory '{p}': {e}"), pos))?;

@@ -51,16 +51,27 @@ pub fn snippet_string(pos: Pos) -> String {
     s
 }
 
+/// Splits a message into its main text (continuation lines indented like Nix does) and
+/// the "Did you mean ...?" hint printed after the position.
+fn split_hint(msg: &str) -> (String, Option<&str>) {
+    let (main, hint) = match msg.find("\nDid you mean") {
+        Some(i) => (&msg[..i], Some(&msg[i + 1..])),
+        None => (msg, None),
+    };
+    (main.replace('\n', "\n       "), hint)
+}
+
 /// Formats an error for stderr.
 pub fn format_error(e: &Error, show_trace: bool) -> String {
     let mut out = String::new();
+    let (msg, hint) = split_hint(&e.0.msg);
     let frames: Vec<&(Pos, String)> = if show_trace {
         e.0.trace.iter().rev().collect()
     } else {
         Vec::new()
     };
     if frames.is_empty() {
-        let _ = writeln!(out, "error: {}", e.0.msg);
+        let _ = writeln!(out, "error: {msg}");
         if e.0.pos.resolve().is_some() {
             let mut s = String::new();
             snippet(&mut s, e.0.pos);
@@ -74,6 +85,9 @@ pub fn format_error(e: &Error, show_trace: bool) -> String {
                 let _ = writeln!(out, "{line}");
             }
         }
+        if let Some(h) = hint {
+            let _ = writeln!(out, "       {h}");
+        }
         return out;
     }
     out.push_str("error:\n");
@@ -82,7 +96,7 @@ pub fn format_error(e: &Error, show_trace: bool) -> String {
         snippet(&mut out, *pos);
         out.push('\n');
     }
-    let _ = writeln!(out, "       error: {}", e.0.msg);
+    let _ = writeln!(out, "       error: {msg}");
     if e.0.pos.resolve().is_some() {
         let mut s = String::new();
         snippet(&mut s, e.0.pos);
@@ -94,6 +108,9 @@ pub fn format_error(e: &Error, show_trace: bool) -> String {
             };
             let _ = writeln!(out, "{line}");
         }
+    }
+    if let Some(h) = hint {
+        let _ = writeln!(out, "       {h}");
     }
     out
 }

@@ -745,12 +745,12 @@ impl Evaluator {
         sugg.sort();
         if !sugg.is_empty() {
             if sugg.len() == 1 {
-                let _ = write!(msg, "\n       Did you mean {}?", sugg[0]);
+                let _ = write!(msg, "\nDid you mean {}?", sugg[0]);
             } else {
                 let last = sugg.pop().expect("nonempty");
                 let _ = write!(
                     msg,
-                    "\n       Did you mean one of {} or {}?",
+                    "\nDid you mean one of {} or {}?",
                     sugg.join(", "),
                     last
                 );
@@ -1659,13 +1659,13 @@ fn did_you_mean(msg: &mut String, mut sugg: Vec<&str>) {
     match sugg.len() {
         0 => {}
         1 => {
-            let _ = write!(msg, "\n       Did you mean {}?", sugg[0]);
+            let _ = write!(msg, "\nDid you mean {}?", sugg[0]);
         }
         _ => {
             let last = sugg.pop().expect("nonempty");
             let _ = write!(
                 msg,
-                "\n       Did you mean one of {} or {}?",
+                "\nDid you mean one of {} or {}?",
                 sugg.join(", "),
                 last
             );

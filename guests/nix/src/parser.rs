@@ -1270,6 +1270,17 @@ impl<'a> Parser<'a> {
                 self.pos += 1;
             }
         }
+        for p in &raw {
+            if let P::L(text, _) = p
+                && text.contains(&0)
+            {
+                let shown = String::from_utf8_lossy(text).replace('\0', "␀");
+                return self.err(
+                    format!("input string '{shown}' cannot be represented as Nix string because it contains null bytes"),
+                    ind_start,
+                );
+            }
+        }
         // Pass 1: minimum indentation.
         let mut min_indent = usize::MAX;
         let mut cur = 0usize;
