@@ -493,7 +493,9 @@ fn b_get_attr(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     let name = Sym::new(&n.s);
     match at.get(name) {
         Some(v) => ev.force(v),
-        None => Err(ev.missing_attr(name, &at, pos)),
+        None => Err(ev
+            .missing_attr(name, &at, Pos::NONE)
+            .frame(Pos::NONE, "in the attribute set under consideration")),
     }
 }
 fn b_has_attr(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
@@ -677,7 +679,7 @@ fn b_zip_attrs_with(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     })?;
     let mut acc: BTreeMap<Sym, Vec<Value>> = BTreeMap::new();
     for x in l.iter() {
-        for e in &ev.force_attrs(x, pos)?.entries {
+        for e in &ev.force_attrs(x, pos).map_err(|e| e.frame(Pos::NONE, "while evaluating a value of the list passed as second argument to builtins.zipAttrsWith"))?.entries {
             acc.entry(e.name).or_default().push(e.value.clone());
         }
     }
@@ -1172,7 +1174,7 @@ fn b_concat_strings_sep(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> 
         if i > 0 {
             out.s.push_str(&sep.s);
         }
-        let s = ev.coerce_to_string(x, pos, false, true)?;
+        let s = ev.coerce_to_string(x, pos, false, true).map_err(|e| e.frame(Pos::NONE, "while evaluating one element of the list of strings to concat passed to builtins.concatStringsSep"))?;
         out.s.push_str(&s.s);
         out.merge_ctx(&s);
     }

@@ -450,8 +450,13 @@ impl Evaluator {
                 }
             }
             Value::List(l) if seen.insert(Rc::as_ptr(l) as usize) => {
-                for x in l.iter() {
-                    self.force_deep_inner(x, seen)?;
+                for (i, x) in l.iter().enumerate() {
+                    self.force_deep_inner(x, seen).map_err(|e| {
+                        e.frame(
+                            Pos::NONE,
+                            format!("while evaluating list element at index {i}"),
+                        )
+                    })?;
                 }
             }
             _ => {}
@@ -1375,7 +1380,9 @@ impl Evaluator {
             (Value::List(x), Value::List(y)) => {
                 for (p, q) in x.iter().zip(y.iter()) {
                     if !self.equal(p, q, pos)? {
-                        return self.less_than(p, q, pos);
+                        return self
+                            .less_than(p, q, pos)
+                            .map_err(|e| e.frame(Pos::NONE, "while comparing two list elements"));
                     }
                 }
                 x.len() < y.len()
