@@ -327,6 +327,18 @@ fn arith_builtin(ev: &Evaluator, a: &[Value], pos: Pos, op: crate::ast::BinOp) -
         ),
     };
     let num = |v: &Value| matches!(v, Value::Int(_) | Value::Float(_));
+    if op == crate::ast::BinOp::Div {
+        // Nix checks the divisor first.
+        let y = ev.force(&a[1])?;
+        if !num(&y) {
+            return Err(ev
+                .type_err(&y, "a float", Pos::NONE)
+                .frame(Pos::NONE, format!("while evaluating the {second}")));
+        }
+        if matches!(y, Value::Int(0)) || matches!(y, Value::Float(f) if f == 0.0) {
+            return Err(err("division by zero", Pos::NONE));
+        }
+    }
     let x = ev.force(&a[0])?;
     if !num(&x) {
         return Err(ev
@@ -671,6 +683,12 @@ fn b_map_attrs(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     })))
 }
 fn b_zip_attrs_with(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
+    ev.expect_function(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.zipAttrsWith",
+        )
+    })?;
     let l = ev.force_list(&a[1], pos).map_err(|e| {
         e.frame(
             Pos::NONE,
@@ -718,6 +736,12 @@ fn b_function_args(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     }
 }
 fn b_group_by(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
+    ev.expect_function(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.groupBy",
+        )
+    })?;
     let l = ev.force_list(&a[1], pos).map_err(|e| {
         e.frame(
             Pos::NONE,
@@ -805,6 +829,12 @@ fn b_elem_at(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     ev.force(&l[i as usize])
 }
 fn b_map(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
+    ev.expect_function(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.map",
+        )
+    })?;
     let l = ev.force_list(&a[1], pos).map_err(|e| {
         e.frame(
             Pos::NONE,
@@ -818,6 +848,12 @@ fn b_map(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     ))
 }
 fn b_filter(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
+    ev.expect_function(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.filter",
+        )
+    })?;
     let l = ev.force_list(&a[1], pos).map_err(|e| {
         e.frame(
             Pos::NONE,
@@ -871,6 +907,12 @@ fn b_concat_lists(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(Value::list(out))
 }
 fn b_concat_map(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
+    ev.expect_function(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.concatMap",
+        )
+    })?;
     let l = ev.force_list(&a[1], pos).map_err(|e| {
         e.frame(
             Pos::NONE,
@@ -885,6 +927,12 @@ fn b_concat_map(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(Value::list(out))
 }
 fn b_foldl(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
+    ev.expect_function(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.foldlStrict",
+        )
+    })?;
     let l = ev.force_list(&a[2], pos).map_err(|e| {
         e.frame(
             Pos::NONE,
@@ -899,6 +947,12 @@ fn b_foldl(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     ev.force(&acc)
 }
 fn b_all(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
+    ev.expect_function(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.all",
+        )
+    })?;
     let l = ev.force_list(&a[1], pos).map_err(|e| {
         e.frame(
             Pos::NONE,
@@ -919,6 +973,12 @@ fn b_all(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     bool_v(true)
 }
 fn b_any(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
+    ev.expect_function(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.any",
+        )
+    })?;
     let l = ev.force_list(&a[1], pos).map_err(|e| {
         e.frame(
             Pos::NONE,
@@ -939,6 +999,12 @@ fn b_any(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     bool_v(false)
 }
 fn b_gen_list(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
+    ev.expect_function(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.genList",
+        )
+    })?;
     let n = ev.expect_int(&a[1], pos).map_err(|e| {
         e.frame(
             Pos::NONE,
@@ -955,6 +1021,12 @@ fn b_gen_list(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     ))
 }
 fn b_partition(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
+    ev.expect_function(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.partition",
+        )
+    })?;
     let l = ev.force_list(&a[1], pos).map_err(|e| {
         e.frame(
             Pos::NONE,

@@ -155,7 +155,12 @@ fn derivation_strict_named(
         }
         if key == "args" {
             for a in ev.force_list(&v, pos).map_err(what)?.iter() {
-                let s = ev.coerce_to_string(a, pos, true, true).map_err(what)?;
+                let s = ev.coerce_to_string(a, pos, true, true).map_err(|e| {
+                    what(e.frame(
+                        Pos::NONE,
+                        "while evaluating an element of the argument list",
+                    ))
+                })?;
                 ctx.merge_ctx(&s);
                 drv.args.push(s.s);
             }
