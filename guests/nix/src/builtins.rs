@@ -829,16 +829,16 @@ fn b_elem_at(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     ev.force(&l[i as usize])
 }
 fn b_map(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    ev.expect_function(&a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.map",
-        )
-    })?;
     let l = ev.force_list(&a[1], pos).map_err(|e| {
         e.frame(
             Pos::NONE,
             "while evaluating the second argument passed to builtins.map",
+        )
+    })?;
+    ev.expect_function(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.map",
         )
     })?;
     Ok(Value::list(
@@ -848,16 +848,16 @@ fn b_map(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     ))
 }
 fn b_filter(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    ev.expect_function(&a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.filter",
-        )
-    })?;
     let l = ev.force_list(&a[1], pos).map_err(|e| {
         e.frame(
             Pos::NONE,
             "while evaluating the second argument passed to builtins.filter",
+        )
+    })?;
+    ev.expect_function(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.filter",
         )
     })?;
     let mut out = Vec::new();
@@ -999,16 +999,16 @@ fn b_any(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     bool_v(false)
 }
 fn b_gen_list(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    ev.expect_function(&a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.genList",
-        )
-    })?;
     let n = ev.expect_int(&a[1], pos).map_err(|e| {
         e.frame(
             Pos::NONE,
             "while evaluating the second argument passed to builtins.genList",
+        )
+    })?;
+    ev.expect_function(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.genList",
         )
     })?;
     if n < 0 {

@@ -75,7 +75,13 @@ pub fn derivation_strict(ev: &Evaluator, arg: &Value, pos: Pos) -> Result<Value>
         .unwrap_or(Pos::NONE);
     let name = ev
         .expect_string(name_v, pos)
-        .map_err(|e| e.frame(name_at, "while evaluating the derivation attribute 'name'"))?
+        .map_err(|e| {
+            e.frame(
+                Pos::NONE,
+                "while evaluating the `name` attribute passed to builtins.derivationStrict",
+            )
+            .frame(name_at, "while evaluating the derivation attribute 'name'")
+        })?
         .s
         .clone();
     let name_pos = attrs

@@ -299,7 +299,10 @@ impl Evaluator {
     }
 
     fn lints(&self) -> parser::Lints {
-        let mut l = parser::Lints::default();
+        let mut l = parser::Lints {
+            pipe_operators: self.opts.experimental.iter().any(|f| f == "pipe-operators"),
+            ..Default::default()
+        };
         for (name, level) in &self.opts.lints {
             let level = match level.as_str() {
                 "fatal" => parser::LintLevel::Fatal,
@@ -1119,10 +1122,10 @@ impl Evaluator {
                 }
             }
             BinOp::Concat => {
-                let x = self.force_list(av, pos).map_err(|e| {
+                let x = self.force_list(av, Pos::NONE).map_err(|e| {
                     e.frame(pos, "while evaluating one of the elements to concatenate")
                 })?;
-                let y = self.force_list(bv, pos).map_err(|e| {
+                let y = self.force_list(bv, Pos::NONE).map_err(|e| {
                     e.frame(pos, "while evaluating one of the elements to concatenate")
                 })?;
                 if x.is_empty() {

@@ -163,6 +163,8 @@ pub struct Lints {
     pub short_paths: LintLevel,
     /// `--lint-url-literals`.
     pub urls: LintLevel,
+    /// The `pipe-operators` experimental feature (`|>`, `<|`).
+    pub pipe_operators: bool,
 }
 
 /// Parses a whole source text. `base` is the code-map offset from `add_source`, `base_dir`
@@ -811,6 +813,12 @@ impl<'a> Parser<'a> {
             let Some((op, prec, assoc)) = Self::binop(&t) else {
                 break;
             };
+            if matches!(op, BinOp::PipeLeft | BinOp::PipeRight) && !self.lints.pipe_operators {
+                return self.err(
+                    "experimental Nix feature 'pipe-operators' is disabled; add '--extra-experimental-features pipe-operators' to enable it",
+                    ts,
+                );
+            }
             if prec < min {
                 break;
             }
