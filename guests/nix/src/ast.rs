@@ -13,8 +13,9 @@ pub enum Expr {
     Int(i64),
     /// Float literal.
     Float(f64),
-    /// String with interpolations (a single literal part when plain).
-    Str(Vec<StrPart>),
+    /// String with interpolations (a single literal part when plain), and where its parts
+    /// start.
+    Str(Vec<StrPart>, Pos),
     /// A path literal: the parts (first part literal), absolute after parsing if not `~`.
     Path(PathKind, Vec<StrPart>, Pos),
     /// `<name/sub>`.

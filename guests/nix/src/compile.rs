@@ -461,7 +461,7 @@ impl<'o> Compiler<'o> {
         Ok(match e {
             Expr::Int(i) => Ir::Const(Value::Int(*i)),
             Expr::Float(f) => Ir::Const(Value::Float(*f)),
-            Expr::Str(parts) => match parts.as_slice() {
+            Expr::Str(parts, spos) => match parts.as_slice() {
                 [] => Ir::Const(Value::str("")),
                 [StrPart::Lit(s)] => Ir::Const(Value::str(s.clone())),
                 _ => {
@@ -472,7 +472,7 @@ impl<'o> Compiler<'o> {
                             StrPart::Interp(e) => self.expr(e, scope),
                         })
                         .collect::<Result<Vec<_>, _>>()?;
-                    Ir::Concat(irs.into(), true, Pos::NONE)
+                    Ir::Concat(irs.into(), true, *spos)
                 }
             },
             Expr::Path(kind, parts, pos) => {
@@ -775,7 +775,7 @@ fn show(e: &Expr, out: &mut String) -> Result<(), ParseError> {
     match e {
         Expr::Int(i) => out.push_str(&i.to_string()),
         Expr::Float(f) => out.push_str(&crate::print::format_float(*f)),
-        Expr::Str(parts) => match parts.as_slice() {
+        Expr::Str(parts, _) => match parts.as_slice() {
             [] => out.push_str("\"\""),
             [StrPart::Lit(s)] => show_str_lit(s, out),
             _ => {

@@ -1275,7 +1275,7 @@ impl Evaluator {
             }
         }
         let mut out = self
-            .coerce_to_string(&first, pos, false, true)
+            .coerce_to_string(&first, Pos::NONE, false, true)
             .map_err(|e| e.frame(pos, "while evaluating a path segment"))?;
         for p in &parts[1..] {
             let v = self.eval(p, env)?;

@@ -941,8 +941,8 @@ impl<'a> Parser<'a> {
                 let e = self.expr()?;
                 self.expect(Tok::Punct(b'}'))?;
                 match &e {
-                    Expr::Str(parts) if parts.is_empty() => Ok(AttrName::Static(Sym::new(""))),
-                    Expr::Str(parts) if matches!(parts.as_slice(), [StrPart::Lit(_)]) => {
+                    Expr::Str(parts, _) if parts.is_empty() => Ok(AttrName::Static(Sym::new(""))),
+                    Expr::Str(parts, _) if matches!(parts.as_slice(), [StrPart::Lit(_)]) => {
                         let [StrPart::Lit(l)] = parts.as_slice() else {
                             unreachable!()
                         };
@@ -956,7 +956,10 @@ impl<'a> Parser<'a> {
                 match parts.as_slice() {
                     [] => Ok(AttrName::Static(Sym::new(""))),
                     [StrPart::Lit(l)] => Ok(AttrName::Static(Sym::new(l))),
-                    _ => Ok(AttrName::Dynamic(Expr::Str(parts), self.mkpos(s))),
+                    _ => Ok(AttrName::Dynamic(
+                        Expr::Str(parts, self.mkpos(s + 1)),
+                        self.mkpos(s),
+                    )),
                 }
             }
             t => {
@@ -981,8 +984,8 @@ impl<'a> Parser<'a> {
             }
             Tok::Int(i) => Expr::Int(i),
             Tok::Float(f) => Expr::Float(f),
-            Tok::DQuote => Expr::Str(self.string_parts()?),
-            Tok::IndOpen => Expr::Str(self.ind_string_parts()?),
+            Tok::DQuote => Expr::Str(self.string_parts()?, self.mkpos(s + 1)),
+            Tok::IndOpen => Expr::Str(self.ind_string_parts()?, self.mkpos(s + 2)),
             Tok::Path(text, interp) => {
                 if text.starts_with('/') {
                     let shown = if interp {
@@ -1471,7 +1474,7 @@ mod tests {
 
     #[test]
     fn indented_strings() {
-        let Expr::Str(parts) = p("''\n  a\n    b\n  ''").unwrap() else {
+        let Expr::Str(parts, _) = p("''\n  a\n    b\n  ''").unwrap() else {
             panic!()
         };
         let [StrPart::Lit(s)] = parts.as_slice() else {

@@ -218,15 +218,16 @@ fn show_err_rec(v: &Value, out: &mut String, depth: usize, b: &mut Budget) {
             let sorted = a.sorted_by_name();
             let mut shown = 0;
             for at in &sorted {
+                // Nix counts an attribute after printing its value.
                 if b.attrs == 0 {
                     break;
                 }
-                b.attrs -= 1;
                 shown += 1;
                 out.push_str(&attr_name(at.name.as_str()));
                 out.push_str(" = ");
                 show_err_rec(&at.value, out, depth + 1, b);
                 out.push_str("; ");
+                b.attrs = b.attrs.saturating_sub(1);
             }
             let rest = sorted.len() - shown;
             if rest > 0 {
@@ -253,10 +254,10 @@ fn show_err_rec(v: &Value, out: &mut String, depth: usize, b: &mut Budget) {
                 if b.items == 0 {
                     break;
                 }
-                b.items -= 1;
                 shown += 1;
                 show_err_rec(x, out, depth + 1, b);
                 out.push(' ');
+                b.items = b.items.saturating_sub(1);
             }
             let rest = l.len() - shown;
             if rest > 0 {
@@ -294,7 +295,7 @@ pub fn show_expr(e: &Expr) -> String {
     match e {
         Expr::Int(i) => i.to_string(),
         Expr::Float(f) => format_float(*f),
-        Expr::Str(parts) => {
+        Expr::Str(parts, _) => {
             let mut s = String::from("\"");
             for p in parts {
                 match p {
