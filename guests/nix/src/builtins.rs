@@ -1005,15 +1005,15 @@ fn b_gen_list(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
             "while evaluating the second argument passed to builtins.genList",
         )
     })?;
+    if n < 0 {
+        return Err(err(format!("cannot create list of size {n}"), pos));
+    }
     ev.expect_function(&a[0], pos).map_err(|e| {
         e.frame(
             Pos::NONE,
             "while evaluating the first argument passed to builtins.genList",
         )
     })?;
-    if n < 0 {
-        return Err(err(format!("cannot create list of size {n}"), pos));
-    }
     Ok(Value::list(
         (0..n)
             .map(|i| Value::apply(a[0].clone(), Value::Int(i)))
@@ -1136,11 +1136,17 @@ fn b_generic_closure(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
             )
         })?
         .clone();
+    let op = ev.expect_function(&op, pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the 'operator' attribute passed as argument to builtins.genericClosure",
+        )
+    })?;
     let mut work: std::collections::VecDeque<Value> =
         ev.force_list(start, pos).map_err(|e| e.frame(Pos::NONE, "while evaluating the 'startSet' attribute passed as argument to builtins.genericClosure"))?.iter().cloned().collect();
     let mut done: Vec<Value> = Vec::new();
     // Keys kept sorted with Nix's `<` (so incomparable keys fail like in Nix).
-    let mut keys: Vec<Value> = Vec::new();
+    let mut keys: Vec<(Value, Value)> = Vec::new();
     while let Some(e) = work.pop_front() {
         let ea = ev.force_attrs(&e, pos).map_err(|x| {
             x.frame(
@@ -1159,9 +1165,25 @@ fn b_generic_closure(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
         let mut dup = false;
         while lo < hi {
             let mid = (lo + hi) / 2;
-            if ev.less_than(&keys[mid], &key, pos)? {
+            let cmp_err = |x: Error| {
+                x.frame(
+                    Pos::NONE,
+                    format!("with element {}", ev.show_value(&keys[mid].1)),
+                )
+                .frame(
+                    Pos::NONE,
+                    format!("while comparing element {}", ev.show_value(&e)),
+                )
+            };
+            if ev
+                .less_than(&keys[mid].0, &key, Pos::NONE)
+                .map_err(cmp_err)?
+            {
                 lo = mid + 1;
-            } else if ev.less_than(&key, &keys[mid], pos)? {
+            } else if ev
+                .less_than(&key, &keys[mid].0, Pos::NONE)
+                .map_err(cmp_err)?
+            {
                 hi = mid;
             } else {
                 dup = true;
@@ -1171,7 +1193,7 @@ fn b_generic_closure(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
         if dup {
             continue;
         }
-        keys.insert(lo, key);
+        keys.insert(lo, (key, e.clone()));
         done.push(e.clone());
         let shown = ev.show_value(&e);
         let next = ev.call(&op, e, pos).map_err(|x| {
@@ -2207,11 +2229,16 @@ fn add_path_filtered(
     ))
 }
 fn b_filter_source(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let filter = ev.expect_function(&a[0], pos)?;
     let path = path_arg(ev, &a[1], pos).map_err(|e| {
         e.frame(
             Pos::NONE,
             "while evaluating the second argument (the path to filter) passed to 'builtins.filterSource'",
+        )
+    })?;
+    let filter = ev.expect_function(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to builtins.filterSource",
         )
     })?;
     let name = path.rsplit('/').next().unwrap_or("").to_owned();

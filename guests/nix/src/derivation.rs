@@ -66,9 +66,12 @@ pub fn derivation_strict(ev: &Evaluator, arg: &Value, pos: Pos) -> Result<Value>
         )
     })?;
     let dir = store_dir(ev, pos)?;
-    let name_v = attrs
-        .get(Sym::new("name"))
-        .ok_or_else(|| err("required attribute 'name' missing", pos))?;
+    let name_v = attrs.get(Sym::new("name")).ok_or_else(|| {
+        err("attribute 'name' missing", Pos::NONE).frame(
+            Pos::NONE,
+            "in the attrset passed as argument to builtins.derivationStrict",
+        )
+    })?;
     let name_at = attrs
         .get_attr(Sym::new("name"))
         .map(|a| a.pos)
