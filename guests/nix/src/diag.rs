@@ -91,10 +91,21 @@ pub fn format_error(e: &Error, show_trace: bool) -> String {
         return out;
     }
     out.push_str("error:\n");
-    for (pos, msg) in frames {
+    let mut i = 0;
+    while i < frames.len() {
+        let (pos, msg) = frames[i];
         let _ = writeln!(out, "       … {msg}");
         snippet(&mut out, *pos);
         out.push('\n');
+        // Nix collapses runs of identical frames.
+        let mut j = i + 1;
+        while j < frames.len() && frames[j] == frames[i] {
+            j += 1;
+        }
+        if j - i > 1 {
+            let _ = writeln!(out, "       ({} duplicate frames omitted)\n", j - i - 1);
+        }
+        i = j;
     }
     let _ = writeln!(out, "       error: {msg}");
     if e.0.pos.resolve().is_some() {

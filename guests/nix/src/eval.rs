@@ -532,7 +532,7 @@ impl Evaluator {
     /// Runs `f` one level deeper in Nix's call-depth accounting (for recursive builtins).
     pub(crate) fn nested<T>(&self, pos: Pos, f: impl FnOnce() -> Result<T>) -> Result<T> {
         let depth = self.call_depth.get();
-        if depth > self.opts.max_call_depth {
+        if depth >= self.opts.max_call_depth {
             return Err(Error::new(
                 ErrorKind::StackOverflow,
                 "stack overflow; max-call-depth exceeded",
@@ -707,10 +707,19 @@ impl Evaluator {
         for a in path {
             let name = self.attr_name(a, env)?;
             match &v {
-                Value::Attrs(attrs) => match attrs.get(name) {
-                    Some(x) => {
-                        let x = x.clone();
+                Value::Attrs(attrs) => match attrs.get_attr(name) {
+                    Some(at) => {
+                        let (x, def_pos) = (at.value.clone(), at.pos);
                         v = self.force(&x).map_err(|e| {
+                            let e = if matches!(x, Value::Thunk(_))
+                                && !matches!(
+                                    e.kind(),
+                                    ErrorKind::StackOverflow | ErrorKind::InfiniteRecursion
+                                ) {
+                                e.frame(def_pos, format!("from the definition of '{name}'"))
+                            } else {
+                                e
+                            };
                             e.frame(pos, format!("while evaluating the attribute '{name}'"))
                         })?;
                     }
@@ -859,13 +868,28 @@ impl Evaluator {
                 }
                 self.check_stack(pos)?;
                 self.call_depth.set(depth + 1);
-                let r = self.call_lambda(c, arg, pos);
+                let r = self.call_lambda(c, arg, pos).map_err(|e| {
+                    if e.0
+                        .trace
+                        .iter()
+                        .any(|f| f.1 == "from call site" && f.0 == pos)
+                        || matches!(
+                            e.kind(),
+                            ErrorKind::StackOverflow | ErrorKind::InfiniteRecursion
+                        )
+                    {
+                        e
+                    } else {
+                        e.frame(c.lambda.pos, Self::calling(&c.lambda))
+                            .frame(pos, "from call site")
+                    }
+                });
                 self.call_depth.set(depth);
                 r
             }
             Value::PrimOp(op) => {
                 if op.arity == 1 {
-                    (op.f)(self, &[arg], pos).map_err(|e| {
+                    self.nested(pos, || (op.f)(self, &[arg], pos)).map_err(|e| {
                         Self::unpos(e, pos)
                             .frame(pos, format!("while calling the '{}' builtin", op.name))
                     })
@@ -881,10 +905,11 @@ impl Evaluator {
                 args.extend(app.args.iter().cloned());
                 args.push(arg);
                 if args.len() == app.op.arity {
-                    (app.op.f)(self, &args, pos).map_err(|e| {
-                        Self::unpos(e, pos)
-                            .frame(pos, format!("while calling the '{}' builtin", app.op.name))
-                    })
+                    self.nested(pos, || (app.op.f)(self, &args, pos))
+                        .map_err(|e| {
+                            Self::unpos(e, pos)
+                                .frame(pos, format!("while calling the '{}' builtin", app.op.name))
+                        })
                 } else {
                     Ok(Value::PrimOpApp(Rc::new(PrimOpApp { op: app.op, args })))
                 }

@@ -105,7 +105,7 @@ fn to_json_inner(
                 }
                 json_escape(at.name.as_str(), out);
                 out.push(':');
-                to_json_rec(ev, &at.value, pos, ctx, out).map_err(|e| {
+                to_json_rec(ev, &at.value, at.pos, ctx, out).map_err(|e| {
                     e.frame(at.pos, format!("while evaluating attribute '{}'", at.name))
                 })?;
             }
