@@ -561,6 +561,9 @@ impl Evaluator {
 
     /// Evaluates `ir` in `env` to weak head normal form.
     pub fn eval(&self, ir: &Ir, env: &Rc<Env>) -> Result<Value> {
+        if !matches!(ir, Ir::Const(_) | Ir::Var(..)) {
+            self.check_stack(Pos::NONE)?;
+        }
         match ir {
             Ir::Const(v) => Ok(v.clone()),
             Ir::Var(d, s) => {

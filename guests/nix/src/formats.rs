@@ -341,6 +341,7 @@ fn xml_rec(
     x: &mut Xml,
     drvs: &mut std::collections::HashSet<String>,
 ) -> Result<()> {
+    ev.check_stack(pos)?;
     let v = ev.force(v)?;
     match &v {
         Value::Str(s) => {

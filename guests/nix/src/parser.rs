@@ -572,7 +572,7 @@ impl<'a> Parser<'a> {
     fn expr(&mut self) -> PResult<Expr> {
         // Bison's default stack limit in Nix's parser; keeps deeply nested input from
         // exhausting the native stack.
-        if self.depth >= 10000 {
+        if self.depth >= MAX_NESTING {
             return self.err("syntax error, expression nested too deeply", self.pos);
         }
         self.depth += 1;
@@ -780,6 +780,18 @@ impl<'a> Parser<'a> {
     const HAS_PREC: u8 = 12;
 
     fn expr_op(&mut self, min: u8) -> PResult<Expr> {
+        if self.depth >= MAX_NESTING {
+            return self.err("syntax error, expression nested too deeply", self.pos);
+        }
+        self.depth += 1;
+        let r = self.expr_op_inner(min);
+        self.depth -= 1;
+        r
+    }
+
+    fn expr_op_inner(&mut self, min: u8) -> PResult<Expr> {
+        // Left-associative chains nest the tree too; bound them like other nesting.
+        let mut chain = 0usize;
         let (t, s) = self.peek()?;
         let mut lhs = match t {
             Tok::Punct(b'!') => {
@@ -807,6 +819,10 @@ impl<'a> Parser<'a> {
                 self.next()?;
                 let path = self.attrpath()?;
                 lhs = Expr::HasAttr(Box::new(lhs), path, self.mkpos(ts));
+                if self.depth + chain >= MAX_NESTING {
+                    return self.err("syntax error, expression nested too deeply", ts);
+                }
+                chain += 1;
                 last_nonassoc = Some(Self::HAS_PREC);
                 continue;
             }
@@ -828,6 +844,10 @@ impl<'a> Parser<'a> {
             self.next()?;
             let rhs = self.expr_op(if assoc == 1 { prec } else { prec + 1 })?;
             lhs = Expr::Bin(op, Box::new(lhs), Box::new(rhs), self.mkpos(ts));
+            if self.depth + chain >= MAX_NESTING {
+                return self.err("syntax error, expression nested too deeply", ts);
+            }
+            chain += 1;
             last_nonassoc = if assoc == 2 { Some(prec) } else { None };
         }
         Ok(lhs)
@@ -972,6 +992,16 @@ impl<'a> Parser<'a> {
     }
 
     fn expr_simple(&mut self) -> PResult<Expr> {
+        if self.depth >= MAX_NESTING {
+            return self.err("syntax error, expression nested too deeply", self.pos);
+        }
+        self.depth += 1;
+        let r = self.expr_simple_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn expr_simple_inner(&mut self) -> PResult<Expr> {
         let (t, s) = self.next()?;
         let pos = self.mkpos(s);
         Ok(match t {
@@ -1436,6 +1466,9 @@ impl<'a> Parser<'a> {
         }
     }
 }
+
+/// Deepest nesting of expressions the parser accepts (Bison's default stack in Nix).
+const MAX_NESTING: usize = 10000;
 
 fn utf8_len(b: u8) -> usize {
     match b {
