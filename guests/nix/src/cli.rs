@@ -255,6 +255,9 @@ pub fn run(args: &Args, cwd: &str, stdin: &dyn Fn() -> std::io::Result<String>) 
             out.code = 1;
         }
     }
+    // The process ends right after: skip tearing down the value graph, whose recursive
+    // drop could be deeper than the stack for long linked structures (and costs time).
+    std::mem::forget(ev);
     out
 }
 
@@ -332,6 +335,8 @@ fn run_inner(
             } else {
                 ev.force(&v)?
             };
+            // Never drop the result graph (see `run`): keep one reference forever.
+            std::mem::forget(v.clone());
             if args.json {
                 let mut ctx = crate::value::NixString::default();
                 stdout.push_str(&crate::formats::to_json(ev, &v, Pos::NONE, &mut ctx)?);
