@@ -339,8 +339,8 @@ fn run_inner(
             std::mem::forget(v.clone());
             if args.json {
                 let mut ctx = crate::value::NixString::default();
+                // like nix-instantiate 2.8: no trailing newline after JSON
                 stdout.push_str(&crate::formats::to_json(ev, &v, Pos::NONE, &mut ctx)?);
-                stdout.push('\n');
             } else if args.xml {
                 let mut ctx = crate::value::NixString::default();
                 stdout.push_str(&crate::formats::to_xml_opts(
