@@ -1,2 +1,3 @@
 //! One integration-test binary; each module names what it covers.
 mod sandbox;
+mod store;

@@ -1,0 +1,359 @@
+//! Nix's SQLite database (`nix/var/nix/db/db.sqlite`), schema version 10 as in Nix 2.x, so that
+//! real Nix can open a store evalbox wrote and the other way round.
+//!
+//! Tables: `ValidPaths` (one row per valid path; `hash` is `sha256:<base16>`), `Refs`
+//! (referrer → reference, by row id), `DerivationOutputs` (drv row id, output name, path).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use evalbox_nix::{ContentAddress, NixHash, StoreDir, StorePath};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::{Error, PathInfo, Result};
+
+/// The schema version Nix 2.x writes to `db/schema`.
+pub const SCHEMA_VERSION: u32 = 10;
+
+const SCHEMA: &str = "
+create table if not exists ValidPaths (
+    id               integer primary key autoincrement not null,
+    path             text unique not null,
+    hash             text not null,
+    registrationTime integer not null,
+    deriver          text,
+    narSize          integer,
+    ultimate         integer,
+    sigs             text,
+    ca               text
+);
+create table if not exists Refs (
+    referrer  integer not null,
+    reference integer not null,
+    primary key (referrer, reference),
+    foreign key (referrer) references ValidPaths(id) on delete cascade,
+    foreign key (reference) references ValidPaths(id) on delete restrict
+);
+create index if not exists IndexReferrer on Refs(referrer);
+create index if not exists IndexReference on Refs(reference);
+create trigger if not exists DeleteSelfRefs before delete on ValidPaths
+  begin
+    delete from Refs where referrer = old.id and reference = old.id;
+  end;
+create table if not exists DerivationOutputs (
+    drv  integer not null,
+    id   text not null,
+    path text not null,
+    primary key (drv, id),
+    foreign key (drv) references ValidPaths(id) on delete cascade
+);
+create index if not exists IndexDerivationOutputs on DerivationOutputs(path);
+";
+
+/// An open store database.
+#[derive(Debug)]
+pub struct Db {
+    conn: Connection,
+    path: PathBuf,
+    store_dir: StoreDir,
+}
+
+impl Db {
+    /// Open (creating if needed) the database in `db_dir`, checking the schema version.
+    pub fn open(db_dir: &Path, store_dir: StoreDir) -> Result<Self> {
+        std::fs::create_dir_all(db_dir).map_err(|e| Error::io(db_dir, e))?;
+        let schema_file = db_dir.join("schema");
+        let current = match std::fs::read_to_string(&schema_file) {
+            Ok(s) => Some(s.trim().parse::<u32>().map_err(|_| {
+                Error::Corrupt(format!(
+                    "{}: not a schema version: {s:?}",
+                    schema_file.display()
+                ))
+            })?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io(&schema_file, e)),
+        };
+        if let Some(v) = current
+            && v != SCHEMA_VERSION
+        {
+            return Err(Error::Unsupported(format!(
+                "{}: database schema version {v}, evalbox supports {SCHEMA_VERSION}",
+                schema_file.display()
+            )));
+        }
+        let path = db_dir.join("db.sqlite");
+        let conn = Connection::open(&path).map_err(|source| Error::Database {
+            path: path.clone(),
+            source,
+        })?;
+        let db = Db {
+            conn,
+            path,
+            store_dir,
+        };
+        db.conn
+            .busy_timeout(Duration::from_secs(60 * 60))
+            .map_err(|e| db.err(e))?;
+        // As Nix does: WAL, foreign keys on, normal sync (WAL keeps it crash-safe).
+        db.conn
+            .execute_batch(
+                "pragma foreign_keys = 1; pragma main.journal_mode = wal; pragma synchronous = normal;",
+            )
+            .map_err(|e| db.err(e))?;
+        if current.is_none() {
+            db.conn.execute_batch(SCHEMA).map_err(|e| db.err(e))?;
+            crate::fs::write_atomically(&schema_file, format!("{SCHEMA_VERSION}").as_bytes())?;
+        }
+        Ok(db)
+    }
+
+    fn err(&self, source: rusqlite::Error) -> Error {
+        Error::Database {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn abs(&self, p: &StorePath) -> String {
+        self.store_dir.display(p)
+    }
+
+    fn parse(&self, s: &str) -> Result<StorePath> {
+        self.store_dir
+            .parse(s)
+            .map_err(|e| Error::Corrupt(format!("{}: {s}: {e}", self.path.display())))
+    }
+
+    /// Is `path` registered?
+    pub fn is_valid(&self, path: &StorePath) -> Result<bool> {
+        self.conn
+            .prepare_cached("select 1 from ValidPaths where path = ?1")
+            .and_then(|mut st| st.exists(params![self.abs(path)]))
+            .map_err(|e| self.err(e))
+    }
+
+    /// The full info of a registered path.
+    pub fn path_info(&self, path: &StorePath) -> Result<Option<PathInfo>> {
+        type Row = (
+            i64,
+            String,
+            i64,
+            Option<String>,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+            Option<String>,
+        );
+        let row: Option<Row> = self
+            .conn
+            .prepare_cached(
+                "select id, hash, registrationTime, deriver, narSize, ultimate, sigs, ca \
+                 from ValidPaths where path = ?1",
+            )
+            .and_then(|mut st| {
+                st.query_row(params![self.abs(path)], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                    ))
+                })
+                .optional()
+            })
+            .map_err(|e| self.err(e))?;
+        let Some((id, hash, reg_time, deriver, nar_size, ultimate, sigs, ca)) = row else {
+            return Ok(None);
+        };
+        let corrupt = |what: &str, e: &dyn std::fmt::Display| {
+            Error::Corrupt(format!(
+                "{}: {what} of {}: {e}",
+                self.path.display(),
+                self.abs(path)
+            ))
+        };
+        let nar_hash = NixHash::parse(&hash, None).map_err(|e| corrupt("hash", &e))?;
+        let deriver = match deriver.filter(|d| !d.is_empty()) {
+            Some(d) => Some(self.parse(&d)?),
+            None => None,
+        };
+        let ca = match ca.filter(|c| !c.is_empty()) {
+            Some(c) => Some(c.parse::<ContentAddress>().map_err(|e| corrupt("ca", &e))?),
+            None => None,
+        };
+        let references = self.references_of(id)?;
+        Ok(Some(PathInfo {
+            path: path.clone(),
+            deriver,
+            nar_hash,
+            nar_size: nar_size.unwrap_or(0).max(0) as u64,
+            references,
+            registration_time: reg_time,
+            ultimate: ultimate.unwrap_or(0) != 0,
+            signatures: sigs
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
+            ca,
+        }))
+    }
+
+    fn references_of(&self, id: i64) -> Result<BTreeSet<StorePath>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "select path from Refs join ValidPaths on reference = id where referrer = ?1",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![id], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        let mut out = BTreeSet::new();
+        for r in rows {
+            out.insert(self.parse(&r.map_err(|e| self.err(e))?)?);
+        }
+        Ok(out)
+    }
+
+    /// The registered paths that refer to `path`.
+    pub fn referrers(&self, path: &StorePath) -> Result<BTreeSet<StorePath>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "select path from Refs join ValidPaths on referrer = id \
+                 where reference = (select id from ValidPaths where path = ?1)",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![self.abs(path)], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        let mut out = BTreeSet::new();
+        for r in rows {
+            out.insert(self.parse(&r.map_err(|e| self.err(e))?)?);
+        }
+        Ok(out)
+    }
+
+    /// Output name → path of a registered derivation.
+    pub fn derivation_outputs(&self, drv: &StorePath) -> Result<BTreeMap<String, StorePath>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "select DerivationOutputs.id, DerivationOutputs.path from DerivationOutputs \
+                 join ValidPaths on drv = ValidPaths.id where ValidPaths.path = ?1",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![self.abs(drv)], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = BTreeMap::new();
+        for r in rows {
+            let (id, p) = r.map_err(|e| self.err(e))?;
+            out.insert(id, self.parse(&p)?);
+        }
+        Ok(out)
+    }
+
+    /// All registered paths.
+    pub fn all_paths(&self) -> Result<Vec<StorePath>> {
+        let mut st = self
+            .conn
+            .prepare_cached("select path from ValidPaths order by path")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(self.parse(&r.map_err(|e| self.err(e))?)?);
+        }
+        Ok(out)
+    }
+
+    /// Register `info` (and, for a derivation, its outputs) in one immediate transaction. Every
+    /// reference other than the path itself must already be registered. Registering an already
+    /// valid path is a no-op.
+    pub fn register(
+        &mut self,
+        info: &PathInfo,
+        drv_outputs: &BTreeMap<String, StorePath>,
+    ) -> Result<()> {
+        let path = self.path.clone();
+        let store_dir = self.store_dir.clone();
+        let err = |source| Error::Database {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let abs = store_dir.display(&info.path);
+        let exists: bool = tx
+            .prepare_cached("select 1 from ValidPaths where path = ?1")
+            .and_then(|mut st| st.exists(params![abs]))
+            .map_err(err)?;
+        if exists {
+            return Ok(());
+        }
+        tx.prepare_cached(
+            "insert into ValidPaths (path, hash, registrationTime, deriver, narSize, ultimate, sigs, ca) \
+             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .and_then(|mut st| {
+            st.execute(params![
+                abs,
+                info.nar_hash.to_typed_base16(),
+                info.registration_time,
+                info.deriver.as_ref().map(|d| store_dir.display(d)),
+                info.nar_size as i64,
+                if info.ultimate { Some(1) } else { None },
+                if info.signatures.is_empty() {
+                    None
+                } else {
+                    Some(info.signatures.join(" "))
+                },
+                info.ca.as_ref().map(|c| c.to_string()),
+            ])
+        })
+        .map_err(err)?;
+        let id = tx.last_insert_rowid();
+        for r in &info.references {
+            let rid: Option<i64> = if *r == info.path {
+                Some(id)
+            } else {
+                tx.prepare_cached("select id from ValidPaths where path = ?1")
+                    .and_then(|mut st| {
+                        st.query_row(params![store_dir.display(r)], |row| row.get(0))
+                            .optional()
+                    })
+                    .map_err(err)?
+            };
+            let rid = rid.ok_or_else(|| {
+                Error::BadInput(format!(
+                    "cannot add '{abs}': its reference '{}' is not valid",
+                    store_dir.display(r)
+                ))
+            })?;
+            tx.prepare_cached("insert or ignore into Refs (referrer, reference) values (?1, ?2)")
+                .and_then(|mut st| st.execute(params![id, rid]))
+                .map_err(err)?;
+        }
+        for (name, out) in drv_outputs {
+            tx.prepare_cached(
+                "insert or replace into DerivationOutputs (drv, id, path) values (?1, ?2, ?3)",
+            )
+            .and_then(|mut st| st.execute(params![id, name, store_dir.display(out)]))
+            .map_err(err)?;
+        }
+        tx.commit().map_err(err)
+    }
+}

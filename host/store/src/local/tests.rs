@@ -1,0 +1,236 @@
+//! In-process tests of the embedded store against Nix 2.8's ground truth
+//! (host/nix/testdata, produced by real Nix; see its README).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use evalbox_nix::derivation::Derivation;
+use evalbox_nix::{FileIngestionMethod, HashAlgo, StoreDir, StorePath};
+
+use super::LocalStore;
+use crate::{AddSource, Store};
+
+fn testdata(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../nix/testdata")
+        .join(p)
+}
+
+fn sp(s: &str) -> StorePath {
+    StoreDir::default().parse(s).unwrap()
+}
+
+fn store() -> (tempfile::TempDir, LocalStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(dir.path(), StoreDir::default()).unwrap();
+    (dir, store)
+}
+
+const HELLO: &[u8] = b"Hello, Nix!\n";
+
+#[tokio::test]
+async fn bytes_in_every_ingestion_form() {
+    let (_d, s) = store();
+    let none = BTreeSet::new();
+    let cases = [
+        (
+            FileIngestionMethod::Recursive,
+            HashAlgo::Sha256,
+            "/nix/store/2xr781z591fm9c9jchvf8389sr8qsszk-hello.txt",
+        ),
+        (
+            FileIngestionMethod::Flat,
+            HashAlgo::Sha256,
+            "/nix/store/074js36zvzgjcc64qgnl216rlvpy7q65-hello.txt",
+        ),
+        (
+            FileIngestionMethod::Flat,
+            HashAlgo::Sha1,
+            "/nix/store/jgj24cnq4hss1j1ky1phqw7nh2kr3gd7-hello.txt",
+        ),
+        (
+            FileIngestionMethod::Recursive,
+            HashAlgo::Sha1,
+            "/nix/store/srm64xgkqpv0bjv7a3shpqan69859ljx-hello.txt",
+        ),
+    ];
+    for (method, algo, want) in cases {
+        let info = s
+            .add_to_store(
+                "hello.txt",
+                AddSource::Bytes(HELLO.to_vec()),
+                method,
+                algo,
+                &none,
+            )
+            .await
+            .unwrap();
+        assert_eq!(info.path, sp(want), "{method:?} {algo}");
+        assert!(s.is_valid_path(&info.path).await.unwrap());
+        assert_eq!(info.nar_size, 128);
+        let mut nar = Vec::new();
+        s.nar_from_path(&info.path, &mut nar).await.unwrap();
+        assert_eq!(nar, std::fs::read(testdata("nar/hello.txt.nar")).unwrap());
+    }
+}
+
+#[tokio::test]
+async fn nar_source_round_trips_and_rejects_garbage() {
+    let (_d, s) = store();
+    let nar = std::fs::read(testdata("nar/hello.txt.nar")).unwrap();
+    let info = s
+        .add_to_store(
+            "hello.txt",
+            AddSource::Nar(Box::new(std::io::Cursor::new(nar.clone()))),
+            FileIngestionMethod::Recursive,
+            HashAlgo::Sha256,
+            &BTreeSet::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        info.path,
+        sp("/nix/store/2xr781z591fm9c9jchvf8389sr8qsszk-hello.txt")
+    );
+    for bad in [
+        &nar[..nar.len() - 8],
+        &nar[..20],
+        b"nothing at all".as_slice(),
+    ] {
+        let r = s
+            .add_to_store(
+                "bad",
+                AddSource::Nar(Box::new(std::io::Cursor::new(bad.to_vec()))),
+                FileIngestionMethod::Recursive,
+                HashAlgo::Sha256,
+                &BTreeSet::new(),
+            )
+            .await;
+        assert!(matches!(r, Err(crate::Error::BadInput(_))), "{r:?}");
+    }
+    // Failed adds leave no temporaries behind.
+    let tmp = s.inner.tmp_root();
+    assert_eq!(std::fs::read_dir(tmp).unwrap().count(), 0);
+}
+
+#[tokio::test]
+async fn filtered_tree() {
+    let (d, s) = store();
+    let src = d.path().join("src");
+    std::fs::create_dir_all(src.join("keep/sub")).unwrap();
+    std::fs::create_dir_all(src.join("drop")).unwrap();
+    std::fs::write(src.join("keep/sub/a"), "a").unwrap();
+    std::fs::write(src.join("drop/b"), "b").unwrap();
+    std::fs::write(src.join("c"), "c").unwrap();
+    let filter: crate::PathFilter =
+        Arc::new(|p: &Path| !p.starts_with("drop") && p != Path::new("c"));
+    let info = s
+        .add_to_store(
+            "src",
+            AddSource::Tree {
+                path: src.clone(),
+                filter: Some(filter),
+            },
+            FileIngestionMethod::Recursive,
+            HashAlgo::Sha256,
+            &BTreeSet::new(),
+        )
+        .await
+        .unwrap();
+    let real = s.real_path(&info.path);
+    assert!(real.join("keep/sub/a").exists());
+    assert!(!real.join("drop").exists());
+    assert!(!real.join("c").exists());
+    // Same as adding the pre-filtered tree.
+    std::fs::remove_dir_all(src.join("drop")).unwrap();
+    std::fs::remove_file(src.join("c")).unwrap();
+    let plain = s
+        .add_to_store(
+            "src",
+            AddSource::Tree {
+                path: src,
+                filter: None,
+            },
+            FileIngestionMethod::Recursive,
+            HashAlgo::Sha256,
+            &BTreeSet::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(plain.path, info.path);
+}
+
+#[tokio::test]
+async fn derivations_and_their_outputs() {
+    let (_d, s) = store();
+    let dir = StoreDir::default();
+    let hello = "/nix/store/76w21n1f03fs5kw8fnffphx7qrqffw6r-hello.drv";
+    let bytes = std::fs::read(testdata("drv/76w21n1f03fs5kw8fnffphx7qrqffw6r-hello.drv")).unwrap();
+    let drv = Derivation::from_aterm_bytes(&bytes, &dir).unwrap();
+    let p = s.add_derivation(&drv, "hello").await.unwrap();
+    assert_eq!(p, sp(hello));
+    let outs = s.query_derivation_output_map(&p).await.unwrap();
+    assert_eq!(
+        outs.get("out").cloned().flatten(),
+        Some(sp("/nix/store/mjs27ix6ig2bkbi3s3sm470vrv4lf7ic-hello"))
+    );
+    assert_eq!(s.read_derivation(&p).await.unwrap(), drv);
+    let info = s.query_path_info(&p).await.unwrap().unwrap();
+    assert_eq!(info.ca.unwrap().to_string().split(':').next(), Some("text"));
+
+    // A derivation with an input derivation that is not in the store is refused.
+    let dep = std::fs::read(testdata("drv/jxs8q3a23mclyfrpbyzljsk8q7y5s13f-dep.drv")).unwrap();
+    let dep = Derivation::from_aterm_bytes(&dep, &dir).unwrap();
+    assert!(s.add_derivation(&dep, "dep").await.is_err());
+    assert!(
+        !s.is_valid_path(&sp("/nix/store/jxs8q3a23mclyfrpbyzljsk8q7y5s13f-dep.drv"))
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test]
+async fn unregistered_leftovers_do_not_block_an_add() {
+    let (_d, s) = store();
+    let want = sp("/nix/store/2xr781z591fm9c9jchvf8389sr8qsszk-hello.txt");
+    // A half-written copy at the final name, as a crash between rename and commit leaves it.
+    let real = s.real_path(&want);
+    std::fs::write(&real, "half").unwrap();
+    let info = s
+        .add_to_store(
+            "hello.txt",
+            AddSource::Bytes(HELLO.to_vec()),
+            FileIngestionMethod::Recursive,
+            HashAlgo::Sha256,
+            &BTreeSet::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(info.path, want);
+    assert_eq!(std::fs::read(&real).unwrap(), HELLO);
+    let report = s.verify(true).await.unwrap();
+    assert_eq!(report.problems, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn verify_notices_tampering() {
+    let (_d, s) = store();
+    let info = s
+        .add_to_store(
+            "hello.txt",
+            AddSource::Bytes(HELLO.to_vec()),
+            FileIngestionMethod::Recursive,
+            HashAlgo::Sha256,
+            &BTreeSet::new(),
+        )
+        .await
+        .unwrap();
+    let real = s.real_path(&info.path);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(&real, "tampered").unwrap();
+    let report = s.verify(true).await.unwrap();
+    assert_eq!(report.problems.len(), 1, "{report:?}");
+    assert!(report.problems[0].contains("was modified"));
+}

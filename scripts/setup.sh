@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# One-time set-up of a fresh Debian machine for evalbox: the Rust wasm targets the guests are
+# built for, the Debian tools the tests and benchmarks use, and (with --with-nix) real Nix 2.8
+# with a running nix-daemon for the differential tests. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+with_nix=0
+for a in "$@"; do
+  case "$a" in
+    --with-nix) with_nix=1 ;;
+    *) echo "usage: $0 [--with-nix]" >&2; exit 2 ;;
+  esac
+done
+log() { echo "[setup] $*" >&2; }
+command -v cargo >/dev/null || { log "cargo not found: install Rust with rustup first"; exit 1; }
+installed=$(rustup target list --installed)
+for t in wasm32-wasip2 wasm32-wasip1; do
+  grep -qx "$t" <<<"$installed" || rustup target add "$t"
+done
+rustup component list --installed | grep -q '^clippy' || rustup component add clippy rustfmt
+need=()
+command -v bwrap >/dev/null || need+=(bubblewrap)
+command -v hyperfine >/dev/null || need+=(hyperfine)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    log "optional tools missing (benchmarks only): ${need[*]}; install them with apt-get"
+  fi
+fi
+if [ "$with_nix" = 1 ]; then
+  bash scripts/install-nix.sh
+fi
+log "ready"
