@@ -1,3 +1,4 @@
 //! One integration-test binary; each module names what it covers.
 mod sandbox;
 mod store;
+mod daemon;

@@ -16,18 +16,7 @@ use evalbox_store::derivations::{DrvHashCache, compute_output_paths};
 use evalbox_store::local::LocalStore;
 use evalbox_store::{AddSource, BuildTarget, PathFilter, Store, StoreUri};
 
-const SOCKET: &str = "/nix/var/nix/daemon-socket/socket";
-
-fn daemon_available() -> bool {
-    if Path::new(SOCKET).exists() {
-        return true;
-    }
-    if std::env::var("EVALBOX_REQUIRE_NIX").as_deref() == Ok("1") {
-        panic!("EVALBOX_REQUIRE_NIX=1 but there is no nix-daemon socket at {SOCKET}");
-    }
-    eprintln!("SKIP: no nix-daemon socket at {SOCKET}");
-    false
-}
+const SOCKET: &str = evalbox_tests::DAEMON_SOCKET;
 
 fn unique(tag: &str) -> String {
     let t = std::time::SystemTime::now()
@@ -68,7 +57,7 @@ type Case = (
 /// Adds the same things to both stores and compares everything observable.
 #[tokio::test]
 async fn same_results_as_the_embedded_store() {
-    if !daemon_available() {
+    if !evalbox_tests::have_daemon(module_path!()) {
         return;
     }
     let d = daemon().await;
@@ -355,7 +344,7 @@ fn sh_derivation(name: &str, script: &str, inputs: &[(StorePath, &str)]) -> Deri
 /// builds through the daemon with results, outputs and logs.
 #[tokio::test]
 async fn derivations_and_builds() {
-    if !daemon_available() {
+    if !evalbox_tests::have_daemon(module_path!()) {
         return;
     }
     let d = daemon().await;
@@ -481,7 +470,7 @@ async fn derivations_and_builds() {
 /// Concurrent guests share the pool; broken connections are not reused; temp roots hold.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn pool_and_temp_roots() {
-    if !daemon_available() {
+    if !evalbox_tests::have_daemon(module_path!()) {
         return;
     }
     let d = Arc::new(daemon().await);
@@ -542,7 +531,7 @@ async fn pool_and_temp_roots() {
 /// without ssh).
 #[tokio::test]
 async fn uris_and_stdio() {
-    if !daemon_available() {
+    if !evalbox_tests::have_daemon(module_path!()) {
         return;
     }
     for uri in ["daemon", &format!("unix://{SOCKET}")] {

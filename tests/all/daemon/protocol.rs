@@ -1,10 +1,9 @@
 //! The protocol client against the real nix-daemon on this machine, every result checked with
 //! the real `nix-store` CLI. Skips (with a message) without a daemon socket, fails instead when
-//! `EVALBOX_REQUIRE_NIX=1`. Every test issues several requests on one connection, so a reply
+//! `EVALBOX_REQUIRE_NIX=1` (see `evalbox_tests::have_daemon`). Every test issues several requests on one connection, so a reply
 //! that leaves bytes unread (harmonia's bug #954) breaks the next request.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
@@ -13,18 +12,7 @@ use evalbox_daemon::types::{CaMethod, DerivedPath};
 use evalbox_daemon::{ProtocolVersion, Transport};
 use evalbox_nix::{FileIngestionMethod, HashAlgo, NixHash, StoreDir, StorePath};
 
-const SOCKET: &str = "/nix/var/nix/daemon-socket/socket";
-
-fn daemon_available() -> bool {
-    if Path::new(SOCKET).exists() {
-        return true;
-    }
-    if std::env::var("EVALBOX_REQUIRE_NIX").as_deref() == Ok("1") {
-        panic!("EVALBOX_REQUIRE_NIX=1 but there is no nix-daemon socket at {SOCKET}");
-    }
-    eprintln!("SKIP: no nix-daemon socket at {SOCKET}");
-    false
-}
+const SOCKET: &str = evalbox_tests::DAEMON_SOCKET;
 
 fn unique(tag: &str) -> String {
     let t = std::time::SystemTime::now()
@@ -63,7 +51,7 @@ fn abs(p: &StorePath) -> String {
 
 #[tokio::test]
 async fn handshake_reports_version() {
-    if !daemon_available() {
+    if !evalbox_tests::have_daemon(module_path!()) {
         return;
     }
     let c = connect().await;
@@ -80,7 +68,7 @@ async fn handshake_reports_version() {
 
 #[tokio::test]
 async fn add_text_query_and_dump() {
-    if !daemon_available() {
+    if !evalbox_tests::have_daemon(module_path!()) {
         return;
     }
     let mut c = connect().await;
@@ -174,7 +162,7 @@ fn bogus() -> StorePath {
 
 #[tokio::test]
 async fn add_to_store_matches_nix_store_add() {
-    if !daemon_available() {
+    if !evalbox_tests::have_daemon(module_path!()) {
         return;
     }
     let mut c = connect().await;
@@ -275,7 +263,7 @@ async fn add_to_store_matches_nix_store_add() {
 
 #[tokio::test]
 async fn build_with_results_and_logs() {
-    if !daemon_available() {
+    if !evalbox_tests::have_daemon(module_path!()) {
         return;
     }
     let tag = unique("build");
@@ -364,7 +352,7 @@ async fn build_with_results_and_logs() {
 
 #[tokio::test]
 async fn stdio_transport_and_concurrency() {
-    if !daemon_available() {
+    if !evalbox_tests::have_daemon(module_path!()) {
         return;
     }
     // The same protocol over a child's stdio: what ssh-ng:// uses, without ssh.
@@ -435,7 +423,7 @@ fn text_info(name: &str, text: &[u8]) -> (evalbox_daemon::types::ValidPathInfo, 
 /// still serves old clients): each version-dependent encoding meets the real decoder.
 #[tokio::test]
 async fn every_protocol_version() {
-    if !daemon_available() {
+    if !evalbox_tests::have_daemon(module_path!()) {
         return;
     }
     for minor in [21, 22, 23, 25, 27, 28, 29, 30, 32, 34] {
