@@ -29,6 +29,10 @@ pub const WORKER_MAGIC_1: u64 = 0x6e69_7863;
 /// First word a daemon answers.
 pub const WORKER_MAGIC_2: u64 = 0x6478_696f;
 
+/// Optional protocol features (≥ 1.38) this client implements: none yet. Without
+/// `realisation-with-path-not-hash`, a 1.38 daemon sends build outputs in the 1.28 form.
+pub const FEATURES: &[&str] = &[];
+
 /// Operation codes of the worker protocol (the ones this client sends).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u64)]
@@ -335,14 +339,15 @@ impl DaemonClient {
         let version = daemon_protocol.min(ours);
         let mut features = Vec::new();
         if version >= ProtocolVersion::new(1, 38) {
-            // This client implements no optional features; the daemon's list is read and
-            // intersected with ours (empty).
             let mut req = Request::new();
-            req.strings(std::iter::empty::<&str>());
+            req.strings(FEATURES);
             writer.write_all(req.as_bytes()).await?;
             writer.flush().await?;
             let theirs = wire::read_strings(&mut reader, &opts.limits, "daemon features").await?;
-            features = theirs.into_iter().filter(|_| false).collect();
+            features = theirs
+                .into_iter()
+                .filter(|f| FEATURES.contains(&f.as_str()))
+                .collect();
         }
         let mut req = Request::new();
         if version >= ProtocolVersion::new(1, 14) {
