@@ -1872,6 +1872,9 @@ fn b_read_file(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     })?;
     match std::fs::read(&p) {
         Ok(b) => Ok(Value::str(String::from_utf8_lossy(&b).into_owned())),
+        Err(e) if crate::sandbox::is_refusal(&p, &e) => {
+            Err(err(crate::sandbox::refusal_message(&p), pos))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             Err(err(format!("path '{p}' does not exist"), pos))
         }
@@ -1895,6 +1898,9 @@ fn b_path_exists(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     let p = crate::parser::canon_path(&s.s);
     Ok(Value::Bool(match std::fs::metadata(&p) {
         Ok(m) => !must_dir || m.is_dir(),
+        Err(e) if crate::sandbox::is_refusal(&p, &e) => {
+            return Err(err(crate::sandbox::refusal_message(&p), pos));
+        }
         Err(_) => false,
     }))
 }
@@ -1918,6 +1924,9 @@ fn b_read_file_type(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     })?;
     match std::fs::symlink_metadata(&p) {
         Ok(m) => Ok(Value::str(file_type(m.file_type()))),
+        Err(e) if crate::sandbox::is_refusal(&p, &e) => {
+            Err(err(crate::sandbox::refusal_message(&p), pos))
+        }
         Err(_) => Err(err(format!("path '{p}' does not exist"), pos)),
     }
 }
@@ -1928,8 +1937,10 @@ fn b_read_dir(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
             "while evaluating the first argument passed to builtins.readDir",
         )
     })?;
-    let rd = std::fs::read_dir(&p).map_err(|_| {
-        if std::fs::metadata(&p).is_ok() {
+    let rd = std::fs::read_dir(&p).map_err(|e| {
+        if let Some(message) = crate::sandbox::refusal(&p, &e) {
+            err(message, pos)
+        } else if std::fs::metadata(&p).is_ok() {
             err(format!("'{p}' is not a directory"), pos)
         } else {
             err(format!("path '{p}' does not exist"), pos)
@@ -2022,7 +2033,11 @@ fn b_hash_file(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     let algo: evalbox_nix::hash::HashAlgo = algo.s.parse().map_err(|_| {
         err(format!("unknown hash algorithm '{}', expect 'blake3', 'md5', 'sha1', 'sha256', or 'sha512'", algo.s), pos)
     })?;
-    let data = std::fs::read(&p).map_err(|_| err(format!("path '{p}' does not exist"), pos))?;
+    let data = std::fs::read(&p).map_err(|e| {
+        let message =
+            crate::sandbox::refusal(&p, &e).unwrap_or_else(|| format!("path '{p}' does not exist"));
+        err(message, pos)
+    })?;
     Ok(Value::str(
         evalbox_nix::hash::NixHash::of(algo, &data).to_base16(),
     ))

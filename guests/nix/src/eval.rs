@@ -333,11 +333,17 @@ impl Evaluator {
     /// `import path`.
     pub fn import(&self, path: &str, pos: Pos) -> Result<Value> {
         let mut path = path.to_owned();
-        if std::fs::metadata(&path)
-            .map(|m| m.is_dir())
-            .unwrap_or(false)
-        {
-            path = format!("{}/default.nix", path.trim_end_matches('/'));
+        match std::fs::metadata(&path) {
+            _ if crate::corepkgs::lookup(&path).is_some() => {}
+            Ok(m) if m.is_dir() => path = format!("{}/default.nix", path.trim_end_matches('/')),
+            Err(e) if crate::sandbox::is_refusal(&path, &e) => {
+                return Err(Error::new(
+                    ErrorKind::Eval,
+                    crate::sandbox::refusal_message(&path),
+                    pos,
+                ));
+            }
+            _ => {}
         }
         if let Some(v) = self.import_cache.borrow().get(&path) {
             return Ok(v.clone());
@@ -356,6 +362,11 @@ impl Evaluator {
     /// Reads a file as text.
     pub fn read_file(&self, path: &str, pos: Pos) -> Result<String> {
         match std::fs::read(path) {
+            Err(e) if crate::sandbox::is_refusal(path, &e) => Err(Error::new(
+                ErrorKind::Eval,
+                crate::sandbox::refusal_message(path),
+                pos,
+            )),
             Ok(b) => String::from_utf8(b).map_err(|_| {
                 Error::new(
                     ErrorKind::Eval,

@@ -9,6 +9,8 @@ pub mod ast;
 pub mod builtins;
 pub mod cli;
 pub mod compile;
+#[cfg(not(target_family = "wasm"))]
+pub mod conformance;
 pub mod corepkgs;
 pub mod derivation;
 pub mod diag;
@@ -17,6 +19,7 @@ pub mod formats;
 pub mod parser;
 pub mod print;
 pub mod regex;
+pub mod sandbox;
 pub mod source;
 pub mod store;
 pub mod value;

@@ -104,8 +104,13 @@ fn nar_node<W: std::io::Write>(
     } else {
         std::fs::symlink_metadata(path)
     };
-    let meta =
-        meta.map_err(|_| StoreError::Failed(format!("path '{}' does not exist", path.display())))?;
+    let meta = meta.map_err(|e| {
+        let shown = path.display().to_string();
+        StoreError::Failed(
+            crate::sandbox::refusal(&shown, &e)
+                .unwrap_or_else(|| format!("path '{shown}' does not exist")),
+        )
+    })?;
     let ft = meta.file_type();
     if ft.is_symlink() {
         let target = std::fs::read_link(path).map_err(failed)?;

@@ -16,10 +16,13 @@ const NATIVE_STACK: usize = 1 << 30;
 /// The wasm linker stack (see build.rs).
 const WASM_STACK: usize = 256 << 20;
 
-fn run(mut args: cli::Args, cwd: String, stack: usize) -> i32 {
+fn run(mut args: cli::Args, cwd: String, stdin_text: Option<String>, stack: usize) -> i32 {
     // Leave room for the frames between the budget check and the deepest native call.
     args.opts.stack_budget = stack - stack / 8;
     let out = cli::run(&args, &cwd, &|| {
+        if let Some(text) = &stdin_text {
+            return Ok(text.clone());
+        }
         let mut s = String::new();
         std::io::stdin().read_to_string(&mut s)?;
         Ok(s)
@@ -43,6 +46,25 @@ fn main() -> ExitCode {
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_else(|_| "/".into())
     };
+    // `--sandbox-root DIR` (next, repeatable): the directories the sandbox lets the guest
+    // read, so a refused read is reported as such (see `evalbox_nix_lang::sandbox`).
+    let mut roots = Vec::new();
+    while argv.first().map(String::as_str) == Some("--sandbox-root") && argv.len() > 1 {
+        roots.push(argv[1].clone());
+        argv.drain(..2);
+    }
+    if !roots.is_empty() {
+        evalbox_nix_lang::sandbox::set_roots(roots);
+    }
+    // `--stdin-text TEXT` (next) stands for standard input: the sandbox host reads its own
+    // stdin and passes it this way, since the guest's stdin is empty.
+    let stdin_text = if argv.first().map(String::as_str) == Some("--stdin-text") && argv.len() > 1 {
+        let text = argv[1].clone();
+        argv.drain(..2);
+        Some(text)
+    } else {
+        None
+    };
     let args = match cli::parse_args(&argv, &cwd) {
         Ok(a) => a,
         Err(e) => {
@@ -51,15 +73,15 @@ fn main() -> ExitCode {
         }
     };
     let code = if cfg!(target_family = "wasm") {
-        run(args, cwd, WASM_STACK)
+        run(args, cwd, stdin_text, WASM_STACK)
     } else {
-        let (a, c) = (args.clone(), cwd.clone());
+        let (a, c, t) = (args.clone(), cwd.clone(), stdin_text.clone());
         match std::thread::Builder::new()
             .stack_size(NATIVE_STACK)
-            .spawn(move || run(a, c, NATIVE_STACK))
+            .spawn(move || run(a, c, t, NATIVE_STACK))
         {
             Ok(h) => h.join().unwrap_or(101),
-            Err(_) => run(args, cwd, 8 << 20),
+            Err(_) => run(args, cwd, stdin_text, 8 << 20),
         }
     };
     ExitCode::from(code as u8)
