@@ -9,4 +9,8 @@ pub use evalbox_store as store;
 
 pub mod bindings;
 pub mod host_impl;
+pub mod nix_guest;
+mod open;
 pub mod runtime;
+
+pub use open::open_store;

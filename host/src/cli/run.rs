@@ -176,7 +176,7 @@ pub fn run(globals: &Globals, args: RunArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     let store = runtime
-        .block_on(evalbox_store::open(globals.store.as_deref()))
+        .block_on(evalbox::open_store(globals.store.as_deref()))
         .context("cannot open the store")?;
     let config = RunConfig {
         store: Some(store),
