@@ -5,7 +5,8 @@
 //!   instantiation, `wasi:cli/run`, drop. Target: ≤ 10 µs median.
 //! - P2 `sandbox/p2_is_valid_path`: one `is-valid-path` host call round trip from a guest on
 //!   the embedded store, per call (the guest loops; one instantiation is amortised over
-//!   thousands of calls).
+//!   thousands of calls). `sandbox/p2_is_valid_path_daemon` is the same call served by the
+//!   real nix-daemon (`--store daemon`), when its socket exists.
 //!
 //! `benches/sandbox-side-by-side.sh` puts P1 next to `bwrap --unshare-all true`.
 
@@ -59,24 +60,34 @@ fn p2(c: &mut Criterion) {
         .expect("runtime");
     let root = tempfile::tempdir().expect("tempdir");
     let uri = format!("local?root={}", root.path().display());
-    let store = rt
-        .block_on(evalbox_store::open(Some(&uri)))
-        .expect("embedded store");
+    let mut stores = vec![(
+        "p2_is_valid_path",
+        rt.block_on(evalbox::open_store(Some(&uri)))
+            .expect("embedded store"),
+    )];
+    if std::path::Path::new(evalbox_tests::DAEMON_SOCKET).exists() {
+        match rt.block_on(evalbox::open_store(Some("daemon"))) {
+            Ok(store) => stores.push(("p2_is_valid_path_daemon", store)),
+            Err(e) => eprintln!("skipping the nix-daemon variant: {e}"),
+        }
+    }
     let mut group = c.benchmark_group("sandbox");
     group.measurement_time(Duration::from_secs(5));
-    group.bench_function("p2_is_valid_path", |b| {
-        b.iter_custom(|iters| {
-            let config = RunConfig {
-                store: Some(Arc::clone(&store)),
-                ..quiet(vec!["bench".into(), iters.to_string()])
-            };
-            let start = Instant::now();
-            let outcome = rt.block_on(sandbox.run(&guest, &config)).expect("run");
-            let elapsed = start.elapsed();
-            assert_eq!(outcome, RunOutcome::Exited(0));
-            elapsed
-        })
-    });
+    for (name, store) in stores {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let config = RunConfig {
+                    store: Some(Arc::clone(&store)),
+                    ..quiet(vec!["bench".into(), iters.to_string()])
+                };
+                let start = Instant::now();
+                let outcome = rt.block_on(sandbox.run(&guest, &config)).expect("run");
+                let elapsed = start.elapsed();
+                assert_eq!(outcome, RunOutcome::Exited(0));
+                elapsed
+            })
+        });
+    }
     group.finish();
 }
 
