@@ -193,7 +193,7 @@ mod tests {
                 requested: 120
             })
         );
-        assert!(limiter.memory_growing(60, 100, None).is_err());
+        assert!(limiter.memory_growing(60, 101, None).is_err());
         assert!(limiter.memory_growing(10, 50, None).unwrap());
     }
 
