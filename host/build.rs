@@ -1,0 +1,115 @@
+//! Builds the Nix-language guest (`guests/nix`, binary `nix-eval`) for `wasm32-wasip2` so that
+//! `evalbox eval` works straight after `cargo build`: the component is embedded in the evalbox
+//! binary with `include_bytes!` (see `src/nix_guest.rs`).
+//!
+//! The guest is built once, in release mode, with its own target directory next to the host's
+//! (`<target-dir>/nix-guest`), shared by every host profile, so debug and release builds of the
+//! host (and `cargo check`/`clippy`) reuse one guest build. `EVALBOX_NIX_GUEST_WASM=FILE` at
+//! build time embeds a prebuilt component instead of building one.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn main() {
+    let manifest_dir = PathBuf::from(env("CARGO_MANIFEST_DIR"));
+    let workspace = manifest_dir
+        .parent()
+        .expect("host/ lives inside the workspace")
+        .to_path_buf();
+    let out_dir = PathBuf::from(env("OUT_DIR"));
+
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-env-changed=EVALBOX_NIX_GUEST_WASM");
+    let embedded = out_dir.join("nix-eval.wasm");
+    if let Some(prebuilt) = std::env::var_os("EVALBOX_NIX_GUEST_WASM") {
+        let prebuilt = PathBuf::from(prebuilt);
+        println!("cargo:rerun-if-changed={}", prebuilt.display());
+        copy(&prebuilt, &embedded);
+        return;
+    }
+    for watched in [
+        "guests/nix/src",
+        "guests/nix/Cargo.toml",
+        "guests/nix/build.rs",
+    ] {
+        println!(
+            "cargo:rerun-if-changed={}",
+            workspace.join(watched).display()
+        );
+    }
+    for watched in ["host/nix/src", "host/nix/Cargo.toml", "Cargo.lock"] {
+        println!(
+            "cargo:rerun-if-changed={}",
+            workspace.join(watched).display()
+        );
+    }
+
+    let target_dir = guest_target_dir(&out_dir);
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(&workspace)
+        .args(["build", "--release", "--target", "wasm32-wasip2"])
+        .args(["-p", "evalbox-nix-lang", "--bin", "nix-eval"])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        // The host's own build settings must not leak into the guest's build.
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("CARGO_PRIMARY_PACKAGE");
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    if !status.success() {
+        let hint = if wasm_target_installed() {
+            String::new()
+        } else {
+            "\nThe Rust target wasm32-wasip2 is not installed: run `rustup target add wasm32-wasip2` \
+             (or ./scripts/setup.sh), or set EVALBOX_NIX_GUEST_WASM to a prebuilt nix-eval.wasm."
+                .to_owned()
+        };
+        panic!("building the Nix guest (guests/nix) for wasm32-wasip2 failed ({status}).{hint}");
+    }
+    let built = target_dir
+        .join("wasm32-wasip2")
+        .join("release")
+        .join("nix-eval.wasm");
+    copy(&built, &embedded);
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("cargo did not set {name}"))
+}
+
+/// `<target-dir>/nix-guest`, found from OUT_DIR (`<target-dir>/[<triple>/]<profile>/build/<pkg>/out`).
+fn guest_target_dir(out_dir: &Path) -> PathBuf {
+    out_dir
+        .ancestors()
+        .find(|a| a.file_name().is_some_and(|n| n == "build"))
+        .and_then(|build| build.parent()?.parent())
+        .map(|target| target.join("nix-guest"))
+        .unwrap_or_else(|| out_dir.join("nix-guest"))
+}
+
+fn wasm_target_installed() -> bool {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let Ok(out) = Command::new(rustc).args(["--print", "sysroot"]).output() else {
+        return false;
+    };
+    let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    Path::new(&sysroot)
+        .join("lib/rustlib/wasm32-wasip2")
+        .is_dir()
+}
+
+fn copy(from: &Path, to: &Path) {
+    std::fs::copy(from, to).unwrap_or_else(|e| {
+        panic!(
+            "cannot copy the Nix guest {} to {}: {e}",
+            from.display(),
+            to.display()
+        )
+    });
+}
