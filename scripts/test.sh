@@ -6,4 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+# The CLI tests run the evalbox binary: build it first even when only the tests crate is asked for.
+cargo build --quiet -p evalbox
 cargo test --workspace --quiet

@@ -712,3 +712,55 @@ fn cli_reproduces_nix_vectors() {
         "mtime of a store path"
     );
 }
+
+/// The same CLI through a real nix-daemon (`--store daemon`): the paths equal the embedded
+/// store's and `nix-store`'s, and real Nix sees what evalbox added.
+#[test]
+fn cli_through_the_daemon_matches_the_embedded_store() {
+    if !evalbox_tests::have_daemon("cli_through_the_daemon_matches_the_embedded_store") {
+        return;
+    }
+    let mut rng = seeded("cli_through_the_daemon_matches_the_embedded_store");
+    let tmp = tempfile::tempdir().unwrap();
+    let ours = tmp.path().join("ours");
+    let inputs = tmp.path().join("inputs");
+    fs::create_dir(&inputs).unwrap();
+    let paths: Vec<PathBuf> = (0..6).map(|i| random_input(&mut rng, &inputs, i)).collect();
+    let daemon = || {
+        let mut c = Command::new(evalbox_tests::evalbox_bin());
+        c.args(["--store", "daemon"]);
+        c
+    };
+    let local = run_ok(evalbox_local(&ours).args(["store", "add"]).args(&paths));
+    let through_daemon = run_ok(daemon().args(["store", "add"]).args(&paths));
+    assert_eq!(local, through_daemon);
+    for p in lines(&through_daemon) {
+        // Real Nix (through the same daemon) agrees on the NAR hash.
+        let nix_hash = run_ok(Command::new("nix-store").args(["-q", "--hash", &p]));
+        let ours_json: serde_json::Value =
+            serde_json::from_str(&run_ok(daemon().args(["store", "path-info", "--json", &p])))
+                .unwrap();
+        let sri = ours_json[0]["narHash"].as_str().unwrap().to_string();
+        let local_json: serde_json::Value =
+            serde_json::from_str(&run_ok(evalbox_local(&ours).args([
+                "store",
+                "path-info",
+                "--json",
+                &p,
+            ])))
+            .unwrap();
+        assert_eq!(local_json[0]["narHash"], ours_json[0]["narHash"]);
+        assert_eq!(local_json[0]["ca"], ours_json[0]["ca"]);
+        let typed = evalbox_nix::NixHash::parse(&sri, None)
+            .unwrap()
+            .to_typed_nix32();
+        assert_eq!(nix_hash.trim(), typed);
+        let a = run(daemon().args(["store", "dump", &p])).stdout;
+        let b = run(evalbox_local(&ours).args(["store", "dump", &p])).stdout;
+        assert!(a == b, "NAR of {p} differs between backends");
+    }
+    // verify is an embedded-store operation: a clear refusal for a daemon.
+    let out = run(daemon().args(["store", "verify"]));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("embedded store"));
+}

@@ -111,7 +111,7 @@ pub fn run(globals: &Globals, cmd: StoreCommand) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_async(globals: &Globals, cmd: StoreCommand) -> anyhow::Result<ExitCode> {
-    let store = crate_open(globals).await?;
+    let store = evalbox::open_store(globals.store.as_deref()).await?;
     let store = store.as_ref();
     let mut out = std::io::stdout();
     match cmd {
@@ -276,10 +276,6 @@ async fn run_async(globals: &Globals, cmd: StoreCommand) -> anyhow::Result<ExitC
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-async fn crate_open(globals: &Globals) -> anyhow::Result<std::sync::Arc<dyn Store>> {
-    Ok(evalbox_store::open(globals.store.as_deref()).await?)
 }
 
 async fn add_path(
