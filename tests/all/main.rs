@@ -2,3 +2,4 @@
 mod sandbox;
 mod store;
 mod daemon;
+mod nix_lang;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod eval;
 mod run;
 mod store;
 
@@ -32,6 +33,10 @@ enum Command {
     Run(run::RunArgs),
     /// Print a component's imports and exports and whether the sandbox allows it.
     Inspect(run::InspectArgs),
+    /// Evaluate a Nix expression in the sandbox, like `nix-instantiate --eval`.
+    Eval(eval::EvalArgs),
+    /// Parse a Nix file (or `-` for stdin) in the sandbox, like `nix-instantiate --parse`.
+    Parse(eval::EvalArgs),
 }
 
 /// Global options every subcommand may read.
@@ -47,6 +52,8 @@ pub fn main() -> ExitCode {
         Command::Store(cmd) => store::run(&globals, cmd),
         Command::Run(args) => run::run(&globals, args),
         Command::Inspect(args) => run::inspect(&globals, args),
+        Command::Eval(args) => eval::run(&globals, eval::Mode::Eval, args),
+        Command::Parse(args) => eval::run(&globals, eval::Mode::Parse, args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,476 @@
+//! `evalbox eval` and `evalbox parse`: the Nix language in the sandbox, with
+//! `nix-instantiate --eval`/`--parse`'s command line and output.
+//!
+//! The evaluator is the `nix-eval` guest embedded in evalbox (see [`evalbox::nix_guest`]). This
+//! module decides what the guest may read — the current directory, the directory of each FILE,
+//! every `-I`/`$NIX_PATH` entry and each `--src DIR`, all read-only — and forwards the
+//! evaluator's flags untouched. `$NIX_PATH` is read here, on the host, and passed to the guest
+//! explicitly as `--nix-path`: the guest's environment holds only what `--env` gives it.
+//!
+//! Exit status: the guest's (0 success, 1 evaluation or parse error, 2 usage error), or one of
+//! [`evalbox::runtime::exit_code`] when the sandbox stops it.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Args;
+use evalbox::host_impl::Preopen;
+use evalbox::runtime::{
+    self, Limits, RunConfig, RunOutcome, Sandbox, SandboxOptions, cache::ComponentCache,
+};
+
+use super::Globals;
+
+const MIB: u64 = 1 << 20;
+
+/// The command line of `evalbox eval`/`evalbox parse`: nix-instantiate's, plus the sandbox's
+/// own flags, which may appear anywhere: `--src DIR` (a further read-only directory,
+/// repeatable), `--timeout SECS`, `--max-memory MIB` (default 4096), `--no-cache` (do not use
+/// the on-disk cache of compiled guests).
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// `[--strict] [--json] [--xml] [--no-location] (FILE | -E EXPR) [-A ATTR]
+    /// [--arg NAME EXPR] [--argstr NAME STR] [-I PATH | -I NAME=PATH] [--system S]
+    /// [--show-trace] [--env K=V] [--impure] [--max-call-depth N] [--lint-* LEVEL]
+    /// [--extra-experimental-features F] [--option K V] [--src DIR] [--timeout SECS]
+    /// [--max-memory MIB] [--no-cache]`
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    pub args: Vec<String>,
+}
+
+/// Which nix-instantiate mode to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `--eval`.
+    Eval,
+    /// `--parse`.
+    Parse,
+}
+
+/// What the host needs to know of the evaluator's command line.
+#[derive(Debug, Default, PartialEq)]
+struct Plan {
+    /// The guest's arguments (after `--cwd DIR`, which is added when running).
+    guest_args: Vec<String>,
+    /// Files named on the command line (not `-E` expressions, not `-`).
+    files: Vec<String>,
+    /// `-I`/`--nix-path` entries' paths.
+    search: Vec<String>,
+    /// Whether an input is `-` (stdin).
+    stdin: bool,
+    /// `--src` directories.
+    src: Vec<PathBuf>,
+    /// `--timeout`.
+    timeout: Option<Duration>,
+    /// `--max-memory`, in bytes.
+    max_memory: Option<u64>,
+    /// `--no-cache`.
+    no_cache: bool,
+}
+
+/// Flags of the evaluator that take one value, and those that take two.
+const ONE_VALUE: &[&str] = &[
+    "-A",
+    "--attr",
+    "-I",
+    "--include",
+    "--nix-path",
+    "--env",
+    "--system",
+    "--current-time",
+    "--max-call-depth",
+    "--extra-experimental-features",
+    "--experimental-features",
+];
+const TWO_VALUES: &[&str] = &["--arg", "--argstr", "--option"];
+
+/// The path part of a search-path entry (`PATH` or `NAME=PATH`); `None` for URLs.
+fn search_entry_path(entry: &str) -> Option<&str> {
+    let path = entry.split_once('=').map_or(entry, |(_, p)| p);
+    (!path.is_empty() && !path.contains("://")).then_some(path)
+}
+
+fn plan(mode: Mode, args: &[String], nix_path: Option<&str>) -> anyhow::Result<Plan> {
+    let mut plan = Plan {
+        guest_args: vec![match mode {
+            Mode::Eval => "--eval".to_owned(),
+            Mode::Parse => "--parse".to_owned(),
+        }],
+        ..Plan::default()
+    };
+    let mut expr = false;
+    let mut inputs = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let flag = args[i].as_str();
+        let arity = if ONE_VALUE.contains(&flag) || flag.starts_with("--lint-") {
+            1
+        } else if TWO_VALUES.contains(&flag) {
+            2
+        } else {
+            0
+        };
+        anyhow::ensure!(
+            i + arity < args.len(),
+            "flag '{flag}' requires {} argument{}",
+            arity,
+            if arity == 1 { "" } else { "s" }
+        );
+        match flag {
+            "--no-cache" => {
+                plan.no_cache = true;
+                i += 1;
+                continue;
+            }
+            "--src" | "--timeout" | "--max-memory" => {
+                let value = args
+                    .get(i + 1)
+                    .with_context(|| format!("flag '{flag}' requires an argument"))?;
+                match flag {
+                    "--src" => plan.src.push(PathBuf::from(value)),
+                    "--timeout" => {
+                        plan.timeout = Some(
+                            value
+                                .parse::<f64>()
+                                .ok()
+                                .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                                .filter(|d| !d.is_zero())
+                                .with_context(|| {
+                                    format!(
+                                        "--timeout {value}: expected a positive number of seconds"
+                                    )
+                                })?,
+                        )
+                    }
+                    _ => {
+                        let mib: u64 = value
+                            .parse()
+                            .with_context(|| format!("--max-memory {value}: expected MiB"))?;
+                        plan.max_memory = Some(mib.saturating_mul(MIB));
+                    }
+                }
+                i += 2;
+                continue;
+            }
+            "-E" | "--expr" => expr = true,
+            "-I" | "--include" => plan
+                .search
+                .extend(search_entry_path(&args[i + 1]).map(str::to_owned)),
+            "--nix-path" => plan.search.extend(
+                args[i + 1]
+                    .split(':')
+                    .filter_map(search_entry_path)
+                    .map(str::to_owned),
+            ),
+            _ if arity == 0 && (!flag.starts_with('-') || flag == "-") => {
+                inputs.push(flag.to_owned())
+            }
+            _ => {}
+        }
+        plan.guest_args.extend(args[i..=i + arity].iter().cloned());
+        i += arity + 1;
+    }
+    if let Some(nix_path) = nix_path.filter(|p| !p.is_empty()) {
+        plan.search.extend(
+            nix_path
+                .split(':')
+                .filter_map(search_entry_path)
+                .map(str::to_owned),
+        );
+        plan.guest_args.push("--nix-path".to_owned());
+        plan.guest_args.push(nix_path.to_owned());
+    }
+    for input in inputs {
+        if input == "-" {
+            plan.stdin = true;
+        } else if !expr {
+            plan.files.push(input);
+        }
+    }
+    Ok(plan)
+}
+
+/// `path` made absolute against `cwd` with `.` and `..` removed lexically, as Nix does
+/// (symlinks are not resolved).
+fn lexical(cwd: &Path, path: &str) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for part in cwd.join(path).components() {
+        match part {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::Normal(p) => out.push(p),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The directories the guest may read, read-only: the current directory, each `--src`, and
+/// for each FILE and search-path entry the directory itself (or a file's directory). Each is
+/// seen in the guest at the path the user wrote (made absolute) and at its canonical path, so
+/// paths through symlinks work as they do in Nix. Entries that do not exist are skipped (Nix
+/// ignores missing search-path entries; a missing FILE gets the evaluator's own error).
+fn preopens(cwd: &Path, plan: &Plan) -> anyhow::Result<Vec<Preopen>> {
+    // (host, guest)
+    let mut dirs: Vec<(PathBuf, PathBuf)> = vec![(cwd.to_path_buf(), cwd.to_path_buf())];
+    for dir in &plan.src {
+        let canonical = cwd
+            .join(dir)
+            .canonicalize()
+            .with_context(|| format!("--src {}: cannot open the directory", dir.display()))?;
+        anyhow::ensure!(
+            canonical.is_dir(),
+            "--src {}: not a directory",
+            dir.display()
+        );
+        dirs.push((canonical.clone(), canonical));
+    }
+    for path in plan.files.iter().chain(&plan.search) {
+        let written = lexical(cwd, path);
+        let Ok(canonical) = written.canonicalize() else {
+            continue;
+        };
+        if canonical.is_dir() {
+            dirs.push((canonical.clone(), written));
+            dirs.push((canonical.clone(), canonical));
+        } else if let (Some(parent), Some(written_parent)) = (canonical.parent(), written.parent())
+        {
+            if let Ok(host) = written_parent.canonicalize() {
+                dirs.push((host, written_parent.to_path_buf()));
+            }
+            dirs.push((parent.to_path_buf(), parent.to_path_buf()));
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    dirs.into_iter()
+        .filter(|(_, guest)| seen.insert(guest.clone()))
+        .map(|(host, guest)| {
+            let guest = guest
+                .to_str()
+                .with_context(|| format!("{}: the path is not UTF-8", guest.display()))?
+                .to_owned();
+            Ok(Preopen { host, guest })
+        })
+        .collect()
+}
+
+/// Runs `evalbox eval` or `evalbox parse`.
+pub fn run(globals: &Globals, mode: Mode, args: EvalArgs) -> anyhow::Result<ExitCode> {
+    let nix_path = std::env::var("NIX_PATH").ok();
+    let plan = plan(mode, &args.args, nix_path.as_deref())?;
+    let cwd = std::env::current_dir()
+        .and_then(|d| d.canonicalize())
+        .context("cannot read the current directory")?;
+    let cwd_str = cwd
+        .to_str()
+        .context("the current directory's path is not UTF-8")?
+        .to_owned();
+    let preopens = preopens(&cwd, &plan)?;
+
+    let mut guest_args = vec!["nix-eval".to_owned(), "--cwd".to_owned(), cwd_str];
+    for preopen in &preopens {
+        guest_args.push("--sandbox-root".to_owned());
+        guest_args.push(preopen.guest.clone());
+    }
+    if plan.stdin {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .context("cannot read the standard input")?;
+        guest_args.push("--stdin-text".to_owned());
+        guest_args.push(text);
+    }
+    guest_args.extend(plan.guest_args.iter().cloned());
+
+    let config = RunConfig {
+        args: guest_args,
+        preopens,
+        limits: Limits {
+            timeout: plan.timeout,
+            max_memory: plan
+                .max_memory
+                .unwrap_or(runtime::limits::DEFAULT_MAX_MEMORY),
+            ..Limits::default()
+        },
+        ..RunConfig::default()
+    };
+
+    let cache = if plan.no_cache {
+        None
+    } else {
+        ComponentCache::default_dir().map(ComponentCache::new)
+    };
+    let sandbox = Sandbox::new(SandboxOptions {
+        cache,
+        progress: true,
+        ..SandboxOptions::default()
+    })?;
+    let wasm = evalbox::nix_guest::wasm()?;
+    let guest = sandbox
+        .prepare(&wasm)
+        .context("cannot prepare the Nix guest")?;
+    // Store operations are not used yet: derivation paths are computed by the guest itself.
+    let _ = globals;
+    let outcome = sandbox.run_blocking(&guest, &config)?;
+    match &outcome {
+        RunOutcome::Exited(_) => {}
+        RunOutcome::Limit(limit) => eprintln!("error: the evaluation was stopped: {limit}"),
+        RunOutcome::Trapped(message) => eprintln!("error: {message}"),
+    }
+    Ok(ExitCode::from(outcome.exit_code()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn plans() {
+        let p = plan(
+            Mode::Eval,
+            &s(&[
+                "--strict",
+                "f.nix",
+                "-A",
+                "x",
+                "--arg",
+                "a",
+                "1",
+                "-I",
+                "n=/p",
+                "-I",
+                "/q",
+                "-I",
+                "u=https://x/y",
+            ]),
+            Some("m=/r:/s"),
+        )
+        .unwrap();
+        assert_eq!(p.files, s(&["f.nix"]));
+        assert_eq!(p.search, s(&["/p", "/q", "/r", "/s"]));
+        assert!(!p.stdin);
+        assert_eq!(
+            p.guest_args,
+            s(&[
+                "--eval",
+                "--strict",
+                "f.nix",
+                "-A",
+                "x",
+                "--arg",
+                "a",
+                "1",
+                "-I",
+                "n=/p",
+                "-I",
+                "/q",
+                "-I",
+                "u=https://x/y",
+                "--nix-path",
+                "m=/r:/s"
+            ])
+        );
+        let p = plan(Mode::Parse, &s(&["-E", "1 + 1", "-"]), None).unwrap();
+        assert!(p.files.is_empty());
+        assert!(p.stdin);
+        assert_eq!(p.guest_args, s(&["--parse", "-E", "1 + 1", "-"]));
+        // A flag's value is never an input, even when it looks like one.
+        let p = plan(
+            Mode::Eval,
+            &s(&["--argstr", "x", "y.nix", "--lint-url-literals", "warn"]),
+            None,
+        )
+        .unwrap();
+        assert!(p.files.is_empty());
+        // The sandbox's own flags are the host's, wherever they appear.
+        let p = plan(
+            Mode::Eval,
+            &s(&[
+                "--src",
+                "d",
+                "-E",
+                "1",
+                "--timeout",
+                "1.5",
+                "--max-memory",
+                "64",
+                "--no-cache",
+            ]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(p.guest_args, s(&["--eval", "-E", "1"]));
+        assert_eq!(p.src, vec![PathBuf::from("d")]);
+        assert_eq!(p.timeout, Some(Duration::from_millis(1500)));
+        assert_eq!(p.max_memory, Some(64 * MIB));
+        assert!(p.no_cache);
+        assert!(plan(Mode::Eval, &s(&["--timeout", "0"]), None).is_err());
+        assert!(plan(Mode::Eval, &s(&["--src"]), None).is_err());
+        assert!(plan(Mode::Eval, &s(&["--arg", "x"]), None).is_err());
+        assert!(plan(Mode::Eval, &s(&["-A"]), None).is_err());
+    }
+
+    #[test]
+    fn preopen_dirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        std::fs::create_dir_all(root.join("lib")).unwrap();
+        std::fs::write(root.join("a/b/f.nix"), "1").unwrap();
+        std::os::unix::fs::symlink(root.join("lib"), root.join("a/link")).unwrap();
+        let cwd = root.join("a");
+        let p = plan(
+            Mode::Eval,
+            &s(&[
+                "b/f.nix",
+                "-I",
+                "../lib",
+                "-I",
+                "x=missing/dir",
+                "-I",
+                "y=link",
+            ]),
+            None,
+        )
+        .unwrap();
+        let opened: Vec<(PathBuf, String)> = preopens(&cwd, &p)
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.host, p.guest))
+            .collect();
+        let at = |host: &str, guest: &str| {
+            (
+                root.join(host),
+                root.join(guest).to_str().unwrap().to_owned(),
+            )
+        };
+        assert_eq!(
+            opened,
+            vec![
+                at("a", "a"),
+                at("a/b", "a/b"),
+                at("lib", "lib"),
+                at("lib", "a/link")
+            ]
+        );
+        let p = Plan {
+            src: vec![root.join("nope")],
+            ..p
+        };
+        assert!(preopens(&cwd, &p).is_err());
+        assert_eq!(
+            lexical(Path::new("/x/y"), "../z/./w"),
+            PathBuf::from("/x/z/w")
+        );
+    }
+}
