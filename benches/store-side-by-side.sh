@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 command -v hyperfine >/dev/null || { echo "hyperfine is missing (apt-get install hyperfine)" >&2; exit 1; }
 command -v nix-store >/dev/null || { echo "nix-store is missing (scripts/install-nix.sh)" >&2; exit 1; }
 cargo build --release -q -p evalbox
-bin=$PWD/target/release/evalbox
+bin=${CARGO_TARGET_DIR:-$PWD/target}/release/evalbox
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work"; rm -rf "$work"' EXIT
 python3 - "$work" <<'PY'

@@ -1,0 +1,3 @@
+# Builders get no PATH: use absolute paths.
+/bin/mkdir -p "$out"
+/bin/cp -r "$share/." "$out/"
