@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The Nix evaluator side by side, in one run: `evalbox eval --strict` (the nix-eval wasm guest
+# in the sandbox, compiled-component cache warm), the same evaluator core as a native binary
+# (`nix-eval`), and `nix-instantiate --eval --strict` (real Nix, 2.8 here), on the benchmark set
+# of issue 5 (guests/nix/bench: fib 25, foldl' over genList 1e6, a 20 000-attribute file, string
+# building + replaceStrings, a 1 000-overlay fixpoint). Whole processes, timed by hyperfine
+# (mean wall time), peak RSS by GNU time (max of 3 runs); prints WASM/Nix and WASM/native.
+# Needs hyperfine, GNU time (/usr/bin/time) and nix-instantiate.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for tool in hyperfine nix-instantiate python3 /usr/bin/time; do
+  command -v "$tool" >/dev/null || { echo "$tool is missing" >&2; exit 1; }
+done
+# EVALBOX_BENCH_PROFILE=dev reuses a test build of evalbox: the guest's machine code comes from
+# cranelift either way, and the workspace builds dependencies (wasmtime) with opt-level 2.
+# EVALBOX_BIN and NIX_EVAL_BIN name prebuilt binaries instead.
+profile=${EVALBOX_BENCH_PROFILE:-release}
+target=${CARGO_TARGET_DIR:-$PWD/target}
+if [[ -z "${EVALBOX_BIN:-}" ]]; then
+  cargo build --profile "$profile" -q -p evalbox --bin evalbox
+fi
+if [[ -z "${NIX_EVAL_BIN:-}" ]]; then
+  cargo build --release -q -p evalbox-nix-lang --bin nix-eval
+fi
+evalbox=${EVALBOX_BIN:-$target/$([[ $profile == dev ]] && echo debug || echo "$profile")/evalbox}
+native=${NIX_EVAL_BIN:-$target/release/nix-eval}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export EVALBOX_CACHE_DIR=$work/cache
+unset EVALBOX_NIX_GUEST NIX_PATH
+cases="fib fold attrs strings fix"
+for c in $cases; do cp "guests/nix/bench/$c.nix" "$work/"; done
+python3 - "$work/attrs-data.nix" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("{\n")
+    for i in range(20000):
+        f.write(f'  a{i} = {{ x = {i}; y = "s{i}"; z = [ {i} {i+1} ]; }};\n')
+    f.write("}\n")
+PY
+"$evalbox" eval -E 'builtins.nixVersion' >/dev/null   # compile the guest into the cache
+
+peak() {  # max RSS in KiB over 3 runs
+  local m=0 r
+  for _ in 1 2 3; do
+    /usr/bin/time -f "%M" -o "$work/time" "$@" >/dev/null 2>&1
+    r=$(tail -1 "$work/time")
+    (( r > m )) && m=$r
+  done
+  echo "$m"
+}
+
+for c in $cases; do
+  f=$work/$c.nix
+  if ! a=$("$evalbox" eval --strict "$f" 2>"$work/err"); then
+    echo "$c: evalbox eval failed: $(tail -1 "$work/err")" >&2
+    continue
+  fi
+  b=$("$native" --eval --strict "$f"); n=$(nix-instantiate --eval --strict "$f")
+  [[ "$a" == "$b" && "$a" == "$n" ]] || { echo "$c: results differ: wasm=$a native=$b nix=$n" >&2; exit 1; }
+  hyperfine -N --warmup 1 --min-runs 5 --export-json "$work/$c.json" \
+    -n wasm "$evalbox eval --strict $f" \
+    -n native "$native --eval --strict $f" \
+    -n nix "nix-instantiate --eval --strict $f" >/dev/null
+  echo "$(peak "$evalbox" eval --strict "$f") $(peak "$native" --eval --strict "$f") $(peak nix-instantiate --eval --strict "$f")" > "$work/$c.mem"
+done
+
+python3 - "$work" $cases <<'PY'
+import json, sys
+work, cases = sys.argv[1], sys.argv[2:]
+print(f"{'case':<8} {'wasm':>14} {'native':>14} {'nix 2.8':>14} {'wasm/nix':>9} {'wasm/native':>12}")
+import os
+for c in cases:
+    if not os.path.exists(f"{work}/{c}.json"):
+        print(f"{c:<8} (failed in the sandbox, see above)")
+        continue
+    r = {x["command"]: x for x in json.load(open(f"{work}/{c}.json"))["results"]}
+    m = [int(x) // 1024 for x in open(f"{work}/{c}.mem").read().split()]
+    w, n, x = (r[k]["mean"] for k in ("wasm", "native", "nix"))
+    cell = lambda t, mb: f"{t*1e3:7.1f}ms {mb:3d}MB"
+    print(f"{c:<8} {cell(w, m[0]):>14} {cell(n, m[1]):>14} {cell(x, m[2]):>14} {w/x:9.2f} {w/n:12.2f}")
+PY
