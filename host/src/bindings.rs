@@ -12,4 +12,4 @@ wasmtime::component::bindgen!({
     imports: { default: async | trappable },
 });
 
-pub use evalbox::guest::store;
+pub use self::evalbox::guest::store;
