@@ -204,40 +204,35 @@ impl Db {
         }))
     }
 
-    fn references_of(&self, id: i64) -> Result<BTreeSet<StorePath>> {
-        let mut st = self
-            .conn
-            .prepare_cached(
-                "select path from Refs join ValidPaths on reference = id where referrer = ?1",
-            )
-            .map_err(|e| self.err(e))?;
+    /// Run a query whose rows are absolute store paths.
+    fn query_paths(&self, sql: &str, args: impl rusqlite::Params) -> Result<Vec<StorePath>> {
+        let mut st = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
         let rows = st
-            .query_map(params![id], |r| r.get::<_, String>(0))
+            .query_map(args, |r| r.get::<_, String>(0))
             .map_err(|e| self.err(e))?;
-        let mut out = BTreeSet::new();
+        let mut out = Vec::new();
         for r in rows {
-            out.insert(self.parse(&r.map_err(|e| self.err(e))?)?);
+            out.push(self.parse(&r.map_err(|e| self.err(e))?)?);
         }
         Ok(out)
     }
 
+    fn references_of(&self, id: i64) -> Result<BTreeSet<StorePath>> {
+        let refs = self.query_paths(
+            "select path from Refs join ValidPaths on reference = id where referrer = ?1",
+            params![id],
+        )?;
+        Ok(refs.into_iter().collect())
+    }
+
     /// The registered paths that refer to `path`.
     pub fn referrers(&self, path: &StorePath) -> Result<BTreeSet<StorePath>> {
-        let mut st = self
-            .conn
-            .prepare_cached(
-                "select path from Refs join ValidPaths on referrer = id \
-                 where reference = (select id from ValidPaths where path = ?1)",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map(params![self.abs(path)], |r| r.get::<_, String>(0))
-            .map_err(|e| self.err(e))?;
-        let mut out = BTreeSet::new();
-        for r in rows {
-            out.insert(self.parse(&r.map_err(|e| self.err(e))?)?);
-        }
-        Ok(out)
+        let refs = self.query_paths(
+            "select path from Refs join ValidPaths on referrer = id \
+             where reference = (select id from ValidPaths where path = ?1)",
+            params![self.abs(path)],
+        )?;
+        Ok(refs.into_iter().collect())
     }
 
     /// Output name → path of a registered derivation.
@@ -264,18 +259,7 @@ impl Db {
 
     /// All registered paths.
     pub fn all_paths(&self) -> Result<Vec<StorePath>> {
-        let mut st = self
-            .conn
-            .prepare_cached("select path from ValidPaths order by path")
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([], |r| r.get::<_, String>(0))
-            .map_err(|e| self.err(e))?;
-        let mut out = Vec::new();
-        for r in rows {
-            out.push(self.parse(&r.map_err(|e| self.err(e))?)?);
-        }
-        Ok(out)
+        self.query_paths("select path from ValidPaths order by path", [])
     }
 
     /// Register `info` (and, for a derivation, its outputs) in one immediate transaction. Every
