@@ -450,9 +450,31 @@ impl Evaluator {
         v: &Value,
         seen: &mut std::collections::HashSet<usize>,
     ) -> Result<Value> {
+        // Every value visited counts as a call, as in Nix: a structure nested deeper than
+        // max-call-depth ends in "max-call-depth exceeded".
+        let depth = self.call_depth.get();
+        if depth > self.opts.max_call_depth {
+            return Err(Error::new(
+                ErrorKind::StackOverflow,
+                "stack overflow; max-call-depth exceeded",
+                Pos::NONE,
+            ));
+        }
         self.check_stack(Pos::NONE)?;
-        let v = self.force(v)?;
-        match &v {
+        self.call_depth.set(depth + 1);
+        let r = self
+            .force(v)
+            .and_then(|v| self.force_deep_children(&v, seen).map(|()| v));
+        self.call_depth.set(depth);
+        r
+    }
+
+    fn force_deep_children(
+        &self,
+        v: &Value,
+        seen: &mut std::collections::HashSet<usize>,
+    ) -> Result<()> {
+        match v {
             Value::Attrs(a) if seen.insert(Rc::as_ptr(a) as usize) => {
                 for at in &a.entries {
                     self.force_deep_inner(&at.value, seen).map_err(|e| {
@@ -475,7 +497,7 @@ impl Evaluator {
             }
             _ => {}
         }
-        Ok(v)
+        Ok(())
     }
 
     // ---------------------------------------------------------------- env
@@ -874,10 +896,13 @@ impl Evaluator {
             Value::Lambda(c) => {
                 let depth = self.call_depth.get();
                 if depth > self.opts.max_call_depth {
+                    // A call made by a builtin (genList's elements, say) has no position of
+                    // its own; Nix then points at the lambda.
+                    let at = if pos == Pos::NONE { c.lambda.pos } else { pos };
                     return Err(Error::new(
                         ErrorKind::StackOverflow,
                         "stack overflow; max-call-depth exceeded",
-                        pos,
+                        at,
                     ));
                 }
                 self.check_stack(pos)?;

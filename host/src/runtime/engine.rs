@@ -12,6 +12,14 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Largest linear memory the pooling allocator reserves per memory: wasm32's 4 GiB.
 const POOL_MAX_MEMORY: usize = 4 << 30;
 
+/// Native stack a guest's wasm code may use. Wasmtime's default (512 KiB) ends a Nix
+/// evaluation about 600 calls deep; Nix itself allows its own deep recursion (10 000 nested
+/// calls evaluate), so guests get the same room. It is address space, touched only as used.
+pub const MAX_WASM_STACK: usize = 256 << 20;
+
+/// The fiber stack a guest runs on: the wasm stack plus room for the host functions it calls.
+const ASYNC_STACK: usize = MAX_WASM_STACK + (2 << 20);
+
 /// How the engine is built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EngineOptions {
@@ -38,7 +46,9 @@ pub fn config(options: &EngineOptions) -> Config {
         .epoch_interruption(true)
         .cranelift_nan_canonicalization(true)
         .relaxed_simd_deterministic(true)
-        .parallel_compilation(true);
+        .parallel_compilation(true)
+        .max_wasm_stack(MAX_WASM_STACK)
+        .async_stack_size(ASYNC_STACK);
     if options.pooling {
         let guests = options.max_concurrent_guests.max(1);
         let mut pool = PoolingAllocationConfig::default();
@@ -49,7 +59,8 @@ pub fn config(options: &EngineOptions) -> Config {
             .max_memory_size(POOL_MAX_MEMORY)
             .max_memories_per_component(4)
             .max_tables_per_component(8)
-            .max_core_instances_per_component(16);
+            .max_core_instances_per_component(16)
+            .total_stacks(guests);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
     config

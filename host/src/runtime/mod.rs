@@ -369,6 +369,11 @@ fn classify(result: wasmtime::Result<Result<(), ()>>, limits: &Limits) -> RunOut
                     "the guest aborted (wasm `unreachable`: usually a Rust panic, whose message is on the guest's stderr)"
                         .into(),
                 ),
+                Some(Trap::MemoryOutOfBounds) => RunOutcome::Trapped(
+                    "the guest trapped: out of bounds memory access (a wild pointer, or deep \
+                     recursion running the guest's own stack in linear memory off its end)"
+                        .into(),
+                ),
                 Some(trap) => RunOutcome::Trapped(format!("the guest trapped: {trap}")),
                 None => RunOutcome::Trapped(format!("the guest failed: {err:#}")),
             }

@@ -229,6 +229,19 @@ fn stack_overflow_is_a_clean_trap() {
 }
 
 #[test]
+fn shadow_stack_overflow_is_a_clean_trap() {
+    let ran = run_guest("shadow_stack_overflow", &[], Vec::new(), limits());
+    match &ran.outcome {
+        RunOutcome::Trapped(message) => {
+            assert!(message.contains("out of bounds"), "{message}");
+            assert!(message.contains("recursion"), "{message}");
+        }
+        other => panic!("expected an out-of-bounds trap, got {other:?}"),
+    }
+    assert_eq!(ran.outcome.exit_code(), exit_code::TRAP);
+}
+
+#[test]
 fn panic_is_a_clean_trap() {
     let ran = run_guest("panic", &[], Vec::new(), limits());
     match &ran.outcome {
@@ -251,7 +264,13 @@ fn guest_exit_code_is_passed_through() {
 #[test]
 fn the_sandbox_survives_every_case_in_a_row() {
     // One engine, many hostile guests back to back, then a well-behaved one still works.
-    for bin in ["memory_bomb", "stack_overflow", "panic", "output_flood"] {
+    for bin in [
+        "memory_bomb",
+        "stack_overflow",
+        "shadow_stack_overflow",
+        "panic",
+        "output_flood",
+    ] {
         let ran = run_guest(
             bin,
             &[],
