@@ -309,11 +309,11 @@ pub fn run(globals: &Globals, mode: Mode, args: EvalArgs) -> anyhow::Result<Exit
     let sandbox = Sandbox::new(SandboxOptions {
         cache,
         progress: true,
-        ..SandboxOptions::default()
+        engine: super::engine_options(),
     })?;
     let wasm = evalbox::nix_guest::wasm()?;
     let guest = sandbox
-        .prepare(&wasm)
+        .prepare_with_digest(&wasm.bytes, &wasm.sha256)
         .context("cannot prepare the Nix guest")?;
     // Store operations are not used yet: derivation paths are computed by the guest itself.
     let _ = globals;

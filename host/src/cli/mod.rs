@@ -74,3 +74,12 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }
+
+/// Engine settings for `run` and `eval`: the defaults, plus `EVALBOX_PERFMAP=1` (write
+/// `/tmp/perf-<pid>.map` so `perf record`/`perf report` name the guest's functions).
+fn engine_options() -> evalbox::runtime::engine::EngineOptions {
+    evalbox::runtime::engine::EngineOptions {
+        perf_map: std::env::var_os("EVALBOX_PERFMAP").is_some_and(|v| v == "1"),
+        ..Default::default()
+    }
+}

@@ -115,7 +115,7 @@ fn sandbox(no_cache: bool) -> anyhow::Result<Sandbox> {
     Ok(Sandbox::new(SandboxOptions {
         cache,
         progress: true,
-        ..SandboxOptions::default()
+        engine: super::engine_options(),
     })?)
 }
 

@@ -27,6 +27,8 @@ pub struct EngineOptions {
     pub pooling: bool,
     /// Guests instantiated at the same time, at most (pool size).
     pub max_concurrent_guests: u32,
+    /// Write `/tmp/perf-<pid>.map` so `perf report` names guest functions (profiling only).
+    pub perf_map: bool,
 }
 
 impl Default for EngineOptions {
@@ -34,6 +36,7 @@ impl Default for EngineOptions {
         EngineOptions {
             pooling: true,
             max_concurrent_guests: 16,
+            perf_map: false,
         }
     }
 }
@@ -49,6 +52,9 @@ pub fn config(options: &EngineOptions) -> Config {
         .parallel_compilation(true)
         .max_wasm_stack(MAX_WASM_STACK)
         .async_stack_size(ASYNC_STACK);
+    if options.perf_map {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     if options.pooling {
         let guests = options.max_concurrent_guests.max(1);
         let mut pool = PoolingAllocationConfig::default();

@@ -238,11 +238,17 @@ impl Sandbox {
 
     /// Compiles, audits and pre-links `wasm`; prepared guests are kept by content hash.
     pub fn prepare(&self, wasm: &[u8]) -> Result<Arc<Guest>, Error> {
-        let digest = cache::digest(wasm);
-        if let Some(guest) = self.lock_prepared().get(&digest) {
+        self.prepare_with_digest(wasm, &cache::digest(wasm))
+    }
+
+    /// [`Sandbox::prepare`] for a component whose SHA-256 the caller already knows (an
+    /// embedded guest's, computed at build time): skips hashing it. It must be the digest of
+    /// `wasm`: the compile cache and the prepared-guest table are keyed by it.
+    pub fn prepare_with_digest(&self, wasm: &[u8], digest: &[u8; 32]) -> Result<Arc<Guest>, Error> {
+        if let Some(guest) = self.lock_prepared().get(digest) {
             return Ok(guest.clone());
         }
-        let component = self.compile_with_digest(wasm, &digest)?;
+        let component = self.compile_with_digest(wasm, digest)?;
         let report = self.audit(&component);
         report.verdict()?;
         let pre = self
@@ -251,7 +257,7 @@ impl Sandbox {
             .and_then(CommandPre::new)
             .map_err(Error::Instantiate)?;
         let guest = Arc::new(Guest { pre, report });
-        self.lock_prepared().insert(digest, guest.clone());
+        self.lock_prepared().insert(*digest, guest.clone());
         Ok(guest)
     }
 
