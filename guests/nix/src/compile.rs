@@ -55,6 +55,8 @@ pub struct LambdaIr {
     pub body: Ir,
     /// Position of the lambda.
     pub pos: Pos,
+    /// Plain-argument lambda whose body [`crate::cheap::apply`] may compute without a frame.
+    pub cheap_body: bool,
 }
 
 /// The IR.
@@ -659,13 +661,15 @@ impl<'o> Compiler<'o> {
             None => None,
         };
         let _ = self.opts;
+        let body = self.expr(&l.body, &inner)?;
         Ok(LambdaIr {
             name: None,
+            cheap_body: formals.is_none() && crate::cheap::is_cheap_shape(&body),
             formals,
             ellipsis: l.formals.as_ref().is_some_and(|f| f.ellipsis),
             arg: l.arg,
             nslots,
-            body: self.expr(&l.body, &inner)?,
+            body,
             pos: l.pos,
         })
     }

@@ -402,6 +402,7 @@ impl Evaluator {
         if let ThunkState::Done(v) = &*t.0.borrow() {
             return Ok(v.clone());
         }
+        self.check_stack(Pos::NONE)?;
         let st = std::mem::replace(&mut *t.0.borrow_mut(), ThunkState::Blackhole);
         let r = match &st {
             ThunkState::Pending(ir, env) => self.eval(ir, env),
@@ -535,12 +536,28 @@ impl Evaluator {
     fn delay(&self, ir: &Rc<Ir>, env: &Rc<Env>) -> Value {
         match &**ir {
             Ir::Const(v) => v.clone(),
-            Ir::Var(d, s) => Self::lookup(env, *d, *s),
+            Ir::Var(d, s) => {
+                let v = Self::lookup(env, *d, *s);
+                crate::cheap::settled(&v).unwrap_or(v)
+            }
             Ir::Lambda(l) => Value::Lambda(Rc::new(Closure {
                 lambda: l.clone(),
                 env: env.clone(),
             })),
             _ => Value::pending(ir.clone(), env.clone()),
+        }
+    }
+
+    /// A lazy function argument: like [`Self::delay`], and what [`crate::cheap`] can
+    /// compute on the spot needs no thunk either. Only arguments: a list or attribute set
+    /// shown by `trace` before it is forced prints its unevaluated members as `«thunk»`,
+    /// as Nix does, so those stay thunks.
+    #[inline]
+    fn delay_arg(&self, ir: &Rc<Ir>, env: &Rc<Env>) -> Value {
+        match &**ir {
+            Ir::Bin(..) | Ir::Concat(..) => crate::cheap::eval(ir, env)
+                .unwrap_or_else(|| Value::pending(ir.clone(), env.clone())),
+            _ => self.delay(ir, env),
         }
     }
 
@@ -593,10 +610,12 @@ impl Evaluator {
     }
 
     /// Evaluates `ir` in `env` to weak head normal form.
+    ///
+    /// The native stack is checked where evaluation can recurse without bound (calls,
+    /// forcing thunks, recursive builtins, equality, coercions), not at every node: the
+    /// nesting of one expression is bounded by the parser, so the frames between two
+    /// checks fit in the stack kept in reserve below the budget.
     pub fn eval(&self, ir: &Ir, env: &Rc<Env>) -> Result<Value> {
-        if !matches!(ir, Ir::Const(_) | Ir::Var(..)) {
-            self.check_stack(Pos::NONE)?;
-        }
         match ir {
             Ir::Const(v) => Ok(v.clone()),
             Ir::Var(d, s) => {
@@ -644,10 +663,9 @@ impl Evaluator {
                 env: env.clone(),
             }))),
             Ir::Call(f, args, pos) => {
-                self.check_stack(*pos)?;
                 let mut fv = self.eval(f, env)?;
                 for a in args.iter() {
-                    let av = self.delay(a, env);
+                    let av = self.delay_arg(a, env);
                     fv = self.call(&fv, av, *pos)?;
                 }
                 Ok(fv)
@@ -905,6 +923,11 @@ impl Evaluator {
                         at,
                     ));
                 }
+                if c.lambda.cheap_body
+                    && let Some(v) = crate::cheap::apply(&c.lambda.body, &c.env, &arg)
+                {
+                    return Ok(v);
+                }
                 self.check_stack(pos)?;
                 self.call_depth.set(depth + 1);
                 let r = self.call_lambda(c, arg, pos).map_err(|e| {
@@ -1074,14 +1097,14 @@ impl Evaluator {
                     slots.push(av.clone());
                 }
                 *frame.slots.borrow_mut() = slots;
-                if !defaults.is_empty() {
-                    let mut s = frame.slots.borrow_mut();
-                    for (i, d) in defaults {
-                        s[i] = match &**d {
-                            Ir::Var(0, _) => Value::pending(d.clone(), frame.clone()),
-                            _ => self.delay(d, &frame),
-                        };
-                    }
+                // In order, so a default sees the defaults before it already set (the
+                // slots of later ones hold a placeholder `delay` never computes with).
+                for (i, d) in defaults {
+                    let v = match &**d {
+                        Ir::Var(0, _) => Value::pending(d.clone(), frame.clone()),
+                        _ => self.delay(d, &frame),
+                    };
+                    frame.slots.borrow_mut()[i] = v;
                 }
             }
         }
@@ -1564,6 +1587,8 @@ impl Evaluator {
                 }
             }
             Value::Attrs(a) => {
+                // `outPath`/`__toString` chains can be cyclic without any thunk left to force.
+                self.check_stack(pos)?;
                 if let Some(f) = a.get(self.sym.to_string) {
                     let r = self.call(f, v.clone(), pos)?;
                     let r = self.force(&r)?;

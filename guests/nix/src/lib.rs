@@ -7,6 +7,7 @@
 
 pub mod ast;
 pub mod builtins;
+pub mod cheap;
 pub mod cli;
 pub mod compile;
 #[cfg(not(target_family = "wasm"))]

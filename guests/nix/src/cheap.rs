@@ -1,0 +1,175 @@
+//! Speculative evaluation of expressions whose value is free to compute.
+//!
+//! Laziness costs an allocation per suspended expression (a thunk) and a frame per call.
+//! Many suspended expressions are trivially computable on the spot: `n - 1` when `n` is
+//! already an integer, a variable whose thunk was forced already, the body `i: i` of a
+//! function applied to a known value. Computing those eagerly is unobservable as long as
+//! the computation can neither fail, force anything, call anything nor loop: then the
+//! program cannot tell whether it ran now or later. This module evaluates exactly that
+//! fragment (constants, variables holding values, integer arithmetic and comparison that
+//! does not overflow) and gives up (`None`) on anything else, in which case the caller
+//! builds the thunk or frame as usual.
+//!
+//! Two things can tell an unforced value from a forced one, so the evaluator speculates
+//! only where they do not reach: `trace` prints a list's or set's unforced members as
+//! `«thunk»` (so only function arguments are computed early, not members), and Nix points
+//! a `max-call-depth` error inside `deepSeq` at the value being forced (so `genList`'s
+//! elements stay applications; forcing one takes the frame-free path of [`apply`] after the
+//! call-depth check).
+
+use std::rc::Rc;
+
+use crate::ast::BinOp;
+use crate::compile::Ir;
+use crate::value::{Env, ThunkState, Value};
+
+/// Whether `ir` is built only of nodes [`eval_in`] understands (so trying it can succeed).
+pub fn is_cheap_shape(ir: &Ir) -> bool {
+    match ir {
+        Ir::Const(_) | Ir::Var(..) => true,
+        Ir::Bin(op, a, b, _) => int_op(*op) && is_cheap_shape(a) && is_cheap_shape(b),
+        Ir::Concat(parts, false, _) => parts.len() == 2 && parts.iter().all(is_cheap_shape),
+        _ => false,
+    }
+}
+
+fn int_op(op: BinOp) -> bool {
+    matches!(
+        op,
+        BinOp::Sub
+            | BinOp::Mul
+            | BinOp::Div
+            | BinOp::Lt
+            | BinOp::Le
+            | BinOp::Gt
+            | BinOp::Ge
+            | BinOp::Eq
+            | BinOp::Neq
+    )
+}
+
+/// A value that needs no forcing: `v` itself, or what its thunk was forced to already.
+#[inline]
+pub fn settled(v: &Value) -> Option<Value> {
+    match v {
+        Value::Thunk(t) => match &*t.0.try_borrow().ok()? {
+            ThunkState::Done(x) => Some(x.clone()),
+            _ => None,
+        },
+        v => Some(v.clone()),
+    }
+}
+
+/// The settled value of variable `(depth, slot)` in `env`; `None` if it is unforced, or
+/// the frame is still being built (slot missing or frame borrowed).
+#[inline]
+pub fn var(env: &Rc<Env>, depth: u32, slot: u32) -> Option<Value> {
+    let mut e = env;
+    for _ in 0..depth {
+        e = e.parent.as_ref()?;
+    }
+    let slots = e.slots.try_borrow().ok()?;
+    settled(slots.get(slot as usize)?)
+}
+
+/// The value of `ir`, with variables resolved by `lookup`, if it is free to compute.
+pub fn eval_in(ir: &Ir, lookup: &impl Fn(u32, u32) -> Option<Value>) -> Option<Value> {
+    match ir {
+        Ir::Const(v) => Some(v.clone()),
+        Ir::Var(d, s) => lookup(*d, *s),
+        Ir::Bin(op, a, b, _) => {
+            let Value::Int(x) = eval_in(a, lookup)? else {
+                return None;
+            };
+            let Value::Int(y) = eval_in(b, lookup)? else {
+                return None;
+            };
+            Some(match op {
+                BinOp::Sub => Value::Int(x.checked_sub(y)?),
+                BinOp::Mul => Value::Int(x.checked_mul(y)?),
+                BinOp::Div => Value::Int(x.checked_div(y)?),
+                BinOp::Lt => Value::Bool(x < y),
+                BinOp::Le => Value::Bool(x <= y),
+                BinOp::Gt => Value::Bool(x > y),
+                BinOp::Ge => Value::Bool(x >= y),
+                BinOp::Eq => Value::Bool(x == y),
+                BinOp::Neq => Value::Bool(x != y),
+                _ => return None,
+            })
+        }
+        Ir::Concat(parts, false, _) if parts.len() == 2 => {
+            let Value::Int(x) = eval_in(&parts[0], lookup)? else {
+                return None;
+            };
+            let Value::Int(y) = eval_in(&parts[1], lookup)? else {
+                return None;
+            };
+            Some(Value::Int(x.checked_add(y)?))
+        }
+        _ => None,
+    }
+}
+
+/// The value of `ir` in `env`, if it is free to compute.
+#[inline]
+pub fn eval(ir: &Ir, env: &Rc<Env>) -> Option<Value> {
+    eval_in(ir, &|d, s| var(env, d, s))
+}
+
+/// The body of a one-argument lambda (its argument in slot 0 of a frame over `env`)
+/// applied to `arg`, if it is free to compute; no frame is built.
+#[inline]
+pub fn apply(body: &Ir, env: &Rc<Env>, arg: &Value) -> Option<Value> {
+    eval_in(body, &|d, s| match d {
+        0 if s == 0 => settled(arg),
+        0 => None,
+        d => var(env, d - 1, s),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::eval::{EvalOptions, Evaluator};
+    use crate::source::Origin;
+
+    fn run(src: &str) -> String {
+        let ev = Evaluator::new(EvalOptions::default());
+        let v = ev.eval_source(src, Origin::String, "/").unwrap();
+        let v = ev.force_deep(&v).unwrap();
+        crate::print::print_value(&v)
+    }
+
+    #[test]
+    fn failing_arithmetic_stays_lazy() {
+        // overflow and division by zero must only fail when forced
+        assert_eq!(
+            run("let m = 9223372036854775807; f = x: 1; in f (m + 1) + f (m * 2) + f (1 / 0)"),
+            "3"
+        );
+        assert_eq!(run("builtins.length (builtins.genList (i: 1 / i) 3)"), "3");
+    }
+
+    #[test]
+    fn defaults_and_bindings_see_what_is_set() {
+        assert_eq!(run("({ a ? 1, b ? a - 1 }: b) { }"), "0");
+        assert_eq!(run("({ b ? a - 1, a ? 5 }: b) { }"), "4");
+        assert_eq!(run("({ b ? a == 3, a ? 3 }: b) { }"), "true");
+        assert_eq!(
+            run("let a = 2; b = a * 3; in rec { c = b - a; d = c; }.d"),
+            "4"
+        );
+    }
+
+    #[test]
+    fn cheap_bodies_match_full_calls() {
+        assert_eq!(run("builtins.genList (i: i * i - 1) 4"), "[ -1 0 3 8 ]");
+        assert_eq!(
+            run("builtins.foldl' (a: b: a + b) 0 (builtins.genList (i: i) 100)"),
+            "4950"
+        );
+        assert_eq!(
+            run("let k = 7; f = x: x < k; in [ (f 3) (f 9) ]"),
+            "[ true false ]"
+        );
+    }
+}
