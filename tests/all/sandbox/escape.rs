@@ -252,6 +252,30 @@ fn panic_is_a_clean_trap() {
 }
 
 #[test]
+fn memory_left_by_an_earlier_guest_is_never_visible() {
+    // The pooling allocator reuses memory slots, keeping their first pages resident and
+    // resetting them in place: a guest must still start from clean memory. Several rounds,
+    // so the reader lands in the writer's slot (the pool prefers a slot the same module used).
+    let control = run_guest("memory_residue", &["control"], Vec::new(), limits());
+    assert!(
+        control.stdout.contains(" found ") && !control.stdout.trim_end().ends_with(" found 0"),
+        "the scan must see the pattern in its own memory: {}",
+        control.stdout
+    );
+    for round in 0..5 {
+        let wrote = run_guest("memory_residue", &["write"], Vec::new(), limits());
+        assert_eq!(wrote.outcome, RunOutcome::Exited(0), "{wrote:?}");
+        let scan = run_guest("memory_residue", &["scan"], Vec::new(), limits());
+        assert_eq!(scan.outcome, RunOutcome::Exited(0), "{scan:?}");
+        assert!(
+            scan.stdout.starts_with("scanned ") && scan.stdout.trim_end().ends_with(" found 0"),
+            "round {round}: {}",
+            scan.stdout
+        );
+    }
+}
+
+#[test]
 fn guest_exit_code_is_passed_through() {
     let ran = run_guest("exit_code", &[], Vec::new(), limits());
     assert_eq!(ran.outcome, RunOutcome::Exited(1));

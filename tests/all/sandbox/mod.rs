@@ -24,6 +24,7 @@ fn sandbox() -> &'static Sandbox {
             engine: EngineOptions {
                 pooling: true,
                 max_concurrent_guests: 32,
+                ..EngineOptions::default()
             },
             cache: None,
             progress: false,
