@@ -941,8 +941,7 @@ fn b_foldl(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     })?;
     let mut acc = a[1].clone();
     for x in l.iter() {
-        let g = ev.call(&a[0], acc, pos)?;
-        acc = ev.call(&g, x.clone(), pos)?;
+        acc = ev.call2(&a[0], acc, x.clone(), pos)?;
     }
     ev.force(&acc)
 }

@@ -48,14 +48,39 @@ fn int_op(op: BinOp) -> bool {
     )
 }
 
-/// A value that needs no forcing: `v` itself, or what its thunk was forced to already.
+/// How far speculation may go when it meets an unforced value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Only values already forced.
+    Settled,
+    /// Also a thunk applying a lambda with a free-to-compute body to a settled argument
+    /// (`genList`'s and `map`'s elements, say); it is forced in place. Forcing it the
+    /// usual way would run exactly this computation, which cannot fail, so nothing can
+    /// tell, provided the value is demanded now (a body being evaluated, not a lazy
+    /// argument) and the call would be allowed (below max-call-depth).
+    Apply,
+}
+
+/// A value that needs no forcing: `v` itself, or what its thunk was forced to already
+/// (or, with [`Reach::Apply`], is free to force to).
 #[inline]
-pub fn settled(v: &Value) -> Option<Value> {
+pub fn settled(v: &Value, reach: Reach) -> Option<Value> {
     match v {
-        Value::Thunk(t) => match &*t.0.try_borrow().ok()? {
-            ThunkState::Done(x) => Some(x.clone()),
-            _ => None,
-        },
+        Value::Thunk(t) => {
+            let st = t.0.try_borrow().ok()?;
+            match &*st {
+                ThunkState::Done(x) => Some(x.clone()),
+                ThunkState::Apply(Value::Lambda(c), a)
+                    if reach == Reach::Apply && c.lambda.cheap_body =>
+                {
+                    let r = apply(&c.lambda.body, &c.env, a, Reach::Settled)?;
+                    drop(st);
+                    *t.0.borrow_mut() = ThunkState::Done(r.clone());
+                    Some(r)
+                }
+                _ => None,
+            }
+        }
         v => Some(v.clone()),
     }
 }
@@ -63,13 +88,22 @@ pub fn settled(v: &Value) -> Option<Value> {
 /// The settled value of variable `(depth, slot)` in `env`; `None` if it is unforced, or
 /// the frame is still being built (slot missing or frame borrowed).
 #[inline]
-pub fn var(env: &Rc<Env>, depth: u32, slot: u32) -> Option<Value> {
+pub fn var(env: &Rc<Env>, depth: u32, slot: u32, reach: Reach) -> Option<Value> {
     let mut e = env;
     for _ in 0..depth {
         e = e.parent.as_ref()?;
     }
     let slots = e.slots.try_borrow().ok()?;
-    settled(slots.get(slot as usize)?)
+    let v = slots.get(slot as usize)?;
+    match v {
+        Value::Thunk(t) => {
+            // Forcing may need the frame's slots (the thunk's own environment).
+            let t = Value::Thunk(t.clone());
+            drop(slots);
+            settled(&t, reach)
+        }
+        v => Some(v.clone()),
+    }
 }
 
 /// The value of `ir`, with variables resolved by `lookup`, if it is free to compute.
@@ -112,18 +146,18 @@ pub fn eval_in(ir: &Ir, lookup: &impl Fn(u32, u32) -> Option<Value>) -> Option<V
 
 /// The value of `ir` in `env`, if it is free to compute.
 #[inline]
-pub fn eval(ir: &Ir, env: &Rc<Env>) -> Option<Value> {
-    eval_in(ir, &|d, s| var(env, d, s))
+pub fn eval(ir: &Ir, env: &Rc<Env>, reach: Reach) -> Option<Value> {
+    eval_in(ir, &|d, s| var(env, d, s, reach))
 }
 
 /// The body of a one-argument lambda (its argument in slot 0 of a frame over `env`)
 /// applied to `arg`, if it is free to compute; no frame is built.
 #[inline]
-pub fn apply(body: &Ir, env: &Rc<Env>, arg: &Value) -> Option<Value> {
+pub fn apply(body: &Ir, env: &Rc<Env>, arg: &Value, reach: Reach) -> Option<Value> {
     eval_in(body, &|d, s| match d {
-        0 if s == 0 => settled(arg),
+        0 if s == 0 => settled(arg, reach),
         0 => None,
-        d => var(env, d - 1, s),
+        d => var(env, d - 1, s, reach),
     })
 }
 

@@ -538,7 +538,7 @@ impl Evaluator {
             Ir::Const(v) => v.clone(),
             Ir::Var(d, s) => {
                 let v = Self::lookup(env, *d, *s);
-                crate::cheap::settled(&v).unwrap_or(v)
+                crate::cheap::settled(&v, crate::cheap::Reach::Settled).unwrap_or(v)
             }
             Ir::Lambda(l) => Value::Lambda(Rc::new(Closure {
                 lambda: l.clone(),
@@ -555,8 +555,10 @@ impl Evaluator {
     #[inline]
     fn delay_arg(&self, ir: &Rc<Ir>, env: &Rc<Env>) -> Value {
         match &**ir {
-            Ir::Bin(..) | Ir::Concat(..) => crate::cheap::eval(ir, env)
-                .unwrap_or_else(|| Value::pending(ir.clone(), env.clone())),
+            Ir::Bin(..) | Ir::Concat(..) => {
+                crate::cheap::eval(ir, env, crate::cheap::Reach::Settled)
+                    .unwrap_or_else(|| Value::pending(ir.clone(), env.clone()))
+            }
             _ => self.delay(ir, env),
         }
     }
@@ -664,9 +666,20 @@ impl Evaluator {
             }))),
             Ir::Call(f, args, pos) => {
                 let mut fv = self.eval(f, env)?;
-                for a in args.iter() {
+                let mut rest = &args[..];
+                while let [a, more @ ..] = rest {
                     let av = self.delay_arg(a, env);
-                    fv = self.call(&fv, av, *pos)?;
+                    fv = match more {
+                        [b, more @ ..] => {
+                            rest = more;
+                            let bv = self.delay_arg(b, env);
+                            self.call2(&fv, av, bv, *pos)?
+                        }
+                        [] => {
+                            rest = &[];
+                            self.call(&fv, av, *pos)?
+                        }
+                    };
                 }
                 Ok(fv)
             }
@@ -911,44 +924,7 @@ impl Evaluator {
     pub fn call(&self, f: &Value, arg: Value, pos: Pos) -> Result<Value> {
         let f = self.force(f)?;
         match &f {
-            Value::Lambda(c) => {
-                let depth = self.call_depth.get();
-                if depth > self.opts.max_call_depth {
-                    // A call made by a builtin (genList's elements, say) has no position of
-                    // its own; Nix then points at the lambda.
-                    let at = if pos == Pos::NONE { c.lambda.pos } else { pos };
-                    return Err(Error::new(
-                        ErrorKind::StackOverflow,
-                        "stack overflow; max-call-depth exceeded",
-                        at,
-                    ));
-                }
-                if c.lambda.cheap_body
-                    && let Some(v) = crate::cheap::apply(&c.lambda.body, &c.env, &arg)
-                {
-                    return Ok(v);
-                }
-                self.check_stack(pos)?;
-                self.call_depth.set(depth + 1);
-                let r = self.call_lambda(c, arg, pos).map_err(|e| {
-                    if e.0
-                        .trace
-                        .iter()
-                        .any(|f| f.1 == "from call site" && f.0 == pos)
-                        || matches!(
-                            e.kind(),
-                            ErrorKind::StackOverflow | ErrorKind::InfiniteRecursion
-                        )
-                    {
-                        e
-                    } else {
-                        e.frame(c.lambda.pos, Self::calling(&c.lambda))
-                            .frame(pos, "from call site")
-                    }
-                });
-                self.call_depth.set(depth);
-                r
-            }
+            Value::Lambda(c) => self.call_closure(&c.lambda, &c.env, arg, pos),
             Value::PrimOp(op) => {
                 if op.arity == 1 {
                     self.nested(pos, || (op.f)(self, &[arg], pos)).map_err(|e| {
@@ -993,6 +969,82 @@ impl Evaluator {
         }
     }
 
+    /// How far speculation may force: calls are allowed below max-call-depth.
+    #[inline]
+    fn reach(&self) -> crate::cheap::Reach {
+        if self.call_depth.get() < self.opts.max_call_depth {
+            crate::cheap::Reach::Apply
+        } else {
+            crate::cheap::Reach::Settled
+        }
+    }
+
+    /// The max-call-depth check of a call to `l` at call depth `depth`.
+    #[inline]
+    fn check_depth(&self, depth: usize, l: &LambdaIr, pos: Pos) -> Result<()> {
+        if depth > self.opts.max_call_depth {
+            // A call made by a builtin (genList's elements, say) has no position of its
+            // own; Nix then points at the lambda.
+            let at = if pos == Pos::NONE { l.pos } else { pos };
+            return Err(Error::new(
+                ErrorKind::StackOverflow,
+                "stack overflow; max-call-depth exceeded",
+                at,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Applies the lambda `l` closed over `env` to `arg`.
+    fn call_closure(&self, l: &LambdaIr, env: &Rc<Env>, arg: Value, pos: Pos) -> Result<Value> {
+        let depth = self.call_depth.get();
+        self.check_depth(depth, l, pos)?;
+        if l.cheap_body
+            && let Some(v) = crate::cheap::apply(&l.body, env, &arg, self.reach())
+        {
+            return Ok(v);
+        }
+        self.check_stack(pos)?;
+        self.call_depth.set(depth + 1);
+        let r = self.call_lambda(l, env, arg, pos).map_err(|e| {
+            if e.0
+                .trace
+                .iter()
+                .any(|f| f.1 == "from call site" && f.0 == pos)
+                || matches!(
+                    e.kind(),
+                    ErrorKind::StackOverflow | ErrorKind::InfiniteRecursion
+                )
+            {
+                e
+            } else {
+                e.frame(l.pos, Self::calling(l))
+                    .frame(pos, "from call site")
+            }
+        });
+        self.call_depth.set(depth);
+        r
+    }
+
+    /// `f a b`. When `f` is a plain-argument lambda whose body is a lambda (`a: b: ...`)
+    /// the intermediate closure is never built: `b`'s frame hangs directly off `a`'s.
+    /// Calling the outer lambda cannot fail past its call-depth check (its body only
+    /// makes the closure), so this is the two calls in sequence without the allocation.
+    pub fn call2(&self, f: &Value, a: Value, b: Value, pos: Pos) -> Result<Value> {
+        let f = self.force(f)?;
+        if let Value::Lambda(c) = &f
+            && c.lambda.formals.is_none()
+            && let Ir::Lambda(inner) = &c.lambda.body
+        {
+            self.check_depth(self.call_depth.get(), &c.lambda, pos)?;
+            let frame = Self::new_frame(&c.env, 1);
+            frame.slots.borrow_mut().push(a);
+            return self.call_closure(inner, &frame, b, pos);
+        }
+        let g = self.call(&f, a, pos)?;
+        self.call(&g, b, pos)
+    }
+
     /// Errors raised by a builtin at its call site are shown at the "while calling" frame.
     fn unpos(mut e: Error, pos: Pos) -> Error {
         if e.0.pos == pos {
@@ -1004,8 +1056,12 @@ impl Evaluator {
     /// Applies a function to several arguments.
     pub fn call_n(&self, f: &Value, args: &[Value], pos: Pos) -> Result<Value> {
         let mut f = f.clone();
-        for a in args {
-            f = self.call(&f, a.clone(), pos)?;
+        for pair in args.chunks(2) {
+            f = match pair {
+                [a, b] => self.call2(&f, a.clone(), b.clone(), pos)?,
+                [a] => self.call(&f, a.clone(), pos)?,
+                _ => unreachable!("chunks of two"),
+            };
         }
         Ok(f)
     }
@@ -1024,9 +1080,8 @@ impl Evaluator {
         }
     }
 
-    fn call_lambda(&self, c: &Closure, arg: Value, pos: Pos) -> Result<Value> {
-        let l = &*c.lambda;
-        let frame = Self::new_frame(&c.env, l.nslots);
+    fn call_lambda(&self, l: &LambdaIr, env: &Rc<Env>, arg: Value, pos: Pos) -> Result<Value> {
+        let frame = Self::new_frame(env, l.nslots);
         match &l.formals {
             None => {
                 frame.slots.borrow_mut().push(arg);
