@@ -112,12 +112,8 @@ pub fn eval_in(ir: &Ir, lookup: &impl Fn(u32, u32) -> Option<Value>) -> Option<V
         Ir::Const(v) => Some(v.clone()),
         Ir::Var(d, s) => lookup(*d, *s),
         Ir::Bin(op, a, b, _) => {
-            let Value::Int(x) = eval_in(a, lookup)? else {
-                return None;
-            };
-            let Value::Int(y) = eval_in(b, lookup)? else {
-                return None;
-            };
+            let x = eval_in(a, lookup)?.take_int().ok()?;
+            let y = eval_in(b, lookup)?.take_int().ok()?;
             Some(match op {
                 BinOp::Sub => Value::Int(x.checked_sub(y)?),
                 BinOp::Mul => Value::Int(x.checked_mul(y)?),
@@ -132,12 +128,8 @@ pub fn eval_in(ir: &Ir, lookup: &impl Fn(u32, u32) -> Option<Value>) -> Option<V
             })
         }
         Ir::Concat(parts, false, _) if parts.len() == 2 => {
-            let Value::Int(x) = eval_in(&parts[0], lookup)? else {
-                return None;
-            };
-            let Value::Int(y) = eval_in(&parts[1], lookup)? else {
-                return None;
-            };
+            let x = eval_in(&parts[0], lookup)?.take_int().ok()?;
+            let y = eval_in(&parts[1], lookup)?.take_int().ok()?;
             Some(Value::Int(x.checked_add(y)?))
         }
         _ => None,

@@ -702,9 +702,9 @@ impl Evaluator {
                 self.eval(body, &frame)
             }
             Ir::If(c, a, b, pos) => {
-                let cb = match self.eval(c, env)? {
-                    Value::Bool(b) => b,
-                    cv => self
+                let cb = match self.eval(c, env)?.take_bool() {
+                    Ok(b) => b,
+                    Err(cv) => self
                         .expect_bool(&cv, *pos)
                         .map_err(|e| e.frame(*pos, "while evaluating a branch condition"))?,
                 };
@@ -1213,28 +1213,29 @@ impl Evaluator {
                 let av = self.eval(a, env)?;
                 let bv = self.eval(b, env)?;
                 // Fast paths for integer arithmetic and comparison.
-                if let (Value::Int(x), Value::Int(y)) = (&av, &bv) {
-                    match op {
-                        BinOp::Lt => return Ok(Value::Bool(x < y)),
-                        BinOp::Le => return Ok(Value::Bool(x <= y)),
-                        BinOp::Gt => return Ok(Value::Bool(x > y)),
-                        BinOp::Ge => return Ok(Value::Bool(x >= y)),
-                        BinOp::Eq => return Ok(Value::Bool(x == y)),
-                        BinOp::Neq => return Ok(Value::Bool(x != y)),
-                        BinOp::Sub => {
-                            if let Some(r) = x.checked_sub(*y) {
-                                return Ok(Value::Int(r));
-                            }
-                        }
-                        BinOp::Mul => {
-                            if let Some(r) = x.checked_mul(*y) {
-                                return Ok(Value::Int(r));
-                            }
-                        }
-                        _ => {}
+                let (x, y) = match (av.take_int(), bv.take_int()) {
+                    (Ok(x), Ok(y)) => (x, y),
+                    (a, b) => {
+                        let a = a.map_or_else(|v| v, Value::Int);
+                        let b = b.map_or_else(|v| v, Value::Int);
+                        return self.binop(op, &a, &b, pos);
                     }
+                };
+                let r = match op {
+                    BinOp::Lt => Some(Value::Bool(x < y)),
+                    BinOp::Le => Some(Value::Bool(x <= y)),
+                    BinOp::Gt => Some(Value::Bool(x > y)),
+                    BinOp::Ge => Some(Value::Bool(x >= y)),
+                    BinOp::Eq => Some(Value::Bool(x == y)),
+                    BinOp::Neq => Some(Value::Bool(x != y)),
+                    BinOp::Sub => x.checked_sub(y).map(Value::Int),
+                    BinOp::Mul => x.checked_mul(y).map(Value::Int),
+                    _ => None,
+                };
+                match r {
+                    Some(r) => Ok(r),
+                    None => self.binop(op, &Value::Int(x), &Value::Int(y), pos),
                 }
-                self.binop(op, &av, &bv, pos)
             }
         }
     }
@@ -1365,16 +1366,32 @@ impl Evaluator {
         let first = self.eval(&parts[0], env)?;
         if !force_string && parts.len() == 2 {
             // `a + b` on integers: the common case.
-            if let Value::Int(x) = first {
-                let second = self.eval(&parts[1], env)?;
-                if let Value::Int(y) = second
-                    && let Some(r) = x.checked_add(y)
-                {
-                    return Ok(Value::Int(r));
+            let first = match first.take_int() {
+                Ok(x) => {
+                    let second = self.eval(&parts[1], env)?;
+                    return match second.take_int() {
+                        Ok(y) => match x.checked_add(y) {
+                            Some(r) => Ok(Value::Int(r)),
+                            None => self.add_values(Value::Int(x), Value::Int(y), pos),
+                        },
+                        Err(second) => self.add_values(Value::Int(x), second, pos),
+                    };
                 }
-                return self.add_values(first, second, pos);
-            }
+                Err(first) => first,
+            };
+            return self.eval_concat_rest(first, parts, force_string, pos, env);
         }
+        self.eval_concat_rest(first, parts, force_string, pos, env)
+    }
+
+    fn eval_concat_rest(
+        &self,
+        first: Value,
+        parts: &[Ir],
+        force_string: bool,
+        pos: Pos,
+        env: &Rc<Env>,
+    ) -> Result<Value> {
         if !force_string {
             match &first {
                 Value::Int(_) | Value::Float(_) => {

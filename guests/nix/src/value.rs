@@ -274,6 +274,30 @@ impl Value {
         }
     }
 
+    /// The integer, if the value is one. Consuming a scalar this way runs no drop glue:
+    /// in wasm `drop_in_place::<Value>` is an out-of-line call even for an integer, and
+    /// the hot arithmetic paths would otherwise make it for every operand.
+    #[inline(always)]
+    pub fn take_int(self) -> std::result::Result<i64, Value> {
+        if let Value::Int(i) = self {
+            std::mem::forget(self);
+            Ok(i)
+        } else {
+            Err(self)
+        }
+    }
+
+    /// The Boolean, if the value is one (without drop glue, see [`Value::take_int`]).
+    #[inline(always)]
+    pub fn take_bool(self) -> std::result::Result<bool, Value> {
+        if let Value::Bool(b) = self {
+            std::mem::forget(self);
+            Ok(b)
+        } else {
+            Err(self)
+        }
+    }
+
     /// Whether the value is a function.
     pub fn is_function(&self) -> bool {
         matches!(
