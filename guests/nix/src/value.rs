@@ -96,6 +96,22 @@ impl Attrs {
     pub fn update(&self, other: &Attrs) -> Attrs {
         let (a, b) = (&self.entries, &other.entries);
         let mut out = Vec::with_capacity(a.len() + b.len());
+        if b.len() * 8 < a.len() {
+            // A few attributes over a big set (overlays, `lib` updates): find each one's
+            // place by binary search and copy the runs in between wholesale.
+            let mut i = 0;
+            for e in b {
+                let k = a[i..].partition_point(|x| x.name < e.name);
+                out.extend_from_slice(&a[i..i + k]);
+                i += k;
+                if i < a.len() && a[i].name == e.name {
+                    i += 1;
+                }
+                out.push(e.clone());
+            }
+            out.extend_from_slice(&a[i..]);
+            return Attrs { entries: out };
+        }
         let (mut i, mut j) = (0, 0);
         while i < a.len() && j < b.len() {
             match a[i].name.cmp(&b[j].name) {
@@ -324,5 +340,54 @@ impl AttrsBuilder {
     /// Finishes.
     pub fn build(self) -> Value {
         Value::attrs(self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(names: &[(&str, i64)]) -> Attrs {
+        Attrs::from_unsorted(
+            names
+                .iter()
+                .map(|(n, v)| Attr {
+                    name: Sym::new(n),
+                    value: Value::Int(*v),
+                    pos: Pos::NONE,
+                })
+                .collect(),
+        )
+    }
+
+    fn show(a: &Attrs) -> Vec<(Sym, i64)> {
+        a.entries
+            .iter()
+            .map(|e| match e.value {
+                Value::Int(i) => (e.name, i),
+                _ => unreachable!("ints only"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn update_small_and_large_right_sides() {
+        let big: Vec<(String, i64)> = (0..100).map(|i| (format!("a{i}"), i)).collect();
+        let big: Vec<(&str, i64)> = big.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+        let left = set(&big);
+        for right in [
+            set(&[("a5", -5), ("a50", -50), ("zz", 1), ("", 2)]),
+            set(&big
+                .iter()
+                .step_by(3)
+                .map(|(n, v)| (*n, -v))
+                .collect::<Vec<_>>()),
+            set(&[]),
+        ] {
+            let got = show(&left.update(&right));
+            let mut want: std::collections::BTreeMap<Sym, i64> = show(&left).into_iter().collect();
+            want.extend(show(&right));
+            assert_eq!(got, want.into_iter().collect::<Vec<_>>());
+        }
     }
 }
