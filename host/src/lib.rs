@@ -13,4 +13,4 @@ pub mod nix_guest;
 mod open;
 pub mod runtime;
 
-pub use open::open_store;
+pub use open::{LazyStore, open_store};

@@ -2,9 +2,13 @@
 //! nix-daemon (`daemon`, `unix:///path`, `ssh-ng://host`) through `evalbox-daemon`. The one
 //! place that knows every backend, so the CLI and embedders pick backends the same way.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
 use std::sync::Arc;
 
-use evalbox_store::{Store, StoreUri};
+use evalbox_nix::derivation::Derivation;
+use evalbox_nix::{FileIngestionMethod, HashAlgo, StoreDir, StorePath};
+use evalbox_store::{AddSource, BuildResult, BuildTarget, PathInfo, Store, StoreUri};
 
 /// Opens the store `uri` names, or the default one when `None` (`$NIX_REMOTE`, else the
 /// embedded store at `$EVALBOX_STORE` or under the XDG data directory).
@@ -13,8 +17,174 @@ pub async fn open_store(uri: Option<&str>) -> evalbox_store::Result<Arc<dyn Stor
         Some(u) => StoreUri::parse(u)?,
         None => StoreUri::from_env()?,
     };
-    match &uri {
-        StoreUri::Local { .. } => evalbox_store::open_local(&uri),
-        _ => evalbox_daemon::store::open(&uri).await,
+    open_uri(&uri).await
+}
+
+/// A store that is opened when first used: `evalbox run` hands one to every guest, and a
+/// guest that never calls a store operation neither pays for opening the store (the embedded
+/// store's SQLite set-up, a daemon handshake) nor creates the embedded store on disk. The URI
+/// is parsed up front, so a malformed `--store` still fails before the guest runs; a store
+/// that cannot be opened fails the guest's first store call with the reason, and the next
+/// call tries again.
+#[derive(Debug)]
+pub struct LazyStore {
+    uri: StoreUri,
+    store_dir: StoreDir,
+    opened: tokio::sync::OnceCell<Arc<dyn Store>>,
+}
+
+impl LazyStore {
+    /// The store `uri` names, or the default one when `None` (see [`open_store`]).
+    pub fn new(uri: Option<&str>) -> evalbox_store::Result<Self> {
+        let uri = match uri {
+            Some(u) => StoreUri::parse(u)?,
+            None => StoreUri::from_env()?,
+        };
+        let store_dir = match &uri {
+            StoreUri::Local { store_dir, .. } => store_dir.clone(),
+            // The daemon backends use Nix's default store directory, as DaemonStore does.
+            _ => StoreDir::default(),
+        };
+        Ok(LazyStore {
+            uri,
+            store_dir,
+            opened: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    /// The URI this store opens.
+    pub fn uri(&self) -> &StoreUri {
+        &self.uri
+    }
+
+    /// Has a store operation opened the store yet?
+    pub fn is_open(&self) -> bool {
+        self.opened.initialized()
+    }
+
+    async fn get(&self) -> evalbox_store::Result<&Arc<dyn Store>> {
+        self.opened.get_or_try_init(|| open_uri(&self.uri)).await
+    }
+}
+
+async fn open_uri(uri: &StoreUri) -> evalbox_store::Result<Arc<dyn Store>> {
+    let store = match uri {
+        StoreUri::Local { .. } => evalbox_store::open_local(uri)?,
+        _ => evalbox_daemon::store::open(uri).await?,
+    };
+    if store.store_dir().as_str() != store_dir_of(uri).as_str() {
+        return Err(evalbox_store::Error::BadInput(format!(
+            "the store {uri} uses {} instead of {}",
+            store.store_dir(),
+            store_dir_of(uri)
+        )));
+    }
+    Ok(store)
+}
+
+fn store_dir_of(uri: &StoreUri) -> StoreDir {
+    match uri {
+        StoreUri::Local { store_dir, .. } => store_dir.clone(),
+        _ => StoreDir::default(),
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for LazyStore {
+    fn store_dir(&self) -> &StoreDir {
+        &self.store_dir
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    async fn is_valid_path(&self, path: &StorePath) -> evalbox_store::Result<bool> {
+        self.get().await?.is_valid_path(path).await
+    }
+
+    async fn query_valid_paths(
+        &self,
+        paths: &[StorePath],
+    ) -> evalbox_store::Result<BTreeSet<StorePath>> {
+        self.get().await?.query_valid_paths(paths).await
+    }
+
+    async fn query_path_info(&self, path: &StorePath) -> evalbox_store::Result<Option<PathInfo>> {
+        self.get().await?.query_path_info(path).await
+    }
+
+    async fn add_to_store(
+        &self,
+        name: &str,
+        source: AddSource,
+        method: FileIngestionMethod,
+        algo: HashAlgo,
+        references: &BTreeSet<StorePath>,
+    ) -> evalbox_store::Result<PathInfo> {
+        self.get()
+            .await?
+            .add_to_store(name, source, method, algo, references)
+            .await
+    }
+
+    async fn add_text_to_store(
+        &self,
+        name: &str,
+        text: &[u8],
+        references: &BTreeSet<StorePath>,
+    ) -> evalbox_store::Result<StorePath> {
+        self.get()
+            .await?
+            .add_text_to_store(name, text, references)
+            .await
+    }
+
+    async fn add_derivation(
+        &self,
+        drv: &Derivation,
+        name: &str,
+    ) -> evalbox_store::Result<StorePath> {
+        self.get().await?.add_derivation(drv, name).await
+    }
+
+    async fn query_referrers(
+        &self,
+        path: &StorePath,
+    ) -> evalbox_store::Result<BTreeSet<StorePath>> {
+        self.get().await?.query_referrers(path).await
+    }
+
+    async fn nar_from_path(
+        &self,
+        path: &StorePath,
+        sink: &mut (dyn Write + Send),
+    ) -> evalbox_store::Result<()> {
+        self.get().await?.nar_from_path(path, sink).await
+    }
+
+    async fn query_derivation_output_map(
+        &self,
+        drv_path: &StorePath,
+    ) -> evalbox_store::Result<BTreeMap<String, Option<StorePath>>> {
+        self.get()
+            .await?
+            .query_derivation_output_map(drv_path)
+            .await
+    }
+
+    async fn build_paths(
+        &self,
+        targets: &[BuildTarget],
+    ) -> evalbox_store::Result<Vec<BuildResult>> {
+        self.get().await?.build_paths(targets).await
+    }
+
+    async fn add_temp_root(&self, path: &StorePath) -> evalbox_store::Result<()> {
+        self.get().await?.add_temp_root(path).await
+    }
+
+    async fn read_derivation(&self, drv_path: &StorePath) -> evalbox_store::Result<Derivation> {
+        self.get().await?.read_derivation(drv_path).await
     }
 }

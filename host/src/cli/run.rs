@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -175,11 +176,11 @@ pub fn run(globals: &Globals, args: RunArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let store = runtime
-        .block_on(evalbox::open_store(globals.store.as_deref()))
-        .context("cannot open the store")?;
+    // Opened on the guest's first store call: a guest that never uses the store does not
+    // create or open one.
+    let store = evalbox::LazyStore::new(globals.store.as_deref()).context("bad store")?;
     let config = RunConfig {
-        store: Some(store),
+        store: Some(Arc::new(store)),
         ..config
     };
     let outcome = runtime.block_on(sandbox.run(&guest, &config))?;

@@ -184,3 +184,70 @@ fn run_rejects_bad_arguments_clearly() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot compile"));
 }
+
+#[test]
+fn run_opens_the_store_only_when_the_guest_uses_it() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("store");
+    let store = format!("local?root={}", root.display());
+    // A guest that makes no store call leaves no store behind.
+    let out = evalbox_tests::run(
+        evalbox(cache.path())
+            .args(["--store", &store, "run"])
+            .arg(evalbox_tests::guest_wasm("hello")),
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        !root.exists(),
+        "the store was created for a guest that never used it"
+    );
+    // One that does gets it, created on first use.
+    let src = dir.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    std::fs::write(
+        src.join("package.toml"),
+        "name = \"lazy\"\nversion = \"1\"\nscript = \"build.sh\"\n",
+    )
+    .unwrap();
+    std::fs::write(src.join("build.sh"), "echo hi > $out\n").unwrap();
+    let src = src.canonicalize().unwrap();
+    let out = evalbox_tests::run(
+        evalbox(cache.path())
+            .args(["--store", &store, "run", "--src"])
+            .arg(&src)
+            .arg(evalbox_tests::guest_wasm("hello-frontend"))
+            .arg("--")
+            .arg(&src),
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(root.join("nix/var/nix/db/db.sqlite").exists());
+    // A malformed URI still fails before the guest runs; an unreachable daemon fails the
+    // guest's first store call with the reason.
+    let out = evalbox_tests::run(
+        evalbox(cache.path())
+            .args(["--store", "bogus://x", "run"])
+            .arg(evalbox_tests::guest_wasm("hello")),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("invalid store URI 'bogus://x'"), "{stderr}");
+    assert!(out.stdout.is_empty(), "the guest ran");
+    let socket = dir.path().join("no-daemon.sock");
+    let out = evalbox_tests::run(
+        evalbox(cache.path())
+            .args([
+                "--store",
+                &format!("unix://{}", socket.display()),
+                "run",
+                "--src",
+            ])
+            .arg(&src)
+            .arg(evalbox_tests::guest_wasm("hello-frontend"))
+            .arg("--")
+            .arg(&src),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("no-daemon.sock"), "{stderr}");
+}
