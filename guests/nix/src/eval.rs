@@ -147,6 +147,8 @@ pub struct Evaluator {
     pub(crate) builtins: RefCell<Option<Value>>,
     call_depth: Cell<usize>,
     stack_base: Cell<usize>,
+    /// Recycled one-slot frames (see `recycle_frame`).
+    frame_pool: RefCell<Vec<Rc<Env>>>,
     pub(crate) import_cache: RefCell<HashMap<String, Value>>,
     /// Where `trace`/`warn` output goes.
     pub diag: RefCell<Box<dyn std::io::Write>>,
@@ -177,6 +179,9 @@ pub(crate) struct Syms {
     pub value: Sym,
     pub key: Sym,
 }
+
+/// How many recycled frames `Evaluator::recycle_frame` keeps.
+const FRAME_POOL: usize = 64;
 
 fn stack_addr() -> usize {
     let x = 0u8;
@@ -213,6 +218,7 @@ impl Evaluator {
             builtins: RefCell::new(None),
             call_depth: Cell::new(0),
             stack_base: Cell::new(stack_addr()),
+            frame_pool: RefCell::new(Vec::new()),
             import_cache: RefCell::new(HashMap::new()),
             diag: RefCell::new(Box::new(std::io::stderr())),
             sym,
@@ -568,6 +574,35 @@ impl Evaluator {
         match &**ir {
             Ir::Var(0, _) => Value::pending(ir.clone(), env.clone()),
             _ => self.delay(ir, env),
+        }
+    }
+
+    /// A one-slot frame holding `arg` over `parent`, reusing a recycled allocation.
+    #[inline]
+    fn pooled_frame(&self, parent: &Rc<Env>, arg: Value) -> Rc<Env> {
+        if let Some(mut f) = self.frame_pool.borrow_mut().pop()
+            && let Some(e) = Rc::get_mut(&mut f)
+        {
+            e.slots.get_mut().push(arg);
+            e.parent = Some(parent.clone());
+            return f;
+        }
+        let f = Self::new_frame(parent, 1);
+        f.slots.borrow_mut().push(arg);
+        f
+    }
+
+    /// Keeps a plain lambda's frame for reuse when nothing captured it (the common case
+    /// for calls whose body only computes a value): saves an allocation per call.
+    #[inline]
+    fn recycle_frame(&self, mut f: Rc<Env>) {
+        if let Some(e) = Rc::get_mut(&mut f) {
+            e.slots.get_mut().clear();
+            e.parent = None;
+            let mut pool = self.frame_pool.borrow_mut();
+            if pool.len() < FRAME_POOL {
+                pool.push(f);
+            }
         }
     }
 
@@ -1037,9 +1072,10 @@ impl Evaluator {
             && let Ir::Lambda(inner) = &c.lambda.body
         {
             self.check_depth(self.call_depth.get(), &c.lambda, pos)?;
-            let frame = Self::new_frame(&c.env, 1);
-            frame.slots.borrow_mut().push(a);
-            return self.call_closure(inner, &frame, b, pos);
+            let frame = self.pooled_frame(&c.env, a);
+            let r = self.call_closure(inner, &frame, b, pos);
+            self.recycle_frame(frame);
+            return r;
         }
         let g = self.call(&f, a, pos)?;
         self.call(&g, b, pos)
@@ -1081,11 +1117,15 @@ impl Evaluator {
     }
 
     fn call_lambda(&self, l: &LambdaIr, env: &Rc<Env>, arg: Value, pos: Pos) -> Result<Value> {
+        if l.formals.is_none() {
+            let frame = self.pooled_frame(env, arg);
+            let r = self.eval(&l.body, &frame);
+            self.recycle_frame(frame);
+            return r;
+        }
         let frame = Self::new_frame(env, l.nslots);
         match &l.formals {
-            None => {
-                frame.slots.borrow_mut().push(arg);
-            }
+            None => unreachable!("handled above"),
             Some(formals) => {
                 let av = self.force(&arg)?;
                 let Value::Attrs(attrs) = &av else {
