@@ -106,14 +106,26 @@ pub fn var(env: &Rc<Env>, depth: u32, slot: u32, reach: Reach) -> Option<Value> 
     }
 }
 
+/// An integer operand: constants and variables directly (no recursive call, which in
+/// wasm costs an epoch check), anything else through [`eval_in`].
+#[inline(always)]
+fn int_operand(ir: &Ir, lookup: &impl Fn(u32, u32) -> Option<Value>) -> Option<i64> {
+    match ir {
+        Ir::Const(Value::Int(i)) => Some(*i),
+        Ir::Const(_) => None,
+        Ir::Var(d, s) => lookup(*d, *s)?.take_int().ok(),
+        _ => eval_in(ir, lookup)?.take_int().ok(),
+    }
+}
+
 /// The value of `ir`, with variables resolved by `lookup`, if it is free to compute.
 pub fn eval_in(ir: &Ir, lookup: &impl Fn(u32, u32) -> Option<Value>) -> Option<Value> {
     match ir {
         Ir::Const(v) => Some(v.clone()),
         Ir::Var(d, s) => lookup(*d, *s),
         Ir::Bin(op, a, b, _) => {
-            let x = eval_in(a, lookup)?.take_int().ok()?;
-            let y = eval_in(b, lookup)?.take_int().ok()?;
+            let x = int_operand(a, lookup)?;
+            let y = int_operand(b, lookup)?;
             Some(match op {
                 BinOp::Sub => Value::Int(x.checked_sub(y)?),
                 BinOp::Mul => Value::Int(x.checked_mul(y)?),
@@ -128,8 +140,8 @@ pub fn eval_in(ir: &Ir, lookup: &impl Fn(u32, u32) -> Option<Value>) -> Option<V
             })
         }
         Ir::Concat(parts, false, _) if parts.len() == 2 => {
-            let x = eval_in(&parts[0], lookup)?.take_int().ok()?;
-            let y = eval_in(&parts[1], lookup)?.take_int().ok()?;
+            let x = int_operand(&parts[0], lookup)?;
+            let y = int_operand(&parts[1], lookup)?;
             Some(Value::Int(x.checked_add(y)?))
         }
         _ => None,

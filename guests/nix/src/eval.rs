@@ -655,21 +655,7 @@ impl Evaluator {
     pub fn eval(&self, ir: &Ir, env: &Rc<Env>) -> Result<Value> {
         match ir {
             Ir::Const(v) => Ok(v.clone()),
-            Ir::Var(d, s) => {
-                let mut e = env;
-                for _ in 0..*d {
-                    e = e.parent.as_ref().expect("resolved depth");
-                }
-                let slots = e.slots.borrow();
-                match &slots[*s as usize] {
-                    Value::Thunk(t) => {
-                        let t = t.clone();
-                        drop(slots);
-                        self.force_thunk(&t)
-                    }
-                    v => Ok(v.clone()),
-                }
-            }
+            Ir::Var(d, s) => self.eval_var(*d, *s, env),
             Ir::WithVar(name, pos) => {
                 let v = self.with_lookup(env, *name, *pos)?;
                 self.force(&v)
@@ -700,7 +686,7 @@ impl Evaluator {
                 env: env.clone(),
             }))),
             Ir::Call(f, args, pos) => {
-                let mut fv = self.eval(f, env)?;
+                let mut fv = self.eval_operand(f, env)?;
                 let mut rest = &args[..];
                 while let [a, more @ ..] = rest {
                     let av = self.delay_arg(a, env);
@@ -737,7 +723,7 @@ impl Evaluator {
                 self.eval(body, &frame)
             }
             Ir::If(c, a, b, pos) => {
-                let cb = match self.eval(c, env)?.take_bool() {
+                let cb = match self.eval_operand(c, env)?.take_bool() {
                     Ok(b) => b,
                     Err(cv) => self
                         .expect_bool(&cv, *pos)
@@ -786,6 +772,36 @@ impl Evaluator {
         }
     }
 
+    /// The forced value of variable `(d, s)`.
+    #[inline(always)]
+    fn eval_var(&self, d: u32, s: u32, env: &Rc<Env>) -> Result<Value> {
+        let mut e = env;
+        for _ in 0..d {
+            e = e.parent.as_ref().expect("resolved depth");
+        }
+        let slots = e.slots.borrow();
+        match &slots[s as usize] {
+            Value::Thunk(t) => {
+                let t = t.clone();
+                drop(slots);
+                self.force_thunk(&t)
+            }
+            v => Ok(v.clone()),
+        }
+    }
+
+    /// [`Self::eval`] with constants and variables handled in place: operands of
+    /// operators and calls are mostly those, and each `eval` call costs a frame (and in
+    /// wasm an epoch check).
+    #[inline(always)]
+    fn eval_operand(&self, ir: &Ir, env: &Rc<Env>) -> Result<Value> {
+        match ir {
+            Ir::Const(v) => Ok(v.clone()),
+            Ir::Var(d, s) => self.eval_var(*d, *s, env),
+            _ => self.eval(ir, env),
+        }
+    }
+
     fn attr_name(&self, a: &IrAttr, env: &Rc<Env>) -> Result<Sym> {
         match a {
             IrAttr::Static(s) => Ok(*s),
@@ -805,7 +821,7 @@ impl Evaluator {
         pos: Pos,
         env: &Rc<Env>,
     ) -> Result<Value> {
-        let mut v = self.eval(e, env)?;
+        let mut v = self.eval_operand(e, env)?;
         for a in path {
             let name = self.attr_name(a, env)?;
             match &v {
@@ -957,8 +973,20 @@ impl Evaluator {
 
     /// Applies a function to one argument.
     pub fn call(&self, f: &Value, arg: Value, pos: Pos) -> Result<Value> {
-        let f = self.force(f)?;
-        match &f {
+        match f {
+            // The common case, without forcing (and so copying) the function value.
+            Value::Lambda(c) => self.call_closure(&c.lambda, &c.env, arg, pos),
+            Value::Thunk(_) => {
+                let f = self.force(f)?;
+                self.call_forced(&f, arg, pos)
+            }
+            f => self.call_forced(f, arg, pos),
+        }
+    }
+
+    /// [`Self::call`] of a function in weak head normal form.
+    fn call_forced(&self, f: &Value, arg: Value, pos: Pos) -> Result<Value> {
+        match f {
             Value::Lambda(c) => self.call_closure(&c.lambda, &c.env, arg, pos),
             Value::PrimOp(op) => {
                 if op.arity == 1 {
@@ -997,7 +1025,7 @@ impl Evaluator {
                 format!(
                     "attempt to call something which is not a function but {}: {}",
                     f.type_desc(),
-                    self.show_value(&f)
+                    self.show_value(f)
                 ),
                 pos,
             )),
@@ -1250,8 +1278,8 @@ impl Evaluator {
                 })?))
             }
             _ => {
-                let av = self.eval(a, env)?;
-                let bv = self.eval(b, env)?;
+                let av = self.eval_operand(a, env)?;
+                let bv = self.eval_operand(b, env)?;
                 // Fast paths for integer arithmetic and comparison.
                 let (x, y) = match (av.take_int(), bv.take_int()) {
                     (Ok(x), Ok(y)) => (x, y),
@@ -1403,12 +1431,12 @@ impl Evaluator {
         pos: Pos,
         env: &Rc<Env>,
     ) -> Result<Value> {
-        let first = self.eval(&parts[0], env)?;
+        let first = self.eval_operand(&parts[0], env)?;
         if !force_string && parts.len() == 2 {
             // `a + b` on integers: the common case.
             let first = match first.take_int() {
                 Ok(x) => {
-                    let second = self.eval(&parts[1], env)?;
+                    let second = self.eval_operand(&parts[1], env)?;
                     return match second.take_int() {
                         Ok(y) => match x.checked_add(y) {
                             Some(r) => Ok(Value::Int(r)),
