@@ -81,7 +81,7 @@ pub fn settled(v: &Value, reach: Reach) -> Option<Value> {
                 _ => None,
             }
         }
-        v => Some(v.clone()),
+        v => Some(v.copy()),
     }
 }
 
@@ -102,7 +102,7 @@ pub fn var(env: &Rc<Env>, depth: u32, slot: u32, reach: Reach) -> Option<Value> 
             drop(slots);
             settled(&t, reach)
         }
-        v => Some(v.clone()),
+        v => Some(v.copy()),
     }
 }
 
@@ -121,7 +121,7 @@ fn int_operand(ir: &Ir, lookup: &impl Fn(u32, u32) -> Option<Value>) -> Option<i
 /// The value of `ir`, with variables resolved by `lookup`, if it is free to compute.
 pub fn eval_in(ir: &Ir, lookup: &impl Fn(u32, u32) -> Option<Value>) -> Option<Value> {
     match ir {
-        Ir::Const(v) => Some(v.clone()),
+        Ir::Const(v) => Some(v.copy()),
         Ir::Var(d, s) => lookup(*d, *s),
         Ir::Bin(op, a, b, _) => {
             let x = int_operand(a, lookup)?;

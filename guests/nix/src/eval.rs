@@ -786,7 +786,7 @@ impl Evaluator {
                 drop(slots);
                 self.force_thunk(&t)
             }
-            v => Ok(v.clone()),
+            v => Ok(v.copy()),
         }
     }
 
@@ -796,7 +796,7 @@ impl Evaluator {
     #[inline(always)]
     fn eval_operand(&self, ir: &Ir, env: &Rc<Env>) -> Result<Value> {
         match ir {
-            Ir::Const(v) => Ok(v.clone()),
+            Ir::Const(v) => Ok(v.copy()),
             Ir::Var(d, s) => self.eval_var(*d, *s, env),
             _ => self.eval(ir, env),
         }
@@ -1281,13 +1281,13 @@ impl Evaluator {
                 let av = self.eval_operand(a, env)?;
                 let bv = self.eval_operand(b, env)?;
                 // Fast paths for integer arithmetic and comparison.
-                let (x, y) = match (av.take_int(), bv.take_int()) {
-                    (Ok(x), Ok(y)) => (x, y),
-                    (a, b) => {
-                        let a = a.map_or_else(|v| v, Value::Int);
-                        let b = b.map_or_else(|v| v, Value::Int);
-                        return self.binop(op, &a, &b, pos);
-                    }
+                let x = match av.take_int() {
+                    Ok(x) => x,
+                    Err(a) => return self.binop(op, &a, &bv, pos),
+                };
+                let y = match bv.take_int() {
+                    Ok(y) => y,
+                    Err(b) => return self.binop(op, &Value::Int(x), &b, pos),
                 };
                 let r = match op {
                     BinOp::Lt => Some(Value::Bool(x < y)),

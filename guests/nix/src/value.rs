@@ -290,6 +290,20 @@ impl Value {
         }
     }
 
+    /// A copy of the value, with scalars copied in place: the derived `clone` is an
+    /// out-of-line call in wasm, which the hot paths (variables, constants) would make
+    /// for every integer.
+    #[inline(always)]
+    pub fn copy(&self) -> Value {
+        match self {
+            Value::Null => Value::Null,
+            Value::Bool(b) => Value::Bool(*b),
+            Value::Int(i) => Value::Int(*i),
+            Value::Float(f) => Value::Float(*f),
+            v => v.clone(),
+        }
+    }
+
     /// The integer, if the value is one. Consuming a scalar this way runs no drop glue:
     /// in wasm `drop_in_place::<Value>` is an out-of-line call even for an integer, and
     /// the hot arithmetic paths would otherwise make it for every operand.
