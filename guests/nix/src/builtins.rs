@@ -1267,9 +1267,7 @@ fn b_concat_strings_sep(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> 
         if i > 0 {
             out.s.push_str(&sep.s);
         }
-        let s = ev.coerce_to_string(x, pos, false, true).map_err(|e| e.frame(Pos::NONE, "while evaluating one element of the list of strings to concat passed to builtins.concatStringsSep"))?;
-        out.s.push_str(&s.s);
-        out.merge_ctx(&s);
+        ev.force(x).and_then(|x| ev.append_coerced(&mut out, &x, pos, false, true)).map_err(|e| e.frame(Pos::NONE, "while evaluating one element of the list of strings to concat passed to builtins.concatStringsSep"))?;
     }
     Ok(Value::Str(Rc::new(out)))
 }

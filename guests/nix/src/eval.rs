@@ -1505,12 +1505,31 @@ impl Evaluator {
             .coerce_to_string(&first, Pos::NONE, false, true)
             .map_err(|e| e.frame(pos, "while evaluating a path segment"))?;
         for p in &parts[1..] {
-            let v = self.eval(p, env)?;
-            let s = self.coerce_to_string(&v, pos, false, true)?;
-            out.s.push_str(&s.s);
-            out.merge_ctx(&s);
+            let v = self.eval_operand(p, env)?;
+            self.append_coerced(&mut out, &v, pos, false, true)?;
         }
         Ok(Value::Str(Rc::new(out)))
+    }
+
+    /// Appends `v` coerced to a string (see [`Self::coerce_to_string`]) to `out`; a
+    /// string is appended in place rather than copied first.
+    pub fn append_coerced(
+        &self,
+        out: &mut NixString,
+        v: &Value,
+        pos: Pos,
+        more: bool,
+        copy: bool,
+    ) -> Result<()> {
+        if let Value::Str(s) = v {
+            out.s.push_str(&s.s);
+            out.merge_ctx(s);
+            return Ok(());
+        }
+        let s = self.coerce_to_string(v, pos, more, copy)?;
+        out.s.push_str(&s.s);
+        out.merge_ctx(&s);
+        Ok(())
     }
 
     fn add_values(&self, a: Value, b: Value, pos: Pos) -> Result<Value> {
