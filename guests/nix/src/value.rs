@@ -44,7 +44,7 @@ impl NixString {
 }
 
 /// One attribute.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Attr {
     /// The name.
     pub name: Sym,
@@ -52,6 +52,18 @@ pub struct Attr {
     pub value: Value,
     /// Where it was defined.
     pub pos: Pos,
+}
+
+impl Clone for Attr {
+    /// Copies scalars in place (see [`Value::copy`]): `//` copies whole sets.
+    #[inline(always)]
+    fn clone(&self) -> Attr {
+        Attr {
+            name: self.name,
+            value: self.value.copy(),
+            pos: self.pos,
+        }
+    }
 }
 
 /// An attribute set: attributes sorted by symbol.
