@@ -578,7 +578,7 @@ impl Evaluator {
     }
 
     /// A one-slot frame holding `arg` over `parent`, reusing a recycled allocation.
-    #[inline]
+    #[inline(always)]
     fn pooled_frame(&self, parent: &Rc<Env>, arg: Value) -> Rc<Env> {
         if let Some(mut f) = self.frame_pool.borrow_mut().pop()
             && let Some(e) = Rc::get_mut(&mut f)
@@ -594,7 +594,7 @@ impl Evaluator {
 
     /// Keeps a plain lambda's frame for reuse when nothing captured it (the common case
     /// for calls whose body only computes a value): saves an allocation per call.
-    #[inline]
+    #[inline(always)]
     fn recycle_frame(&self, mut f: Rc<Env>) {
         if let Some(e) = Rc::get_mut(&mut f) {
             e.slots.get_mut().clear();
@@ -1069,7 +1069,15 @@ impl Evaluator {
         }
         self.check_stack(pos)?;
         self.call_depth.set(depth + 1);
-        let r = self.call_lambda(l, env, arg, pos).map_err(|e| {
+        let r = if l.formals.is_none() {
+            let frame = self.pooled_frame(env, arg);
+            let r = self.eval(&l.body, &frame);
+            self.recycle_frame(frame);
+            r
+        } else {
+            self.call_lambda(l, env, arg, pos)
+        };
+        let r = r.map_err(|e| {
             if e.0
                 .trace
                 .iter()
@@ -1144,16 +1152,11 @@ impl Evaluator {
         }
     }
 
+    /// A call of a lambda with formals (plain ones are handled by `call_closure`).
     fn call_lambda(&self, l: &LambdaIr, env: &Rc<Env>, arg: Value, pos: Pos) -> Result<Value> {
-        if l.formals.is_none() {
-            let frame = self.pooled_frame(env, arg);
-            let r = self.eval(&l.body, &frame);
-            self.recycle_frame(frame);
-            return r;
-        }
         let frame = Self::new_frame(env, l.nslots);
         match &l.formals {
-            None => unreachable!("handled above"),
+            None => unreachable!("plain lambdas are called by call_closure"),
             Some(formals) => {
                 let av = self.force(&arg)?;
                 let Value::Attrs(attrs) = &av else {
