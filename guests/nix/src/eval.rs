@@ -1102,8 +1102,11 @@ impl Evaluator {
     /// Calling the outer lambda cannot fail past its call-depth check (its body only
     /// makes the closure), so this is the two calls in sequence without the allocation.
     pub fn call2(&self, f: &Value, a: Value, b: Value, pos: Pos) -> Result<Value> {
-        let f = self.force(f)?;
-        if let Value::Lambda(c) = &f
+        if let Value::Thunk(_) = f {
+            let f = self.force(f)?;
+            return self.call2(&f, a, b, pos);
+        }
+        if let Value::Lambda(c) = f
             && c.lambda.formals.is_none()
             && let Ir::Lambda(inner) = &c.lambda.body
         {
@@ -1113,7 +1116,7 @@ impl Evaluator {
             self.recycle_frame(frame);
             return r;
         }
-        let g = self.call(&f, a, pos)?;
+        let g = self.call(f, a, pos)?;
         self.call(&g, b, pos)
     }
 
