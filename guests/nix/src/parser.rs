@@ -18,7 +18,7 @@ pub struct ParseError {
     pub pos: Pos,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, PartialEq)]
 enum Tok {
     Id(Sym),
     Int(i64),
@@ -56,6 +56,51 @@ enum Tok {
     Punct(u8),
     Eof,
     Invalid,
+}
+
+impl Clone for Tok {
+    /// Inline, and a plain copy for the tokens without text: `peek` copies every token
+    /// it returns, and the derived clone is an out-of-line call in wasm.
+    #[inline(always)]
+    fn clone(&self) -> Tok {
+        match self {
+            Tok::Id(s) => Tok::Id(*s),
+            Tok::Int(i) => Tok::Int(*i),
+            Tok::Float(f) => Tok::Float(*f),
+            Tok::Punct(c) => Tok::Punct(*c),
+            Tok::Path(p, i) => Tok::Path(p.clone(), *i),
+            Tok::HPath(p, i) => Tok::HPath(p.clone(), *i),
+            Tok::SPath(p) => Tok::SPath(p.clone()),
+            Tok::Uri(u) => Tok::Uri(u.clone()),
+            Tok::DQuote => Tok::DQuote,
+            Tok::IndOpen => Tok::IndOpen,
+            Tok::DollarCurly => Tok::DollarCurly,
+            Tok::If => Tok::If,
+            Tok::Then => Tok::Then,
+            Tok::Else => Tok::Else,
+            Tok::Assert => Tok::Assert,
+            Tok::With => Tok::With,
+            Tok::Let => Tok::Let,
+            Tok::In => Tok::In,
+            Tok::Rec => Tok::Rec,
+            Tok::Inherit => Tok::Inherit,
+            Tok::OrKw => Tok::OrKw,
+            Tok::Ellipsis => Tok::Ellipsis,
+            Tok::Eq => Tok::Eq,
+            Tok::Neq => Tok::Neq,
+            Tok::Leq => Tok::Leq,
+            Tok::Geq => Tok::Geq,
+            Tok::And => Tok::And,
+            Tok::Or => Tok::Or,
+            Tok::Impl => Tok::Impl,
+            Tok::Update => Tok::Update,
+            Tok::Concat => Tok::Concat,
+            Tok::PipeFrom => Tok::PipeFrom,
+            Tok::PipeInto => Tok::PipeInto,
+            Tok::Eof => Tok::Eof,
+            Tok::Invalid => Tok::Invalid,
+        }
+    }
 }
 
 fn tok_name(t: &Tok) -> String {
