@@ -94,7 +94,7 @@ pub fn var(env: &Rc<Env>, depth: u32, slot: u32, reach: Reach) -> Option<Value> 
         e = e.parent.as_ref()?;
     }
     let slots = e.slots.try_borrow().ok()?;
-    let v = slots.get(slot as usize)?;
+    let v = slots.as_slice().get(slot as usize)?;
     match v {
         Value::Thunk(t) => {
             // Forcing may need the frame's slots (the thunk's own environment).

@@ -780,7 +780,7 @@ impl Evaluator {
             e = e.parent.as_ref().expect("resolved depth");
         }
         let slots = e.slots.borrow();
-        match &slots[s as usize] {
+        match &slots.as_slice()[s as usize] {
             Value::Thunk(t) => {
                 let t = t.clone();
                 drop(slots);
