@@ -69,13 +69,17 @@ pub fn settled(v: &Value, reach: Reach) -> Option<Value> {
         Value::Thunk(t) => {
             let st = t.0.try_borrow().ok()?;
             match &*st {
-                ThunkState::Done(x) => Some(x.clone()),
+                ThunkState::Done(x) => Some(x.copy()),
                 ThunkState::Apply(Value::Lambda(c), a)
                     if reach == Reach::Apply && c.lambda.cheap_body =>
                 {
                     let r = apply(&c.lambda.body, &c.env, a, Reach::Settled)?;
                     drop(st);
-                    *t.0.borrow_mut() = ThunkState::Done(r.clone());
+                    let old = std::mem::replace(&mut *t.0.borrow_mut(), ThunkState::Done(r.copy()));
+                    if let ThunkState::Apply(f, a) = old {
+                        f.discard();
+                        a.discard();
+                    }
                     Some(r)
                 }
                 _ => None,

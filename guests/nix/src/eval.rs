@@ -597,7 +597,10 @@ impl Evaluator {
     #[inline(always)]
     fn recycle_frame(&self, mut f: Rc<Env>) {
         if let Some(e) = Rc::get_mut(&mut f) {
-            e.slots.get_mut().clear();
+            let slots = e.slots.get_mut();
+            while let Some(v) = slots.pop() {
+                v.discard();
+            }
             e.parent = None;
             let mut pool = self.frame_pool.borrow_mut();
             if pool.len() < FRAME_POOL {
@@ -1065,6 +1068,7 @@ impl Evaluator {
         if l.cheap_body
             && let Some(v) = crate::cheap::apply(&l.body, env, &arg, self.reach())
         {
+            arg.discard();
             return Ok(v);
         }
         self.check_stack(pos)?;

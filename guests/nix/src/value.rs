@@ -316,6 +316,19 @@ impl Value {
         }
     }
 
+    /// Drops the value without drop glue for scalars (see [`Value::take_int`]).
+    #[inline(always)]
+    pub fn discard(self) {
+        match self {
+            Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::PrimOp(_) => {
+                std::mem::forget(self)
+            }
+            Value::Lambda(c) => drop(c),
+            Value::Thunk(t) => drop(t),
+            v => drop(v),
+        }
+    }
+
     /// The integer, if the value is one. Consuming a scalar this way runs no drop glue:
     /// in wasm `drop_in_place::<Value>` is an out-of-line call even for an integer, and
     /// the hot arithmetic paths would otherwise make it for every operand.
