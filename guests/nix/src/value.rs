@@ -73,6 +73,16 @@ pub struct Attrs {
     pub entries: Vec<Attr>,
 }
 
+impl Drop for Attrs {
+    /// Drops the values without an out-of-line call each (see [`Value::discard`]):
+    /// `//` leaves big sets behind.
+    fn drop(&mut self) {
+        for a in self.entries.drain(..) {
+            a.value.discard();
+        }
+    }
+}
+
 impl Attrs {
     /// Builds from unsorted entries (later duplicates win).
     pub fn from_unsorted(mut entries: Vec<Attr>) -> Attrs {
@@ -302,9 +312,8 @@ impl Value {
         }
     }
 
-    /// A copy of the value, with scalars copied in place: the derived `clone` is an
-    /// out-of-line call in wasm, which the hot paths (variables, constants) would make
-    /// for every integer.
+    /// A copy of the value made in place: the derived `clone` is an out-of-line call in
+    /// wasm, which the hot paths (variables, constants, `//`) would make for every value.
     #[inline(always)]
     pub fn copy(&self) -> Value {
         match self {
@@ -312,6 +321,9 @@ impl Value {
             Value::Bool(b) => Value::Bool(*b),
             Value::Int(i) => Value::Int(*i),
             Value::Float(f) => Value::Float(*f),
+            Value::Thunk(t) => Value::Thunk(t.clone()),
+            Value::Lambda(c) => Value::Lambda(c.clone()),
+            Value::Attrs(a) => Value::Attrs(a.clone()),
             v => v.clone(),
         }
     }
