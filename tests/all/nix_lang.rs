@@ -116,6 +116,27 @@ fn deep_recursion_evaluates_and_runaway_recursion_is_a_clean_error() {
         ],
     );
     assert_eq!((code, out.as_str()), (Some(0), "10000\n"), "stderr: {err}");
+    // Structural recursion on cyclic or infinite values (coercion through outPath and
+    // __toString, toString of nested lists, toXML, toJSON, ==, <) uses little of the guest's
+    // own stack but much of the wasm stack: each level counts toward max-call-depth, so every
+    // one ends in an evaluation error, never a trap.
+    for expr in [
+        r#"let a = { outPath = a; }; in "${a}""#,
+        r#"let a = { __toString = s: a; }; in "${a}""#,
+        "let l = [ l ]; in toString l",
+        "let a = [ a ]; in builtins.toXML a",
+        "let a = { outPath = a; }; in builtins.toJSON a",
+        "let f = n: { x = f (n + 1); }; in f 0 == f 0",
+        "let l = n: [ (l (n + 1)) ]; in l 0 < l 0",
+        "let l = n: [ (l (n + 1)) ]; in builtins.deepSeq (l 0) 1",
+    ] {
+        let (code, out, err) = eval_in(dir.path(), &["--strict", "-E", expr]);
+        assert_eq!(code, Some(1), "{expr}: stdout {out:?}, stderr {err}");
+        assert!(
+            err.contains("error:") && !err.contains("trap") && !err.contains("panicked"),
+            "{expr}: {err}"
+        );
+    }
     // Runaway recursion: Nix's max-call-depth, and beyond it the guest's own stack budget;
     // both end in an evaluation error (exit 1), never a trap (101) or a host crash.
     for extra in [&[][..], &["--max-call-depth", "100000000"][..]] {

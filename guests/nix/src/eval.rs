@@ -1581,12 +1581,16 @@ impl Evaluator {
                 if x.len() != y.len() {
                     return Ok(false);
                 }
-                for (p, q) in x.iter().zip(y.iter()) {
-                    if !same_ref(p, q) && !self.equal(p, q, pos)? {
-                        return Ok(false);
+                // Each level of nesting counts toward max-call-depth, so comparing two
+                // infinite structures ends in an error rather than exhausting the stack.
+                self.nested(pos, || {
+                    for (p, q) in x.iter().zip(y.iter()) {
+                        if !same_ref(p, q) && !self.equal(p, q, pos)? {
+                            return Ok(false);
+                        }
                     }
-                }
-                true
+                    Ok(true)
+                })?
             }
             (Value::Attrs(x), Value::Attrs(y)) => {
                 if Rc::ptr_eq(x, y) {
@@ -1601,15 +1605,17 @@ impl Evaluator {
                 if x.entries.len() != y.entries.len() {
                     return Ok(false);
                 }
-                for (p, q) in x.entries.iter().zip(y.entries.iter()) {
-                    if p.name != q.name
-                        || (!same_ref(&p.value, &q.value)
-                            && !self.equal(&p.value, &q.value, pos)?)
-                    {
-                        return Ok(false);
+                self.nested(pos, || {
+                    for (p, q) in x.entries.iter().zip(y.entries.iter()) {
+                        if p.name != q.name
+                            || (!same_ref(&p.value, &q.value)
+                                && !self.equal(&p.value, &q.value, pos)?)
+                        {
+                            return Ok(false);
+                        }
                     }
-                }
-                true
+                    Ok(true)
+                })?
             }
             _ => false,
         })
@@ -1636,7 +1642,7 @@ impl Evaluator {
             }
             (Value::Str(x), Value::Str(y)) => x.s < y.s,
             (Value::Path(x), Value::Path(y)) => x.s < y.s,
-            (Value::List(x), Value::List(y)) => {
+            (Value::List(x), Value::List(y)) => self.nested(pos, || {
                 for (p, q) in x.iter().zip(y.iter()) {
                     if !self.equal(p, q, pos)? {
                         return self
@@ -1644,8 +1650,8 @@ impl Evaluator {
                             .map_err(|e| e.frame(Pos::NONE, "while comparing two list elements"));
                     }
                 }
-                x.len() < y.len()
-            }
+                Ok(x.len() < y.len())
+            })?,
             _ => {
                 let same = a.type_desc() == b.type_desc();
                 let msg = if same {
@@ -1755,9 +1761,10 @@ impl Evaluator {
                     Ok(NixString::plain(p.s.clone()))
                 }
             }
-            Value::Attrs(a) => {
-                // `outPath`/`__toString` chains can be cyclic without any thunk left to force.
-                self.check_stack(pos)?;
+            // `outPath`/`__toString` chains and nested lists can be cyclic without any thunk
+            // left to force, and such recursion uses next to no shadow stack (so the stack
+            // check cannot see it in wasm): each level counts toward max-call-depth.
+            Value::Attrs(a) => self.nested(pos, || {
                 if let Some(f) = a.get(self.sym.to_string) {
                     let r = self.call(f, v.clone(), pos)?;
                     let r = self.force(&r)?;
@@ -1781,12 +1788,12 @@ impl Evaluator {
                     return self.coerce_to_string(o, pos, more, copy);
                 }
                 Err(self.coerce_err(&v, pos))
-            }
+            }),
             Value::Int(i) if more => Ok(NixString::plain(i.to_string())),
             Value::Float(f) if more => Ok(NixString::plain(format_float_fixed(*f))),
             Value::Bool(b) if more => Ok(NixString::plain(if *b { "1" } else { "" })),
             Value::Null if more => Ok(NixString::plain("")),
-            Value::List(l) if more => {
+            Value::List(l) if more => self.nested(pos, || {
                 let mut out = NixString::default();
                 for (i, x) in l.iter().enumerate() {
                     let s = self.coerce_to_string(x, pos, more, copy)?;
@@ -1801,7 +1808,7 @@ impl Evaluator {
                     }
                 }
                 Ok(out)
-            }
+            }),
             _ => Err(self.coerce_err(&v, pos)),
         }
     }

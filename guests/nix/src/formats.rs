@@ -341,7 +341,19 @@ fn xml_rec(
     x: &mut Xml,
     drvs: &mut std::collections::HashSet<String>,
 ) -> Result<()> {
-    ev.check_stack(pos)?;
+    // Every level counts toward max-call-depth: a cyclic value would otherwise nest until
+    // memory runs out (each line's indentation grows with the depth).
+    ev.nested(pos, || xml_value(ev, v, pos, ctx, x, drvs))
+}
+
+fn xml_value(
+    ev: &Evaluator,
+    v: &Value,
+    pos: Pos,
+    ctx: &mut NixString,
+    x: &mut Xml,
+    drvs: &mut std::collections::HashSet<String>,
+) -> Result<()> {
     let v = ev.force(v)?;
     match &v {
         Value::Str(s) => {
