@@ -47,6 +47,7 @@ pub struct Globals {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging();
     let globals = Globals { store: cli.store };
     let result = match cli.command {
         Command::Store(cmd) => store::run(&globals, cmd),
@@ -82,4 +83,24 @@ fn engine_options() -> evalbox::runtime::engine::EngineOptions {
         perf_map: std::env::var_os("EVALBOX_PERFMAP").is_some_and(|v| v == "1"),
         ..Default::default()
     }
+}
+
+/// Diagnostics on stderr: warnings (an unusable compile-cache entry, a cache that cannot be
+/// written) by default; `EVALBOX_LOG` takes a `tracing` filter (`debug`, `evalbox=trace`, ...).
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = match std::env::var("EVALBOX_LOG") {
+        Ok(spec) => EnvFilter::try_new(&spec).unwrap_or_else(|err| {
+            eprintln!("warning: ignoring EVALBOX_LOG={spec:?}: {err}");
+            EnvFilter::new("warn")
+        }),
+        Err(_) => EnvFilter::new("warn"),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .without_time()
+        .with_target(false)
+        .try_init();
 }

@@ -251,3 +251,21 @@ fn run_opens_the_store_only_when_the_guest_uses_it() {
     assert_ne!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("no-daemon.sock"), "{stderr}");
 }
+
+#[test]
+fn an_unwritable_compile_cache_is_a_warning_not_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, "").unwrap();
+    let out = evalbox_tests::run(
+        evalbox(&file.join("cache"))
+            .arg("run")
+            .arg(evalbox_tests::guest_wasm("hello")),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("WARN") && stderr.contains("cannot write the component cache"),
+        "{stderr}"
+    );
+}
