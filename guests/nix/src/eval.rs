@@ -461,11 +461,7 @@ impl Evaluator {
         // max-call-depth ends in "max-call-depth exceeded".
         let depth = self.call_depth.get();
         if depth > self.opts.max_call_depth {
-            return Err(Error::new(
-                ErrorKind::StackOverflow,
-                "stack overflow; max-call-depth exceeded",
-                Pos::NONE,
-            ));
+            return Err(Self::call_depth_exceeded(Pos::NONE));
         }
         self.check_stack(Pos::NONE)?;
         self.call_depth.set(depth + 1);
@@ -623,11 +619,7 @@ impl Evaluator {
     pub(crate) fn nested<T>(&self, pos: Pos, f: impl FnOnce() -> Result<T>) -> Result<T> {
         let depth = self.call_depth.get();
         if depth >= self.opts.max_call_depth {
-            return Err(Error::new(
-                ErrorKind::StackOverflow,
-                "stack overflow; max-call-depth exceeded",
-                pos,
-            ));
+            return Err(Self::call_depth_exceeded(pos));
         }
         self.check_stack(pos)?;
         self.call_depth.set(depth + 1);
@@ -1052,13 +1044,18 @@ impl Evaluator {
             // A call made by a builtin (genList's elements, say) has no position of its
             // own; Nix then points at the lambda.
             let at = if pos == Pos::NONE { l.pos } else { pos };
-            return Err(Error::new(
-                ErrorKind::StackOverflow,
-                "stack overflow; max-call-depth exceeded",
-                at,
-            ));
+            return Err(Self::call_depth_exceeded(at));
         }
         Ok(())
+    }
+
+    /// Nix's error for a call, or a value visited by deepSeq, deeper than max-call-depth.
+    fn call_depth_exceeded(pos: Pos) -> Error {
+        Error::new(
+            ErrorKind::StackOverflow,
+            "stack overflow; max-call-depth exceeded",
+            pos,
+        )
     }
 
     /// Applies the lambda `l` closed over `env` to `arg`.
