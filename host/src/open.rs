@@ -40,11 +40,7 @@ impl LazyStore {
             Some(u) => StoreUri::parse(u)?,
             None => StoreUri::from_env()?,
         };
-        let store_dir = match &uri {
-            StoreUri::Local { store_dir, .. } => store_dir.clone(),
-            // The daemon backends use Nix's default store directory, as DaemonStore does.
-            _ => StoreDir::default(),
-        };
+        let store_dir = store_dir_of(&uri);
         Ok(LazyStore {
             uri,
             store_dir,
@@ -57,31 +53,34 @@ impl LazyStore {
         &self.uri
     }
 
-    /// Has a store operation opened the store yet?
-    pub fn is_open(&self) -> bool {
-        self.opened.initialized()
-    }
-
     async fn get(&self) -> evalbox_store::Result<&Arc<dyn Store>> {
-        self.opened.get_or_try_init(|| open_uri(&self.uri)).await
+        self.opened
+            .get_or_try_init(|| async {
+                let store = open_uri(&self.uri).await?;
+                // The store directory was promised before opening; the backend must agree.
+                if store.store_dir().as_str() != self.store_dir.as_str() {
+                    return Err(evalbox_store::Error::BadInput(format!(
+                        "the store {} uses {} instead of {}",
+                        self.uri,
+                        store.store_dir(),
+                        self.store_dir
+                    )));
+                }
+                Ok(store)
+            })
+            .await
     }
 }
 
 async fn open_uri(uri: &StoreUri) -> evalbox_store::Result<Arc<dyn Store>> {
-    let store = match uri {
-        StoreUri::Local { .. } => evalbox_store::open_local(uri)?,
-        _ => evalbox_daemon::store::open(uri).await?,
-    };
-    if store.store_dir().as_str() != store_dir_of(uri).as_str() {
-        return Err(evalbox_store::Error::BadInput(format!(
-            "the store {uri} uses {} instead of {}",
-            store.store_dir(),
-            store_dir_of(uri)
-        )));
+    match uri {
+        StoreUri::Local { .. } => evalbox_store::open_local(uri),
+        _ => evalbox_daemon::store::open(uri).await,
     }
-    Ok(store)
 }
 
+/// The store directory the backend for `uri` uses: the embedded store's configured one; Nix's
+/// default for the daemon backends, as `DaemonStore` does.
 fn store_dir_of(uri: &StoreUri) -> StoreDir {
     match uri {
         StoreUri::Local { store_dir, .. } => store_dir.clone(),
