@@ -165,15 +165,23 @@ fn str_ctx(s: String, ctx: Option<Box<std::collections::BTreeSet<String>>>) -> V
     Value::Str(Rc::new(NixString { s, ctx }))
 }
 
+/// The trace frame Nix adds to an error in a builtin's argument: "while evaluating the NTH
+/// argument passed to builtins.NAME" (for `.map_err`).
+fn arg_err(nth: &'static str, builtin: &'static str) -> impl FnOnce(Error) -> Error {
+    move |e| {
+        e.frame(
+            Pos::NONE,
+            format!("while evaluating the {nth} argument passed to builtins.{builtin}"),
+        )
+    }
+}
+
 // ------------------------------------------------------------------ control
 
 fn b_abort(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let s = ev.coerce_to_string(&a[0], pos, false, false).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.abort",
-        )
-    })?;
+    let s = ev
+        .coerce_to_string(&a[0], pos, false, false)
+        .map_err(arg_err("first", "abort"))?;
     Err(Error::new(
         ErrorKind::Abort,
         format!(
@@ -185,12 +193,9 @@ fn b_abort(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
 }
 
 fn b_throw(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let s = ev.coerce_to_string(&a[0], pos, false, false).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.throw",
-        )
-    })?;
+    let s = ev
+        .coerce_to_string(&a[0], pos, false, false)
+        .map_err(arg_err("first", "throw"))?;
     Err(Error::new(ErrorKind::Throw, s.s, pos))
 }
 
@@ -198,12 +203,9 @@ fn b_add_error_context(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     match ev.force(&a[1]) {
         Ok(v) => Ok(v),
         Err(e) => {
-            let ctx = ev.coerce_to_string(&a[0], pos, false, false).map_err(|e| {
-                e.frame(
-                    Pos::NONE,
-                    "while evaluating the first argument passed to builtins.addErrorContext",
-                )
-            })?;
+            let ctx = ev
+                .coerce_to_string(&a[0], pos, false, false)
+                .map_err(arg_err("first", "addErrorContext"))?;
             Err(e.frame(Pos::NONE, ctx.s))
         }
     }
@@ -238,12 +240,7 @@ fn b_trace_verbose(ev: &Evaluator, a: &[Value], _pos: Pos) -> Result<Value> {
 }
 
 fn b_warn(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let s = s_of(ev, &a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.warn",
-        )
-    })?;
+    let s = s_of(ev, &a[0], pos).map_err(arg_err("first", "warn"))?;
     if s.s.starts_with('\n') {
         ev.diag(&format!("evaluation warning:{}", s.s));
     } else {
@@ -377,47 +374,26 @@ fn b_div(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
 }
 fn b_bit_and(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(Value::Int(
-        ev.expect_int(&a[0], pos).map_err(|e| {
-            e.frame(
-                Pos::NONE,
-                "while evaluating the first argument passed to builtins.bitAnd",
-            )
-        })? & ev.expect_int(&a[1], pos).map_err(|e| {
-            e.frame(
-                Pos::NONE,
-                "while evaluating the second argument passed to builtins.bitAnd",
-            )
-        })?,
+        ev.expect_int(&a[0], pos)
+            .map_err(arg_err("first", "bitAnd"))?
+            & ev.expect_int(&a[1], pos)
+                .map_err(arg_err("second", "bitAnd"))?,
     ))
 }
 fn b_bit_or(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(Value::Int(
-        ev.expect_int(&a[0], pos).map_err(|e| {
-            e.frame(
-                Pos::NONE,
-                "while evaluating the first argument passed to builtins.bitOr",
-            )
-        })? | ev.expect_int(&a[1], pos).map_err(|e| {
-            e.frame(
-                Pos::NONE,
-                "while evaluating the second argument passed to builtins.bitOr",
-            )
-        })?,
+        ev.expect_int(&a[0], pos)
+            .map_err(arg_err("first", "bitOr"))?
+            | ev.expect_int(&a[1], pos)
+                .map_err(arg_err("second", "bitOr"))?,
     ))
 }
 fn b_bit_xor(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(Value::Int(
-        ev.expect_int(&a[0], pos).map_err(|e| {
-            e.frame(
-                Pos::NONE,
-                "while evaluating the first argument passed to builtins.bitXor",
-            )
-        })? ^ ev.expect_int(&a[1], pos).map_err(|e| {
-            e.frame(
-                Pos::NONE,
-                "while evaluating the second argument passed to builtins.bitXor",
-            )
-        })?,
+        ev.expect_int(&a[0], pos)
+            .map_err(arg_err("first", "bitXor"))?
+            ^ ev.expect_int(&a[1], pos)
+                .map_err(arg_err("second", "bitXor"))?,
     ))
 }
 fn b_less_than(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
@@ -443,20 +419,10 @@ fn round_common(ev: &Evaluator, v: &Value, pos: Pos, f: fn(f64) -> f64) -> Resul
     }
 }
 fn b_ceil(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    round_common(ev, &a[0], pos, f64::ceil).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.ceil",
-        )
-    })
+    round_common(ev, &a[0], pos, f64::ceil).map_err(arg_err("first", "ceil"))
 }
 fn b_floor(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    round_common(ev, &a[0], pos, f64::floor).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.floor",
-        )
-    })
+    round_common(ev, &a[0], pos, f64::floor).map_err(arg_err("first", "floor"))
 }
 
 // ------------------------------------------------------------------ attrs
@@ -490,18 +456,10 @@ fn b_attr_values(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     ))
 }
 fn b_get_attr(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let n = s_of(ev, &a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.getAttr",
-        )
-    })?;
-    let at = ev.force_attrs(&a[1], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the second argument passed to builtins.getAttr",
-        )
-    })?;
+    let n = s_of(ev, &a[0], pos).map_err(arg_err("first", "getAttr"))?;
+    let at = ev
+        .force_attrs(&a[1], pos)
+        .map_err(arg_err("second", "getAttr"))?;
     let name = Sym::new(&n.s);
     match at.get(name) {
         Some(v) => ev.force(v),
@@ -511,33 +469,17 @@ fn b_get_attr(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     }
 }
 fn b_has_attr(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let n = s_of(ev, &a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.hasAttr",
-        )
-    })?;
-    let at = ev.force_attrs(&a[1], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the second argument passed to builtins.hasAttr",
-        )
-    })?;
+    let n = s_of(ev, &a[0], pos).map_err(arg_err("first", "hasAttr"))?;
+    let at = ev
+        .force_attrs(&a[1], pos)
+        .map_err(arg_err("second", "hasAttr"))?;
     bool_v(at.get(Sym::new(&n.s)).is_some())
 }
 fn b_unsafe_get_attr_pos(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let n = s_of(ev, &a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.unsafeGetAttrPos",
-        )
-    })?;
-    let at = ev.force_attrs(&a[1], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the second argument passed to builtins.unsafeGetAttrPos",
-        )
-    })?;
+    let n = s_of(ev, &a[0], pos).map_err(arg_err("first", "unsafeGetAttrPos"))?;
+    let at = ev
+        .force_attrs(&a[1], pos)
+        .map_err(arg_err("second", "unsafeGetAttrPos"))?;
     match at.get_attr(Sym::new(&n.s)).and_then(|x| x.pos.resolve()) {
         Some(l) => {
             let mut b = AttrsBuilder::default();
@@ -550,18 +492,12 @@ fn b_unsafe_get_attr_pos(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value>
     }
 }
 fn b_remove_attrs(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let at = ev.force_attrs(&a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.removeAttrs",
-        )
-    })?;
-    let names = ev.force_list(&a[1], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the second argument passed to builtins.removeAttrs",
-        )
-    })?;
+    let at = ev
+        .force_attrs(&a[0], pos)
+        .map_err(arg_err("first", "removeAttrs"))?;
+    let names = ev
+        .force_list(&a[1], pos)
+        .map_err(arg_err("second", "removeAttrs"))?;
     let mut rm = HashSet::new();
     for n in names.iter() {
         rm.insert(Sym::new(&s_of(ev, n, pos)?.s));
@@ -576,18 +512,12 @@ fn b_remove_attrs(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     })))
 }
 fn b_intersect_attrs(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let x = ev.force_attrs(&a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.intersectAttrs",
-        )
-    })?;
-    let y = ev.force_attrs(&a[1], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the second argument passed to builtins.intersectAttrs",
-        )
-    })?;
+    let x = ev
+        .force_attrs(&a[0], pos)
+        .map_err(arg_err("first", "intersectAttrs"))?;
+    let y = ev
+        .force_attrs(&a[1], pos)
+        .map_err(arg_err("second", "intersectAttrs"))?;
     Ok(Value::Attrs(Rc::new(Attrs {
         entries: y
             .entries
@@ -600,20 +530,12 @@ fn b_intersect_attrs(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
 fn b_cat_attrs(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     let n = Sym::new(
         &s_of(ev, &a[0], pos)
-            .map_err(|e| {
-                e.frame(
-                    Pos::NONE,
-                    "while evaluating the first argument passed to builtins.catAttrs",
-                )
-            })?
+            .map_err(arg_err("first", "catAttrs"))?
             .s,
     );
-    let l = ev.force_list(&a[1], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the second argument passed to builtins.catAttrs",
-        )
-    })?;
+    let l = ev
+        .force_list(&a[1], pos)
+        .map_err(arg_err("second", "catAttrs"))?;
     let mut out = Vec::new();
     for x in l.iter() {
         if let Some(v) = ev.force_attrs(x, pos).map_err(|e| e.frame(Pos::NONE, "while evaluating an element in the list passed as second argument to builtins.catAttrs"))?.get(n) {
@@ -660,12 +582,9 @@ fn b_list_to_attrs(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(Value::Attrs(Rc::new(Attrs { entries })))
 }
 fn b_map_attrs(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let at = ev.force_attrs(&a[1], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the second argument passed to builtins.mapAttrs",
-        )
-    })?;
+    let at = ev
+        .force_attrs(&a[1], pos)
+        .map_err(arg_err("second", "mapAttrs"))?;
     let f = a[0].clone();
     Ok(Value::Attrs(Rc::new(Attrs {
         entries: at
@@ -683,18 +602,11 @@ fn b_map_attrs(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     })))
 }
 fn b_zip_attrs_with(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    ev.expect_function(&a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.zipAttrsWith",
-        )
-    })?;
-    let l = ev.force_list(&a[1], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the second argument passed to builtins.zipAttrsWith",
-        )
-    })?;
+    ev.expect_function(&a[0], pos)
+        .map_err(arg_err("first", "zipAttrsWith"))?;
+    let l = ev
+        .force_list(&a[1], pos)
+        .map_err(arg_err("second", "zipAttrsWith"))?;
     let mut acc: BTreeMap<Sym, Vec<Value>> = BTreeMap::new();
     for x in l.iter() {
         for e in &ev.force_attrs(x, pos).map_err(|e| e.frame(Pos::NONE, "while evaluating a value of the list passed as second argument to builtins.zipAttrsWith"))?.entries {
@@ -736,18 +648,11 @@ fn b_function_args(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     }
 }
 fn b_group_by(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    ev.expect_function(&a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.groupBy",
-        )
-    })?;
-    let l = ev.force_list(&a[1], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the second argument passed to builtins.groupBy",
-        )
-    })?;
+    ev.expect_function(&a[0], pos)
+        .map_err(arg_err("first", "groupBy"))?;
+    let l = ev
+        .force_list(&a[1], pos)
+        .map_err(arg_err("second", "groupBy"))?;
     let mut acc: BTreeMap<Sym, Vec<Value>> = BTreeMap::new();
     for x in l.iter() {
         let k = ev.call(&a[0], x.clone(), pos)?;
@@ -771,12 +676,7 @@ fn b_group_by(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
 fn b_length(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(Value::Int(
         ev.force_list(&a[0], pos)
-            .map_err(|e| {
-                e.frame(
-                    Pos::NONE,
-                    "while evaluating the first argument passed to builtins.length",
-                )
-            })?
+            .map_err(arg_err("first", "length"))?
             .len() as i64,
     ))
 }
@@ -829,18 +729,11 @@ fn b_elem_at(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     ev.force(&l[i as usize])
 }
 fn b_map(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let l = ev.force_list(&a[1], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the second argument passed to builtins.map",
-        )
-    })?;
-    ev.expect_function(&a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.map",
-        )
-    })?;
+    let l = ev
+        .force_list(&a[1], pos)
+        .map_err(arg_err("second", "map"))?;
+    ev.expect_function(&a[0], pos)
+        .map_err(arg_err("first", "map"))?;
     Ok(Value::list(
         l.iter()
             .map(|x| Value::apply(a[0].clone(), x.clone()))
@@ -848,18 +741,11 @@ fn b_map(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     ))
 }
 fn b_filter(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let l = ev.force_list(&a[1], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the second argument passed to builtins.filter",
-        )
-    })?;
-    ev.expect_function(&a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.filter",
-        )
-    })?;
+    let l = ev
+        .force_list(&a[1], pos)
+        .map_err(arg_err("second", "filter"))?;
+    ev.expect_function(&a[0], pos)
+        .map_err(arg_err("first", "filter"))?;
     let mut out = Vec::new();
     for x in l.iter() {
         let r = ev.call(&a[0], x.clone(), pos)?;
@@ -870,12 +756,9 @@ fn b_filter(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(Value::list(out))
 }
 fn b_elem(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let l = ev.force_list(&a[1], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the second argument passed to builtins.elem",
-        )
-    })?;
+    let l = ev
+        .force_list(&a[1], pos)
+        .map_err(arg_err("second", "elem"))?;
     for x in l.iter() {
         if ev.equal(&a[0], x, pos)? {
             return bool_v(true);
@@ -884,12 +767,9 @@ fn b_elem(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     bool_v(false)
 }
 fn b_concat_lists(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let l = ev.force_list(&a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.concatLists",
-        )
-    })?;
+    let l = ev
+        .force_list(&a[0], pos)
+        .map_err(arg_err("first", "concatLists"))?;
     let mut out = Vec::new();
     for x in l.iter() {
         out.extend(
@@ -907,18 +787,11 @@ fn b_concat_lists(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(Value::list(out))
 }
 fn b_concat_map(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    ev.expect_function(&a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.concatMap",
-        )
-    })?;
-    let l = ev.force_list(&a[1], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the second argument passed to builtins.concatMap",
-        )
-    })?;
+    ev.expect_function(&a[0], pos)
+        .map_err(arg_err("first", "concatMap"))?;
+    let l = ev
+        .force_list(&a[1], pos)
+        .map_err(arg_err("second", "concatMap"))?;
     let mut out = Vec::new();
     for x in l.iter() {
         let r = ev.call(&a[0], x.clone(), pos)?;
@@ -927,18 +800,11 @@ fn b_concat_map(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(Value::list(out))
 }
 fn b_foldl(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    ev.expect_function(&a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.foldlStrict",
-        )
-    })?;
-    let l = ev.force_list(&a[2], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the third argument passed to builtins.foldlStrict",
-        )
-    })?;
+    ev.expect_function(&a[0], pos)
+        .map_err(arg_err("first", "foldlStrict"))?;
+    let l = ev
+        .force_list(&a[2], pos)
+        .map_err(arg_err("third", "foldlStrict"))?;
     let mut acc = a[1].clone();
     for x in l.iter() {
         acc = ev.call2(&a[0], acc, x.clone(), pos)?;
@@ -946,18 +812,11 @@ fn b_foldl(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     ev.force(&acc)
 }
 fn b_all(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    ev.expect_function(&a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.all",
-        )
-    })?;
-    let l = ev.force_list(&a[1], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the second argument passed to builtins.all",
-        )
-    })?;
+    ev.expect_function(&a[0], pos)
+        .map_err(arg_err("first", "all"))?;
+    let l = ev
+        .force_list(&a[1], pos)
+        .map_err(arg_err("second", "all"))?;
     for x in l.iter() {
         let r = ev.call(&a[0], x.clone(), pos)?;
         if !ev.expect_bool(&r, pos).map_err(|e| {
@@ -972,18 +831,11 @@ fn b_all(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     bool_v(true)
 }
 fn b_any(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    ev.expect_function(&a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.any",
-        )
-    })?;
-    let l = ev.force_list(&a[1], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the second argument passed to builtins.any",
-        )
-    })?;
+    ev.expect_function(&a[0], pos)
+        .map_err(arg_err("first", "any"))?;
+    let l = ev
+        .force_list(&a[1], pos)
+        .map_err(arg_err("second", "any"))?;
     for x in l.iter() {
         let r = ev.call(&a[0], x.clone(), pos)?;
         if ev.expect_bool(&r, pos).map_err(|e| {
@@ -998,21 +850,14 @@ fn b_any(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     bool_v(false)
 }
 fn b_gen_list(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let n = ev.expect_int(&a[1], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the second argument passed to builtins.genList",
-        )
-    })?;
+    let n = ev
+        .expect_int(&a[1], pos)
+        .map_err(arg_err("second", "genList"))?;
     if n < 0 {
         return Err(err(format!("cannot create list of size {n}"), pos));
     }
-    ev.expect_function(&a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.genList",
-        )
-    })?;
+    ev.expect_function(&a[0], pos)
+        .map_err(arg_err("first", "genList"))?;
     Ok(Value::list(
         (0..n)
             .map(|i| Value::apply(a[0].clone(), Value::Int(i)))
@@ -1020,18 +865,11 @@ fn b_gen_list(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     ))
 }
 fn b_partition(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    ev.expect_function(&a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.partition",
-        )
-    })?;
-    let l = ev.force_list(&a[1], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the second argument passed to builtins.partition",
-        )
-    })?;
+    ev.expect_function(&a[0], pos)
+        .map_err(arg_err("first", "partition"))?;
+    let l = ev
+        .force_list(&a[1], pos)
+        .map_err(arg_err("second", "partition"))?;
     let (mut r, mut w) = (Vec::new(), Vec::new());
     for x in l.iter() {
         let c = ev.call(&a[0], x.clone(), pos)?;
@@ -1047,18 +885,11 @@ fn b_partition(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(b.build())
 }
 fn b_sort(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let l = ev.force_list(&a[1], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the second argument passed to builtins.sort",
-        )
-    })?;
-    ev.expect_function(&a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.sort",
-        )
-    })?;
+    let l = ev
+        .force_list(&a[1], pos)
+        .map_err(arg_err("second", "sort"))?;
+    ev.expect_function(&a[0], pos)
+        .map_err(arg_err("first", "sort"))?;
     let mut items: Vec<Value> = l.iter().cloned().collect();
     for x in &items {
         ev.force(x)?;
@@ -1114,12 +945,9 @@ fn merge_sort(v: &mut Vec<Value>, less: &mut dyn FnMut(&Value, &Value) -> bool) 
 }
 
 fn b_generic_closure(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let args = ev.force_attrs(&a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.genericClosure",
-        )
-    })?;
+    let args = ev
+        .force_attrs(&a[0], pos)
+        .map_err(arg_err("first", "genericClosure"))?;
     let start = args.get(Sym::new("startSet")).ok_or_else(|| {
         err("attribute 'startSet' missing", Pos::NONE).frame(
             Pos::NONE,
@@ -1210,12 +1038,8 @@ fn b_generic_closure(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
 
 fn b_to_string(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(Value::Str(Rc::new(
-        ev.coerce_to_string(&a[0], pos, true, false).map_err(|e| {
-            e.frame(
-                Pos::NONE,
-                "while evaluating the first argument passed to builtins.toString",
-            )
-        })?,
+        ev.coerce_to_string(&a[0], pos, true, false)
+            .map_err(arg_err("first", "toString"))?,
     )))
 }
 fn b_string_length(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
@@ -1272,18 +1096,12 @@ fn b_concat_strings_sep(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> 
     Ok(Value::Str(Rc::new(out)))
 }
 fn b_replace_strings(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let from = ev.force_list(&a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.replaceStrings",
-        )
-    })?;
-    let to = ev.force_list(&a[1], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the second argument passed to builtins.replaceStrings",
-        )
-    })?;
+    let from = ev
+        .force_list(&a[0], pos)
+        .map_err(arg_err("first", "replaceStrings"))?;
+    let to = ev
+        .force_list(&a[1], pos)
+        .map_err(arg_err("second", "replaceStrings"))?;
     if from.len() != to.len() {
         return Err(err(
             "'from' and 'to' arguments passed to builtins.replaceStrings have different lengths",
@@ -1293,12 +1111,7 @@ fn b_replace_strings(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     let s = ev
         .expect_string(&a[2], pos)
         .map(|s| (*s).clone())
-        .map_err(|e| {
-            e.frame(
-                Pos::NONE,
-                "while evaluating the third argument passed to builtins.replaceStrings",
-            )
-        })?;
+        .map_err(arg_err("third", "replaceStrings"))?;
     let froms: Vec<Rc<NixString>> = from
         .iter()
         .map(|f| s_of(ev, f, pos))
@@ -1354,12 +1167,9 @@ fn utf8_char_len(b: u8) -> usize {
     }
 }
 fn b_base_name_of(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let s = ev.coerce_to_string(&a[0], pos, false, false).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.baseNameOf",
-        )
-    })?;
+    let s = ev
+        .coerce_to_string(&a[0], pos, false, false)
+        .map_err(arg_err("first", "baseNameOf"))?;
     let t = s.s.strip_suffix('/').unwrap_or(&s.s);
     let base = match t.rfind('/') {
         Some(i) => &t[i + 1..],
@@ -1382,21 +1192,13 @@ fn b_dir_of(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     }
 }
 fn b_to_path(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let p = ev.coerce_to_path(&a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.toPath",
-        )
-    })?;
+    let p = ev
+        .coerce_to_path(&a[0], pos)
+        .map_err(arg_err("first", "toPath"))?;
     Ok(Value::str(crate::parser::canon_path(&p)))
 }
 fn b_get_env(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let n = s_of(ev, &a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.getEnv",
-        )
-    })?;
+    let n = s_of(ev, &a[0], pos).map_err(arg_err("first", "getEnv"))?;
     Ok(Value::str(
         ev.opts.env.get(&n.s).cloned().unwrap_or_default(),
     ))
@@ -1472,27 +1274,12 @@ pub fn compare_versions(a: &str, b: &str) -> i64 {
 }
 
 fn b_compare_versions(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let x = s_of(ev, &a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.compareVersions",
-        )
-    })?;
-    let y = s_of(ev, &a[1], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the second argument passed to builtins.compareVersions",
-        )
-    })?;
+    let x = s_of(ev, &a[0], pos).map_err(arg_err("first", "compareVersions"))?;
+    let y = s_of(ev, &a[1], pos).map_err(arg_err("second", "compareVersions"))?;
     Ok(Value::Int(compare_versions(&x.s, &y.s)))
 }
 fn b_split_version(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let s = s_of(ev, &a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.splitVersion",
-        )
-    })?;
+    let s = s_of(ev, &a[0], pos).map_err(arg_err("first", "splitVersion"))?;
     Ok(Value::list(
         split_version(&s.s).into_iter().map(Value::str).collect(),
     ))
@@ -1501,12 +1288,7 @@ fn b_parse_drv_name(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     let s = ev
         .expect_string(&a[0], pos)
         .map(|s| (*s).clone())
-        .map_err(|e| {
-            e.frame(
-                Pos::NONE,
-                "while evaluating the first argument passed to builtins.parseDrvName",
-            )
-        })?;
+        .map_err(arg_err("first", "parseDrvName"))?;
     let b = s.s.as_bytes();
     let mut split = b.len();
     for i in 0..b.len() {
@@ -1527,21 +1309,11 @@ fn b_parse_drv_name(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
 }
 
 fn b_match(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let re = s_of(ev, &a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.match",
-        )
-    })?;
+    let re = s_of(ev, &a[0], pos).map_err(arg_err("first", "match"))?;
     let s = ev
         .expect_string(&a[1], pos)
         .map(|s| (*s).clone())
-        .map_err(|e| {
-            e.frame(
-                Pos::NONE,
-                "while evaluating the second argument passed to builtins.match",
-            )
-        })?;
+        .map_err(arg_err("second", "match"))?;
     let r = crate::regex::compile(&re.s, true).map_err(|e| err(e, pos))?;
     match r.captures(&s.s) {
         None => Ok(Value::Null),
@@ -1557,21 +1329,11 @@ fn b_match(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     }
 }
 fn b_split(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let re = s_of(ev, &a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.split",
-        )
-    })?;
+    let re = s_of(ev, &a[0], pos).map_err(arg_err("first", "split"))?;
     let s = ev
         .expect_string(&a[1], pos)
         .map(|s| (*s).clone())
-        .map_err(|e| {
-            e.frame(
-                Pos::NONE,
-                "while evaluating the second argument passed to builtins.split",
-            )
-        })?;
+        .map_err(arg_err("second", "split"))?;
     let r = crate::regex::compile(&re.s, false).map_err(|e| err(e, pos))?;
     // POSIX picks the longest match at the leftmost position; the `regex` crate the first
     // alternative. Only alternations can tell them apart, so only then look for a longer
@@ -1631,33 +1393,22 @@ fn b_split(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
 // ------------------------------------------------------------------ context
 
 fn b_discard_context(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let s = ev.coerce_to_string(&a[0], pos, false, true).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.unsafeDiscardStringContext",
-        )
-    })?;
+    let s = ev
+        .coerce_to_string(&a[0], pos, false, true)
+        .map_err(arg_err("first", "unsafeDiscardStringContext"))?;
     Ok(Value::str(s.s))
 }
 fn b_has_context(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     bool_v(
         s_of(ev, &a[0], pos)
-            .map_err(|e| {
-                e.frame(
-                    Pos::NONE,
-                    "while evaluating the first argument passed to builtins.hasContext",
-                )
-            })?
+            .map_err(arg_err("first", "hasContext"))?
             .has_ctx(),
     )
 }
 fn b_discard_output_dep(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let s = ev.coerce_to_string(&a[0], pos, false, true).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.unsafeDiscardOutputDependency",
-        )
-    })?;
+    let s = ev
+        .coerce_to_string(&a[0], pos, false, true)
+        .map_err(arg_err("first", "unsafeDiscardOutputDependency"))?;
     let ctx = s.ctx.map(|c| {
         Box::new(
             c.into_iter()
@@ -1668,12 +1419,9 @@ fn b_discard_output_dep(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> 
     Ok(str_ctx(s.s, ctx))
 }
 fn b_add_drv_output_deps(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let s = ev.coerce_to_string(&a[0], pos, false, true).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.addDrvOutputDependencies",
-        )
-    })?;
+    let s = ev
+        .coerce_to_string(&a[0], pos, false, true)
+        .map_err(arg_err("first", "addDrvOutputDependencies"))?;
     let ctx = s.ctx.clone().unwrap_or_default();
     if ctx.len() != 1 {
         return Err(err(
@@ -1707,12 +1455,9 @@ fn b_add_drv_output_deps(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value>
     ))
 }
 fn b_get_context(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let s = ev.coerce_to_string(&a[0], pos, false, true).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.getContext",
-        )
-    })?;
+    let s = ev
+        .coerce_to_string(&a[0], pos, false, true)
+        .map_err(arg_err("first", "getContext"))?;
     #[derive(Default)]
     struct Info {
         path: bool,
@@ -1757,18 +1502,10 @@ fn b_get_context(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(Value::attrs(entries))
 }
 fn b_append_context(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let s = s_of(ev, &a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.appendContext",
-        )
-    })?;
-    let c = ev.force_attrs(&a[1], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the second argument passed to builtins.appendContext",
-        )
-    })?;
+    let s = s_of(ev, &a[0], pos).map_err(arg_err("first", "appendContext"))?;
+    let c = ev
+        .force_attrs(&a[1], pos)
+        .map_err(arg_err("second", "appendContext"))?;
     let mut out = (*s).clone();
     let ctx = out.ctx.get_or_insert_with(Default::default);
     for e in &c.entries {
@@ -1821,27 +1558,14 @@ fn path_arg(ev: &Evaluator, v: &Value, pos: Pos) -> Result<String> {
 }
 
 fn b_import(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let p = path_arg(ev, &a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.import",
-        )
-    })?;
+    let p = path_arg(ev, &a[0], pos).map_err(arg_err("first", "import"))?;
     ev.import(&p, pos)
 }
 fn b_scoped_import(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let scope = ev.force_attrs(&a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.scopedImport",
-        )
-    })?;
-    let mut p = path_arg(ev, &a[1], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the second argument passed to builtins.scopedImport",
-        )
-    })?;
+    let scope = ev
+        .force_attrs(&a[0], pos)
+        .map_err(arg_err("first", "scopedImport"))?;
+    let mut p = path_arg(ev, &a[1], pos).map_err(arg_err("second", "scopedImport"))?;
     if std::fs::metadata(&p).map(|m| m.is_dir()).unwrap_or(false) {
         p = format!("{p}/default.nix");
     }
@@ -1861,12 +1585,7 @@ fn b_scoped_import(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     ev.eval(&ir, &frame)
 }
 fn b_read_file(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let p = path_arg(ev, &a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.readFile",
-        )
-    })?;
+    let p = path_arg(ev, &a[0], pos).map_err(arg_err("first", "readFile"))?;
     match std::fs::read(&p) {
         Ok(b) => Ok(Value::str(String::from_utf8_lossy(&b).into_owned())),
         Err(e) if crate::sandbox::is_refusal(&p, &e) => {
@@ -1879,12 +1598,9 @@ fn b_read_file(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     }
 }
 fn b_path_exists(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let s = ev.coerce_to_string(&a[0], pos, false, false).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.pathExists",
-        )
-    })?;
+    let s = ev
+        .coerce_to_string(&a[0], pos, false, false)
+        .map_err(arg_err("first", "pathExists"))?;
     if !s.s.starts_with('/') {
         return Err(err(
             format!("string '{}' doesn't represent an absolute path", s.s),
@@ -1913,12 +1629,7 @@ fn file_type(ft: std::fs::FileType) -> &'static str {
     }
 }
 fn b_read_file_type(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let p = path_arg(ev, &a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.readFileType",
-        )
-    })?;
+    let p = path_arg(ev, &a[0], pos).map_err(arg_err("first", "readFileType"))?;
     match std::fs::symlink_metadata(&p) {
         Ok(m) => Ok(Value::str(file_type(m.file_type()))),
         Err(e) if crate::sandbox::is_refusal(&p, &e) => {
@@ -1928,12 +1639,7 @@ fn b_read_file_type(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     }
 }
 fn b_read_dir(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let p = path_arg(ev, &a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.readDir",
-        )
-    })?;
+    let p = path_arg(ev, &a[0], pos).map_err(arg_err("first", "readDir"))?;
     let rd = std::fs::read_dir(&p).map_err(|e| {
         if let Some(message) = crate::sandbox::refusal(&p, &e) {
             err(message, pos)
@@ -1956,18 +1662,10 @@ fn b_read_dir(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(Value::attrs(entries))
 }
 fn b_find_file(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let sp = ev.force_list(&a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.findFile",
-        )
-    })?;
-    let name = s_of(ev, &a[1], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the second argument passed to builtins.findFile",
-        )
-    })?;
+    let sp = ev
+        .force_list(&a[0], pos)
+        .map_err(arg_err("first", "findFile"))?;
+    let name = s_of(ev, &a[1], pos).map_err(arg_err("second", "findFile"))?;
     let mut entries = Vec::new();
     for e in sp.iter() {
         let at = ev.force_attrs(e, pos)?;
@@ -1992,21 +1690,11 @@ fn b_find_file(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
 }
 
 fn b_hash_string(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let algo = s_of(ev, &a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.hashString",
-        )
-    })?;
+    let algo = s_of(ev, &a[0], pos).map_err(arg_err("first", "hashString"))?;
     let s = ev
         .expect_string(&a[1], pos)
         .map(|s| (*s).clone())
-        .map_err(|e| {
-            e.frame(
-                Pos::NONE,
-                "while evaluating the second argument passed to builtins.hashString",
-            )
-        })?;
+        .map_err(arg_err("second", "hashString"))?;
     let algo: evalbox_nix::hash::HashAlgo = algo.s.parse().map_err(|_| {
         err(format!("unknown hash algorithm '{}', expect 'blake3', 'md5', 'sha1', 'sha256', or 'sha512'", algo.s), pos)
     })?;
@@ -2015,18 +1703,8 @@ fn b_hash_string(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     ))
 }
 fn b_hash_file(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let algo = s_of(ev, &a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.hashFile",
-        )
-    })?;
-    let p = path_arg(ev, &a[1], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the second argument passed to builtins.hashFile",
-        )
-    })?;
+    let algo = s_of(ev, &a[0], pos).map_err(arg_err("first", "hashFile"))?;
+    let p = path_arg(ev, &a[1], pos).map_err(arg_err("second", "hashFile"))?;
     let algo: evalbox_nix::hash::HashAlgo = algo.s.parse().map_err(|_| {
         err(format!("unknown hash algorithm '{}', expect 'blake3', 'md5', 'sha1', 'sha256', or 'sha512'", algo.s), pos)
     })?;
@@ -2041,12 +1719,9 @@ fn b_hash_file(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
 }
 fn b_convert_hash(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     use evalbox_nix::hash::{HashAlgo, NixHash};
-    let args = ev.force_attrs(&a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.convertHash",
-        )
-    })?;
+    let args = ev
+        .force_attrs(&a[0], pos)
+        .map_err(arg_err("first", "convertHash"))?;
     let hash = args
         .get(Sym::new("hash"))
         .ok_or_else(|| err("attribute 'hash' missing", pos))?;
@@ -2091,21 +1766,11 @@ fn b_to_json(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     Ok(str_ctx(s, ctx.ctx))
 }
 fn b_from_json(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let s = s_of(ev, &a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.fromJSON",
-        )
-    })?;
+    let s = s_of(ev, &a[0], pos).map_err(arg_err("first", "fromJSON"))?;
     crate::formats::from_json(&s.s).map_err(|e| err(e, pos))
 }
 fn b_from_toml(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let s = s_of(ev, &a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.fromTOML",
-        )
-    })?;
+    let s = s_of(ev, &a[0], pos).map_err(arg_err("first", "fromTOML"))?;
     let ts = ev
         .opts
         .experimental
@@ -2129,18 +1794,10 @@ fn store_err(ev: &Evaluator, what: &'static str, pos: Pos) -> Error {
     )
 }
 fn b_to_file(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let name = s_of(ev, &a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.toFile",
-        )
-    })?;
-    let text = ev.coerce_to_string(&a[1], pos, false, true).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the second argument passed to builtins.toFile",
-        )
-    })?;
+    let name = s_of(ev, &a[0], pos).map_err(arg_err("first", "toFile"))?;
+    let text = ev
+        .coerce_to_string(&a[1], pos, false, true)
+        .map_err(arg_err("second", "toFile"))?;
     let refs: Vec<String> = text.ctx.iter().flat_map(|c| c.iter().cloned()).collect();
     let p = ev
         .store
@@ -2152,12 +1809,7 @@ fn b_to_file(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     ))
 }
 fn b_placeholder(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let o = s_of(ev, &a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.placeholder",
-        )
-    })?;
+    let o = s_of(ev, &a[0], pos).map_err(arg_err("first", "placeholder"))?;
     let h = evalbox_nix::hash::NixHash::of(
         evalbox_nix::hash::HashAlgo::Sha256,
         format!("nix-output:{}", o.s).as_bytes(),
@@ -2247,12 +1899,9 @@ fn b_filter_source(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
             "while evaluating the second argument (the path to filter) passed to 'builtins.filterSource'",
         )
     })?;
-    let filter = ev.expect_function(&a[0], pos).map_err(|e| {
-        e.frame(
-            Pos::NONE,
-            "while evaluating the first argument passed to builtins.filterSource",
-        )
-    })?;
+    let filter = ev
+        .expect_function(&a[0], pos)
+        .map_err(arg_err("first", "filterSource"))?;
     let name = path.rsplit('/').next().unwrap_or("").to_owned();
     add_path_filtered(ev, &path, &name, true, None, Some(filter), pos)
 }
