@@ -7,3 +7,17 @@
 mod hostile;
 mod protocol;
 mod store;
+
+/// A store-path name no earlier run used (tests add to the shared real store).
+fn unique(tag: &str) -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("evalbox-daemon-{tag}-{}-{t}", std::process::id())
+}
+
+/// `nix-store ARGS`, which must succeed; its stdout.
+fn nix_store(args: &[&str]) -> String {
+    evalbox_tests::run_ok(std::process::Command::new("nix-store").args(args))
+}

@@ -12,25 +12,9 @@ use evalbox_daemon::types::{CaMethod, DerivedPath};
 use evalbox_daemon::{ProtocolVersion, Transport};
 use evalbox_nix::{FileIngestionMethod, HashAlgo, NixHash, StoreDir, StorePath};
 
+use super::{nix_store, unique};
+
 const SOCKET: &str = evalbox_tests::DAEMON_SOCKET;
-
-fn unique(tag: &str) -> String {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("evalbox-daemon-{tag}-{}-{t}", std::process::id())
-}
-
-fn nix_store(args: &[&str]) -> String {
-    let out = Command::new("nix-store").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "nix-store {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 fn nix_store_bytes(args: &[&str]) -> Vec<u8> {
     let out = Command::new("nix-store").args(args).output().unwrap();

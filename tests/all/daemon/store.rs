@@ -16,25 +16,9 @@ use evalbox_store::derivations::{DrvHashCache, compute_output_paths};
 use evalbox_store::local::LocalStore;
 use evalbox_store::{AddSource, BuildTarget, PathFilter, Store, StoreUri};
 
+use super::{nix_store, unique};
+
 const SOCKET: &str = evalbox_tests::DAEMON_SOCKET;
-
-fn unique(tag: &str) -> String {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("evalbox-store-{tag}-{}-{t}", std::process::id())
-}
-
-fn nix_store(args: &[&str]) -> String {
-    let out = Command::new("nix-store").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "nix-store {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 async fn daemon() -> DaemonStore {
     DaemonStore::connect(Transport::Unix(SOCKET.into()), ClientOptions::default(), 2)
