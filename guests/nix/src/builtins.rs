@@ -858,11 +858,20 @@ fn b_gen_list(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     }
     ev.expect_function(&a[0], pos)
         .map_err(arg_err("first", "genList"))?;
-    Ok(Value::list(
-        (0..n)
-            .map(|i| Value::apply(a[0].clone(), Value::Int(i)))
-            .collect(),
-    ))
+    // The size is the user's: a list too big for memory is an evaluation error, not a
+    // capacity-overflow panic or an allocation failure that aborts the guest.
+    let mut items = Vec::new();
+    usize::try_from(n)
+        .ok()
+        .and_then(|len| items.try_reserve_exact(len).ok())
+        .ok_or_else(|| {
+            err(
+                format!("cannot create list of size {n}: out of memory"),
+                pos,
+            )
+        })?;
+    items.extend((0..n).map(|i| Value::apply(a[0].clone(), Value::Int(i))));
+    Ok(Value::list(items))
 }
 fn b_partition(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     ev.expect_function(&a[0], pos)
