@@ -151,6 +151,38 @@ fn deep_recursion_evaluates_and_runaway_recursion_is_a_clean_error() {
     }
 }
 
+// `--timeout` stops a long evaluation with exit 124. Runs without it use an engine with no
+// epoch checks; the two compile to different code, kept side by side in the compile cache,
+// so alternating between them recompiles nothing and warns about nothing.
+#[test]
+fn eval_timeout_stops_a_long_evaluation_and_shares_the_cache() {
+    warm_up();
+    let dir = tempfile::tempdir().unwrap();
+    let long = "let sum = n: builtins.foldl' (a: b: a + b) 0 (builtins.genList (x: x) n); \
+                in builtins.foldl' (a: i: a + sum 100000) 0 (builtins.genList (x: x) 100000)";
+    let (code, out, err) = eval_in(dir.path(), &["--timeout", "0.5", "-E", long]);
+    assert_eq!(code, Some(124), "stdout {out:?}, stderr {err}");
+    assert!(err.contains("time limit exceeded"), "{err}");
+    // A list too big for memory is an evaluation error, not a trap.
+    let (code, _, err) = eval_in(
+        dir.path(),
+        &["-E", "builtins.length (builtins.genList (x: x) 1000000000)"],
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("cannot create list of size 1000000000"),
+        "{err}"
+    );
+    for args in [
+        &["-E", "1 + 1"][..],
+        &["--timeout", "60", "-E", "1 + 1"][..],
+    ] {
+        let (code, out, err) = eval_in(dir.path(), args);
+        assert_eq!((code, out.as_str()), (Some(0), "2\n"), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?}: {err}");
+    }
+}
+
 #[test]
 fn reads_only_its_sources() {
     warm_up();

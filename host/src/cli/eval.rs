@@ -309,7 +309,7 @@ pub fn run(globals: &Globals, mode: Mode, args: EvalArgs) -> anyhow::Result<Exit
     let sandbox = Sandbox::new(SandboxOptions {
         cache,
         progress: true,
-        engine: super::engine_options(),
+        engine: super::engine_options(plan.timeout.is_some()),
     })?;
     let wasm = evalbox::nix_guest::wasm()?;
     let guest = sandbox

@@ -76,12 +76,13 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// Engine settings for `run` and `eval`: the defaults, plus `EVALBOX_PERFMAP=1` (write
-/// `/tmp/perf-<pid>.map` so `perf record`/`perf report` name the guest's functions).
-fn engine_options() -> evalbox::runtime::engine::EngineOptions {
+/// Engine settings for `run`, `inspect` and `eval`: one guest per process, with epoch checks
+/// compiled in only when the run has a `--timeout` (`deadline`), plus `EVALBOX_PERFMAP=1`
+/// (write `/tmp/perf-<pid>.map` so `perf record`/`perf report` name the guest's functions).
+fn engine_options(deadline: bool) -> evalbox::runtime::engine::EngineOptions {
     evalbox::runtime::engine::EngineOptions {
         perf_map: std::env::var_os("EVALBOX_PERFMAP").is_some_and(|v| v == "1"),
-        ..Default::default()
+        ..evalbox::runtime::engine::EngineOptions::single_run(deadline)
     }
 }
 

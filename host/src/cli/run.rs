@@ -107,7 +107,7 @@ fn parse_env(spec: &str) -> anyhow::Result<(String, String)> {
     Ok((k.to_owned(), v.to_owned()))
 }
 
-fn sandbox(no_cache: bool) -> anyhow::Result<Sandbox> {
+fn sandbox(no_cache: bool, deadline: bool) -> anyhow::Result<Sandbox> {
     let cache = if no_cache {
         None
     } else {
@@ -116,7 +116,7 @@ fn sandbox(no_cache: bool) -> anyhow::Result<Sandbox> {
     Ok(Sandbox::new(SandboxOptions {
         cache,
         progress: true,
-        engine: super::engine_options(),
+        engine: super::engine_options(deadline),
     })?)
 }
 
@@ -163,7 +163,7 @@ pub fn run(globals: &Globals, args: RunArgs) -> anyhow::Result<ExitCode> {
         ..RunConfig::default()
     };
 
-    let sandbox = sandbox(args.no_cache)?;
+    let sandbox = sandbox(args.no_cache, config.limits.timeout.is_some())?;
     let guest = match sandbox.prepare_file(&args.guest) {
         Ok(guest) => guest,
         Err(runtime::Error::Refused(refusal)) => {
@@ -195,7 +195,7 @@ pub fn run(globals: &Globals, args: RunArgs) -> anyhow::Result<ExitCode> {
 pub fn inspect(_globals: &Globals, args: InspectArgs) -> anyhow::Result<ExitCode> {
     let wasm = std::fs::read(&args.guest)
         .with_context(|| format!("cannot read the guest {}", args.guest.display()))?;
-    let sandbox = sandbox(false)?;
+    let sandbox = sandbox(false, false)?;
     let component = sandbox
         .compile(&wasm)
         .with_context(|| args.guest.display().to_string())?;

@@ -1,6 +1,11 @@
 //! The one `Engine` a sandbox uses, configured for speed (pooling allocator), control (epoch
 //! interruption for deadlines) and determinism (NaN canonicalisation, deterministic relaxed
 //! SIMD), plus the thread that advances its epoch.
+//!
+//! Two presets: [`EngineOptions::default`] for a long-lived embedder that runs many guests,
+//! each perhaps with a deadline; [`EngineOptions::single_run`] for a process that runs one
+//! guest and exits (the CLI), which skips setting up and tearing down a pool and compiles the
+//! epoch checks in only when that run has a deadline.
 
 use std::time::Duration;
 
@@ -38,6 +43,12 @@ pub struct EngineOptions {
     pub pooling: bool,
     /// Guests instantiated at the same time, at most (pool size).
     pub max_concurrent_guests: u32,
+    /// Compile guests with epoch checks, so a run can have a deadline
+    /// ([`Limits::timeout`](super::Limits::timeout)). The checks sit at every function entry
+    /// and loop header and cost 14–17 % of the Nix evaluator's time; without them a run with
+    /// a deadline is refused ([`Error::NoDeadlines`](super::Error::NoDeadlines)). Compiled
+    /// code differs, so the compile cache keeps one entry per setting.
+    pub deadlines: bool,
     /// Write `/tmp/perf-<pid>.map` so `perf report` names guest functions (profiling only).
     pub perf_map: bool,
     /// Hand the stack pages a guest touched back to the kernel when it ends. Off (wasmtime's
@@ -53,8 +64,23 @@ impl Default for EngineOptions {
         EngineOptions {
             pooling: true,
             max_concurrent_guests: 16,
+            deadlines: true,
             perf_map: false,
             reclaim_stacks: false,
+        }
+    }
+}
+
+impl EngineOptions {
+    /// For a process that runs one guest and exits: no pool (its set-up and tear-down cost
+    /// 0.3 ms, and there is nothing to reuse), funcref tables filled at instantiation rather
+    /// than checked at every indirect call, and epoch checks only if `deadline`.
+    pub fn single_run(deadline: bool) -> Self {
+        EngineOptions {
+            pooling: false,
+            max_concurrent_guests: 1,
+            deadlines: deadline,
+            ..EngineOptions::default()
         }
     }
 }
@@ -64,7 +90,7 @@ pub fn config(options: &EngineOptions) -> Config {
     let mut config = Config::new();
     config
         .wasm_component_model(true)
-        .epoch_interruption(true)
+        .epoch_interruption(options.deadlines)
         .cranelift_nan_canonicalization(true)
         .relaxed_simd_deterministic(true)
         .parallel_compilation(true)
@@ -73,6 +99,11 @@ pub fn config(options: &EngineOptions) -> Config {
         .async_stack_zeroing(options.reclaim_stacks);
     if options.perf_map {
         config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
+    if !options.pooling {
+        // One instantiation per engine: fill tables once instead of a null check per
+        // indirect call (a pooled engine instantiates often and keeps the lazy default).
+        config.table_lazy_init(false);
     }
     if options.pooling {
         let guests = options.max_concurrent_guests.max(1);
@@ -95,10 +126,13 @@ pub fn config(options: &EngineOptions) -> Config {
     config
 }
 
-/// Builds the engine and starts the thread that ticks its epoch (it stops when the engine
-/// is dropped).
+/// Builds the engine and, with [`EngineOptions::deadlines`], starts the thread that ticks its
+/// epoch (it stops when the engine is dropped).
 pub fn new(options: &EngineOptions) -> wasmtime::Result<Engine> {
     let engine = Engine::new(&config(options))?;
+    if !options.deadlines {
+        return Ok(engine);
+    }
     let weak = engine.weak();
     std::thread::Builder::new()
         .name("evalbox-epoch".into())

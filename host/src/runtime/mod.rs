@@ -82,6 +82,12 @@ pub enum Error {
     /// The engine could not be built.
     #[error("cannot set up the wasm engine: {0:#}")]
     Engine(wasmtime::Error),
+    /// A run asked for a deadline on a sandbox whose engine has no epoch checks.
+    #[error(
+        "this sandbox cannot enforce a timeout: its engine was built without deadlines \
+         (EngineOptions::deadlines)"
+    )]
+    NoDeadlines,
 }
 
 /// How a run ended.
@@ -170,6 +176,7 @@ pub struct SandboxOptions {
 pub struct Sandbox {
     engine: Engine,
     linker: Linker<EvalCtx>,
+    deadlines: bool,
     cache: Option<cache::ComponentCache>,
     progress: bool,
     prepared: Mutex<HashMap<[u8; 32], Arc<Guest>>>,
@@ -183,6 +190,7 @@ impl Sandbox {
         Ok(Sandbox {
             engine,
             linker,
+            deadlines: options.engine.deadlines,
             cache: options.cache,
             progress: options.progress,
             prepared: Mutex::new(HashMap::new()),
@@ -278,14 +286,19 @@ impl Sandbox {
 
     /// Runs `guest` once under `config`.
     pub async fn run(&self, guest: &Guest, config: &RunConfig) -> Result<RunOutcome, Error> {
+        if config.limits.timeout.is_some() && !self.deadlines {
+            return Err(Error::NoDeadlines);
+        }
         let ctx = self.context(config)?;
         let mut store = Store::new(&self.engine, ctx);
         store.limiter(|ctx| &mut ctx.limiter);
-        match config.limits.timeout {
-            Some(timeout) => store.set_epoch_deadline(engine::ticks(timeout)),
-            None => store.set_epoch_deadline(engine::NO_DEADLINE),
+        if self.deadlines {
+            match config.limits.timeout {
+                Some(timeout) => store.set_epoch_deadline(engine::ticks(timeout)),
+                None => store.set_epoch_deadline(engine::NO_DEADLINE),
+            }
+            store.epoch_deadline_trap();
         }
-        store.epoch_deadline_trap();
         let run = async {
             let command = guest.pre.instantiate_async(&mut store).await?;
             command.wasi_cli_run().call_run(&mut store).await

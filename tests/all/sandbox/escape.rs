@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use evalbox::runtime::{LimitExceeded, Limits, RunOutcome, exit_code};
+use evalbox::runtime::{LimitExceeded, Limits, OutputTarget, RunConfig, RunOutcome, exit_code};
 
 use super::{SourceTree, limits, run_guest, run_guest_env};
 
@@ -307,4 +307,63 @@ fn the_sandbox_survives_every_case_in_a_row() {
     }
     let ran = run_guest("hello", &["still", "alive"], Vec::new(), limits());
     assert_eq!(ran.stdout, "arg still\narg alive\n");
+}
+
+// A single-run engine (the CLI's) compiles epoch checks in only when the run has a deadline:
+// without them a deadline could not be enforced, so a run asking for one is refused rather
+// than allowed to run unbounded.
+#[test]
+fn an_engine_without_deadlines_refuses_a_timeout_and_runs_without_one() {
+    use evalbox::runtime::{Error, Sandbox, SandboxOptions, engine::EngineOptions};
+    let sandbox = Sandbox::new(SandboxOptions {
+        engine: EngineOptions::single_run(false),
+        cache: None,
+        progress: false,
+    })
+    .expect("sandbox");
+    let guest = sandbox
+        .prepare_file(&evalbox_tests::guest_wasm("hello"))
+        .expect("prepare hello");
+    let quiet = RunConfig {
+        stdout: OutputTarget::Discard,
+        stderr: OutputTarget::Discard,
+        ..RunConfig::default()
+    };
+    let timed = RunConfig {
+        limits: Limits {
+            timeout: Some(Duration::from_secs(5)),
+            ..Limits::default()
+        },
+        ..quiet.clone()
+    };
+    match sandbox.run_blocking(&guest, &timed) {
+        Err(Error::NoDeadlines) => {}
+        other => panic!("a timeout on an engine without deadlines was not refused: {other:?}"),
+    }
+    assert_eq!(
+        sandbox.run_blocking(&guest, &quiet).expect("run"),
+        RunOutcome::Exited(0)
+    );
+
+    // The same preset with a deadline stops a guest that spins.
+    let sandbox = Sandbox::new(SandboxOptions {
+        engine: EngineOptions::single_run(true),
+        cache: None,
+        progress: false,
+    })
+    .expect("sandbox");
+    let spin = sandbox
+        .prepare_file(&evalbox_tests::guest_wasm("infinite_loop"))
+        .expect("prepare infinite_loop");
+    let timed = RunConfig {
+        limits: Limits {
+            timeout: Some(Duration::from_millis(300)),
+            ..Limits::default()
+        },
+        ..quiet
+    };
+    assert_eq!(
+        sandbox.run_blocking(&spin, &timed).expect("run"),
+        RunOutcome::Limit(LimitExceeded::Deadline(Duration::from_millis(300)))
+    );
 }
