@@ -682,6 +682,14 @@ impl Evaluator {
             }))),
             Ir::Call(f, args, pos) => {
                 let mut fv = self.eval_operand(f, env)?;
+                if let [a] = &args[..] {
+                    // One argument, the common case: the callee writes its result straight
+                    // into ours. (In wasm a value is returned through memory; moving it out
+                    // of a local first costs a copy that stalls on the partial stores just
+                    // made to that local.)
+                    let av = self.delay_arg(a, env);
+                    return self.call(&fv, av, *pos);
+                }
                 let mut rest = &args[..];
                 while let [a, more @ ..] = rest {
                     let av = self.delay_arg(a, env);

@@ -227,6 +227,7 @@ pub struct Env {
 
 /// A Nix value.
 #[derive(Debug, Clone)]
+#[repr(u64)]
 pub enum Value {
     /// `null`
     Null,
