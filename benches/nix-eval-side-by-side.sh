@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Nix evaluator side by side, in one run: `evalbox eval --strict` (the nix-eval wasm guest
 # in the sandbox, compiled-component cache warm), the same evaluator core as a native binary
-# (`nix-eval`), and `nix-instantiate --eval --strict` (real Nix, 2.8 here), on the benchmark set
+# (`nix-eval`, optimised like the guest), and `nix-instantiate --eval --strict` (real Nix, 2.8 here), on the benchmark set
 # of issue 5 (guests/nix/bench: fib 25, foldl' over genList 1e6, a 20 000-attribute file, string
 # building + replaceStrings, a 1 000-overlay fixpoint). Whole processes, timed by hyperfine
 # (mean wall time), peak RSS by GNU time (max of 3 runs); prints WASM/Nix and WASM/native.
@@ -19,11 +19,16 @@ target=${CARGO_TARGET_DIR:-$PWD/target}
 if [[ -z "${EVALBOX_BIN:-}" ]]; then
   cargo build --profile "$profile" -q -p evalbox --bin evalbox
 fi
+# The native core is built with the guest's own settings (host/build.rs: fat LTO, one codegen
+# unit, panic=abort), in a target directory of its own so the workspace build is untouched:
+# the same code, optimised the same way, on both sides.
 if [[ -z "${NIX_EVAL_BIN:-}" ]]; then
-  cargo build --release -q -p evalbox-nix-lang --bin nix-eval
+  CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
+    CARGO_PROFILE_RELEASE_PANIC=abort \
+    cargo build --release -q -p evalbox-nix-lang --bin nix-eval --target-dir "$target/native-as-guest"
 fi
 evalbox=${EVALBOX_BIN:-$target/$([[ $profile == dev ]] && echo debug || echo "$profile")/evalbox}
-native=${NIX_EVAL_BIN:-$target/release/nix-eval}
+native=${NIX_EVAL_BIN:-$target/native-as-guest/release/nix-eval}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export EVALBOX_CACHE_DIR=$work/cache
