@@ -104,8 +104,7 @@ pub fn config(options: &EngineOptions) -> Config {
         // One instantiation per engine: fill tables once instead of a null check per
         // indirect call (a pooled engine instantiates often and keeps the lazy default).
         config.table_lazy_init(false);
-    }
-    if options.pooling {
+    } else {
         let guests = options.max_concurrent_guests.max(1);
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(guests)
