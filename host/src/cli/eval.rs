@@ -17,9 +17,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Args;
 use evalbox::host_impl::Preopen;
-use evalbox::runtime::{
-    self, Limits, RunConfig, RunOutcome, Sandbox, SandboxOptions, cache::ComponentCache,
-};
+use evalbox::runtime::{self, Limits, RunConfig};
 
 use super::Globals;
 
@@ -139,8 +137,7 @@ fn plan(mode: Mode, args: &[String], nix_path: Option<&str>) -> anyhow::Result<P
                             value
                                 .parse::<f64>()
                                 .ok()
-                                .and_then(|s| Duration::try_from_secs_f64(s).ok())
-                                .filter(|d| !d.is_zero())
+                                .and_then(|secs| super::timeout(secs).ok())
                                 .with_context(|| {
                                     format!(
                                         "--timeout {value}: expected a positive number of seconds"
@@ -301,16 +298,7 @@ pub fn run(globals: &Globals, mode: Mode, args: EvalArgs) -> anyhow::Result<Exit
         ..RunConfig::default()
     };
 
-    let cache = if plan.no_cache {
-        None
-    } else {
-        ComponentCache::default_dir().map(ComponentCache::new)
-    };
-    let sandbox = Sandbox::new(SandboxOptions {
-        cache,
-        progress: true,
-        engine: super::engine_options(plan.timeout.is_some()),
-    })?;
+    let sandbox = super::sandbox(plan.no_cache, plan.timeout.is_some())?;
     let wasm = evalbox::nix_guest::wasm()?;
     let guest = sandbox
         .prepare_with_digest(&wasm.bytes, &wasm.sha256)
@@ -318,12 +306,7 @@ pub fn run(globals: &Globals, mode: Mode, args: EvalArgs) -> anyhow::Result<Exit
     // Store operations are not used yet: derivation paths are computed by the guest itself.
     let _ = globals;
     let outcome = sandbox.run_blocking(&guest, &config)?;
-    match &outcome {
-        RunOutcome::Exited(_) => {}
-        RunOutcome::Limit(limit) => eprintln!("error: the evaluation was stopped: {limit}"),
-        RunOutcome::Trapped(message) => eprintln!("error: {message}"),
-    }
-    Ok(ExitCode::from(outcome.exit_code()))
+    Ok(super::finish(&outcome, "the evaluation"))
 }
 
 #[cfg(test)]

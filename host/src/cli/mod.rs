@@ -4,8 +4,12 @@
 //! guest refused by the capability audit; `evalbox run` passes a guest's own exit code through.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use evalbox::runtime::engine::EngineOptions;
+use evalbox::runtime::{RunOutcome, Sandbox, SandboxOptions, cache::ComponentCache};
 
 mod eval;
 mod run;
@@ -76,14 +80,43 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// Engine settings for `run`, `inspect` and `eval`: one guest per process, with epoch checks
-/// compiled in only when the run has a `--timeout` (`deadline`), plus `EVALBOX_PERFMAP=1`
-/// (write `/tmp/perf-<pid>.map` so `perf record`/`perf report` name the guest's functions).
-fn engine_options(deadline: bool) -> evalbox::runtime::engine::EngineOptions {
-    evalbox::runtime::engine::EngineOptions {
-        perf_map: std::env::var_os("EVALBOX_PERFMAP").is_some_and(|v| v == "1"),
-        ..evalbox::runtime::engine::EngineOptions::single_run(deadline)
+/// The sandbox for `run`, `inspect` and `eval`: one guest per process, with epoch checks
+/// compiled in only when the run has a `--timeout` (`deadline`), the on-disk compile cache
+/// unless `--no-cache`, and `EVALBOX_PERFMAP=1` (write `/tmp/perf-<pid>.map` so
+/// `perf record`/`perf report` name the guest's functions).
+fn sandbox(no_cache: bool, deadline: bool) -> anyhow::Result<Sandbox> {
+    let cache = if no_cache {
+        None
+    } else {
+        ComponentCache::default_dir().map(ComponentCache::new)
+    };
+    Ok(Sandbox::new(SandboxOptions {
+        cache,
+        progress: true,
+        engine: EngineOptions {
+            perf_map: std::env::var_os("EVALBOX_PERFMAP").is_some_and(|v| v == "1"),
+            ..EngineOptions::single_run(deadline)
+        },
+    })?)
+}
+
+/// The deadline `--timeout SECS` asks for.
+fn timeout(secs: f64) -> anyhow::Result<Duration> {
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .with_context(|| format!("--timeout {secs}: expected a positive number of seconds"))
+}
+
+/// Says on stderr why a run that did not exit by itself ended (`what` was stopped: a limit;
+/// a trap), and gives the process's exit code for the outcome.
+fn finish(outcome: &RunOutcome, what: &str) -> ExitCode {
+    match outcome {
+        RunOutcome::Exited(_) => {}
+        RunOutcome::Limit(limit) => eprintln!("error: {what} was stopped: {limit}"),
+        RunOutcome::Trapped(message) => eprintln!("error: {message}"),
     }
+    ExitCode::from(outcome.exit_code())
 }
 
 /// Diagnostics on stderr: warnings (an unusable compile-cache entry, a cache that cannot be

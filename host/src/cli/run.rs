@@ -7,14 +7,11 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
 use evalbox::host_impl::Preopen;
-use evalbox::runtime::{
-    self, Limits, RunConfig, RunOutcome, Sandbox, SandboxOptions, cache::ComponentCache, exit_code,
-};
+use evalbox::runtime::{self, Limits, RunConfig, exit_code};
 
 use super::Globals;
 
@@ -107,19 +104,6 @@ fn parse_env(spec: &str) -> anyhow::Result<(String, String)> {
     Ok((k.to_owned(), v.to_owned()))
 }
 
-fn sandbox(no_cache: bool, deadline: bool) -> anyhow::Result<Sandbox> {
-    let cache = if no_cache {
-        None
-    } else {
-        ComponentCache::default_dir().map(ComponentCache::new)
-    };
-    Ok(Sandbox::new(SandboxOptions {
-        cache,
-        progress: true,
-        engine: super::engine_options(deadline),
-    })?)
-}
-
 pub fn run(globals: &Globals, args: RunArgs) -> anyhow::Result<ExitCode> {
     let preopens = args
         .src
@@ -131,17 +115,7 @@ pub fn run(globals: &Globals, args: RunArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|s| parse_env(s))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let timeout = match args.timeout {
-        Some(secs) => Some(
-            Duration::try_from_secs_f64(secs)
-                .ok()
-                .filter(|d| !d.is_zero())
-                .with_context(|| {
-                    format!("--timeout {secs}: expected a positive number of seconds")
-                })?,
-        ),
-        None => None,
-    };
+    let timeout = args.timeout.map(super::timeout).transpose()?;
     let limits = Limits {
         timeout,
         max_memory: args.max_memory.saturating_mul(MIB),
@@ -163,7 +137,7 @@ pub fn run(globals: &Globals, args: RunArgs) -> anyhow::Result<ExitCode> {
         ..RunConfig::default()
     };
 
-    let sandbox = sandbox(args.no_cache, config.limits.timeout.is_some())?;
+    let sandbox = super::sandbox(args.no_cache, config.limits.timeout.is_some())?;
     let guest = match sandbox.prepare_file(&args.guest) {
         Ok(guest) => guest,
         Err(runtime::Error::Refused(refusal)) => {
@@ -184,18 +158,13 @@ pub fn run(globals: &Globals, args: RunArgs) -> anyhow::Result<ExitCode> {
         ..config
     };
     let outcome = runtime.block_on(sandbox.run(&guest, &config))?;
-    match &outcome {
-        RunOutcome::Exited(_) => {}
-        RunOutcome::Limit(limit) => eprintln!("error: the guest was stopped: {limit}"),
-        RunOutcome::Trapped(message) => eprintln!("error: {message}"),
-    }
-    Ok(ExitCode::from(outcome.exit_code()))
+    Ok(super::finish(&outcome, "the guest"))
 }
 
 pub fn inspect(_globals: &Globals, args: InspectArgs) -> anyhow::Result<ExitCode> {
     let wasm = std::fs::read(&args.guest)
         .with_context(|| format!("cannot read the guest {}", args.guest.display()))?;
-    let sandbox = sandbox(false, false)?;
+    let sandbox = super::sandbox(false, false)?;
     let component = sandbox
         .compile(&wasm)
         .with_context(|| args.guest.display().to_string())?;
