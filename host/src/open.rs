@@ -13,11 +13,15 @@ use evalbox_store::{AddSource, BuildResult, BuildTarget, PathInfo, Store, StoreU
 /// Opens the store `uri` names, or the default one when `None` (`$NIX_REMOTE`, else the
 /// embedded store at `$EVALBOX_STORE` or under the XDG data directory).
 pub async fn open_store(uri: Option<&str>) -> evalbox_store::Result<Arc<dyn Store>> {
-    let uri = match uri {
-        Some(u) => StoreUri::parse(u)?,
-        None => StoreUri::from_env()?,
-    };
-    open_uri(&uri).await
+    open_uri(&parse_uri(uri)?).await
+}
+
+/// The URI `--store` gave, or the default one (`$NIX_REMOTE`, else the embedded store).
+fn parse_uri(uri: Option<&str>) -> evalbox_store::Result<StoreUri> {
+    match uri {
+        Some(u) => StoreUri::parse(u),
+        None => StoreUri::from_env(),
+    }
 }
 
 /// A store that is opened when first used: `evalbox run` hands one to every guest, and a
@@ -36,10 +40,7 @@ pub struct LazyStore {
 impl LazyStore {
     /// The store `uri` names, or the default one when `None` (see [`open_store`]).
     pub fn new(uri: Option<&str>) -> evalbox_store::Result<Self> {
-        let uri = match uri {
-            Some(u) => StoreUri::parse(u)?,
-            None => StoreUri::from_env()?,
-        };
+        let uri = parse_uri(uri)?;
         let store_dir = store_dir_of(&uri);
         Ok(LazyStore {
             uri,
