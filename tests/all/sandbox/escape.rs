@@ -315,28 +315,32 @@ fn the_sandbox_survives_every_case_in_a_row() {
 #[test]
 fn an_engine_without_deadlines_refuses_a_timeout_and_runs_without_one() {
     use evalbox::runtime::{Error, Sandbox, SandboxOptions, engine::EngineOptions};
-    let sandbox = Sandbox::new(SandboxOptions {
-        engine: EngineOptions::single_run(false),
-        cache: None,
-        progress: false,
-    })
-    .expect("sandbox");
-    let guest = sandbox
-        .prepare_file(&evalbox_tests::guest_wasm("hello"))
-        .expect("prepare hello");
+    let single_run = |deadline| {
+        Sandbox::new(SandboxOptions {
+            engine: EngineOptions::single_run(deadline),
+            cache: None,
+            progress: false,
+        })
+        .expect("sandbox")
+    };
     let quiet = RunConfig {
         stdout: OutputTarget::Discard,
         stderr: OutputTarget::Discard,
         ..RunConfig::default()
     };
-    let timed = RunConfig {
+    let timed = |timeout| RunConfig {
         limits: Limits {
-            timeout: Some(Duration::from_secs(5)),
+            timeout: Some(timeout),
             ..Limits::default()
         },
         ..quiet.clone()
     };
-    match sandbox.run_blocking(&guest, &timed) {
+
+    let sandbox = single_run(false);
+    let guest = sandbox
+        .prepare_file(&evalbox_tests::guest_wasm("hello"))
+        .expect("prepare hello");
+    match sandbox.run_blocking(&guest, &timed(Duration::from_secs(5))) {
         Err(Error::NoDeadlines) => {}
         other => panic!("a timeout on an engine without deadlines was not refused: {other:?}"),
     }
@@ -346,24 +350,14 @@ fn an_engine_without_deadlines_refuses_a_timeout_and_runs_without_one() {
     );
 
     // The same preset with a deadline stops a guest that spins.
-    let sandbox = Sandbox::new(SandboxOptions {
-        engine: EngineOptions::single_run(true),
-        cache: None,
-        progress: false,
-    })
-    .expect("sandbox");
+    let sandbox = single_run(true);
     let spin = sandbox
         .prepare_file(&evalbox_tests::guest_wasm("infinite_loop"))
         .expect("prepare infinite_loop");
-    let timed = RunConfig {
-        limits: Limits {
-            timeout: Some(Duration::from_millis(300)),
-            ..Limits::default()
-        },
-        ..quiet
-    };
     assert_eq!(
-        sandbox.run_blocking(&spin, &timed).expect("run"),
+        sandbox
+            .run_blocking(&spin, &timed(Duration::from_millis(300)))
+            .expect("run"),
         RunOutcome::Limit(LimitExceeded::Deadline(Duration::from_millis(300)))
     );
 }
