@@ -61,8 +61,8 @@ impl Evaluator for Sandboxed {
     fn run(&self, cwd: &Path, inv: &Invocation) -> Run {
         let mut cmd = evalbox(if inv.parse { "parse" } else { "eval" });
         cmd.current_dir(cwd)
-            .env("NIX_PATH", "lang/dir3:lang/dir4")
-            .args(["--env", "HOME=/fake-home", "--env", "TEST_VAR=foo"])
+            .env("NIX_PATH", conformance::NIX_PATH)
+            .args(conformance::ENV_FLAGS)
             .args(&inv.args);
         conformance::run_command(cmd, inv.stdin.as_deref(), Duration::from_secs(60))
     }
@@ -79,14 +79,7 @@ fn nix_lang_suite_in_the_sandbox() {
         return;
     };
     warm_up();
-    let report = conformance::run_suite(&dir, &Sandboxed);
-    println!("{}", report.table);
-    println!("{}", report.summary(FLOORS));
-    let below = report.below(FLOORS);
-    assert!(
-        below.is_empty(),
-        "conformance through the sandbox dropped below the floor: {below:?}"
-    );
+    conformance::run_suite(&dir, &Sandboxed).assert_floors(FLOORS, "through the sandbox");
 }
 
 fn eval_in(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {

@@ -15,6 +15,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// `NIX_PATH` in upstream's test driver.
+pub const NIX_PATH: &str = "lang/dir3:lang/dir4";
+
+/// The environment upstream's test driver sets, as `--env` flags (evalbox's and `nix-eval`'s).
+pub const ENV_FLAGS: [&str; 4] = ["--env", "HOME=/fake-home", "--env", "TEST_VAR=foo"];
+
 /// The four categories of the suite.
 pub const CATEGORIES: [&str; 4] = ["eval-okay", "eval-fail", "parse-okay", "parse-fail"];
 
@@ -177,6 +183,18 @@ impl Report {
             self.asts
         ));
         s
+    }
+
+    /// Prints the table and the totals, then fails (naming `what` ran the suite) if a floor
+    /// was not reached.
+    pub fn assert_floors(&self, floors: &[(&str, usize)], what: &str) {
+        println!("{}", self.table);
+        println!("{}", self.summary(floors));
+        let below = self.below(floors);
+        assert!(
+            below.is_empty(),
+            "conformance {what} dropped below the floor: {below:?}"
+        );
     }
 
     /// The floors not reached (empty for a filtered run). `floors` may include

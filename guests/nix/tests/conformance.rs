@@ -26,8 +26,8 @@ impl Evaluator for Native {
     fn run(&self, cwd: &Path, inv: &Invocation) -> Run {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_nix-eval"));
         cmd.current_dir(cwd)
-            .args(["--nix-path", "lang/dir3:lang/dir4"])
-            .args(["--env", "HOME=/fake-home", "--env", "TEST_VAR=foo"])
+            .args(["--nix-path", conformance::NIX_PATH])
+            .args(conformance::ENV_FLAGS)
             .arg(if inv.parse { "--parse" } else { "--eval" })
             .args(&inv.args);
         conformance::run_command(cmd, inv.stdin.as_deref(), Duration::from_secs(20))
@@ -41,12 +41,5 @@ fn nix_lang_suite() {
         eprintln!("SKIPPED: nix-lang-tests not found (set NIX_LANG_TESTS)");
         return;
     };
-    let report = conformance::run_suite(&dir, &Native);
-    println!("{}", report.table);
-    println!("{}", report.summary(FLOORS));
-    let below = report.below(FLOORS);
-    assert!(
-        below.is_empty(),
-        "conformance dropped below the floor: {below:?}"
-    );
+    conformance::run_suite(&dir, &Native).assert_floors(FLOORS, "natively");
 }
