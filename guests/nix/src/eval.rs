@@ -505,13 +505,20 @@ impl Evaluator {
 
     // ---------------------------------------------------------------- env
 
-    #[inline]
-    fn lookup(env: &Rc<Env>, depth: u32, slot: u32) -> Value {
+    /// The frame `depth` levels up from `env` (variables are resolved at compile time, so
+    /// it exists).
+    #[inline(always)]
+    fn frame_at(env: &Rc<Env>, depth: u32) -> &Rc<Env> {
         let mut e = env;
         for _ in 0..depth {
             e = e.parent.as_ref().expect("resolved depth");
         }
-        e.slots.borrow()[slot as usize].clone()
+        e
+    }
+
+    #[inline]
+    fn lookup(env: &Rc<Env>, depth: u32, slot: u32) -> Value {
+        Self::frame_at(env, depth).slots.borrow()[slot as usize].clone()
     }
 
     fn with_lookup(&self, env: &Rc<Env>, name: Sym, pos: Pos) -> Result<Value> {
@@ -778,11 +785,7 @@ impl Evaluator {
     /// The forced value of variable `(d, s)`.
     #[inline(always)]
     fn eval_var(&self, d: u32, s: u32, env: &Rc<Env>) -> Result<Value> {
-        let mut e = env;
-        for _ in 0..d {
-            e = e.parent.as_ref().expect("resolved depth");
-        }
-        let slots = e.slots.borrow();
+        let slots = Self::frame_at(env, d).slots.borrow();
         match &slots.as_slice()[s as usize] {
             Value::Thunk(t) => {
                 let t = t.clone();
