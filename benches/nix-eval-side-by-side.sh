@@ -19,16 +19,13 @@ target=${CARGO_TARGET_DIR:-$PWD/target}
 if [[ -z "${EVALBOX_BIN:-}" ]]; then
   cargo build --profile "$profile" -q -p evalbox --bin evalbox
 fi
-# The native core is built with the guest's own settings (host/build.rs: fat LTO, one codegen
-# unit, panic=abort), in a target directory of its own so the workspace build is untouched:
-# the same code, optimised the same way, on both sides.
+# The native core is built with the guest's own profile (`guest` in Cargo.toml: fat LTO, one
+# codegen unit, panic=abort): the same code, optimised the same way, on both sides.
 if [[ -z "${NIX_EVAL_BIN:-}" ]]; then
-  CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
-    CARGO_PROFILE_RELEASE_PANIC=abort \
-    cargo build --release -q -p evalbox-nix-lang --bin nix-eval --target-dir "$target/native-as-guest"
+  cargo build --profile guest -q -p evalbox-nix-lang --bin nix-eval
 fi
 evalbox=${EVALBOX_BIN:-$target/$([[ $profile == dev ]] && echo debug || echo "$profile")/evalbox}
-native=${NIX_EVAL_BIN:-$target/native-as-guest/release/nix-eval}
+native=${NIX_EVAL_BIN:-$target/guest/nix-eval}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export EVALBOX_CACHE_DIR=$work/cache
