@@ -582,7 +582,8 @@ impl<'o> Compiler<'o> {
                 *pos,
             ),
             Expr::Assert(c, body, pos) => {
-                let text = self.source_text(c);
+                // Nix names the condition re-rendered as `--parse` prints it.
+                let text = show_parsed(c)?;
                 Ir::Assert(
                     Box::new(self.expr(c, scope)?),
                     Box::new(self.expr(body, scope)?),
@@ -629,11 +630,6 @@ impl<'o> Compiler<'o> {
                 Ir::Const(b.build())
             }
         })
-    }
-
-    fn source_text(&self, e: &Expr) -> String {
-        // Nix prints the assertion condition re-rendered; we print a compact rendering.
-        crate::print::show_expr(e)
     }
 
     fn lambda(&self, l: &ast::Lambda, scope: &Scope<'_>) -> Result<LambdaIr, ParseError> {

@@ -748,11 +748,7 @@ impl Evaluator {
             Ir::Assert(c, body, pos, text) => {
                 let cv = self.eval(c, env)?;
                 if !self.expect_bool(&cv, *pos)? {
-                    return Err(Error::new(
-                        ErrorKind::Assert,
-                        format!("assertion '{text}' failed"),
-                        *pos,
-                    ));
+                    return Err(self.assertion_failed(c, env, *pos, text));
                 }
                 self.eval(body, env)
             }
@@ -1629,6 +1625,134 @@ impl Evaluator {
         })
     }
 
+    /// The error of an `assert` whose condition was false. When the condition is `a == b`,
+    /// Nix compares the two sides again to say where they differ (`assertEqValues`).
+    #[cold]
+    fn assertion_failed(&self, c: &Ir, env: &Rc<Env>, pos: Pos, text: &str) -> Error {
+        if let Ir::Bin(BinOp::Eq, a, b, eq_pos) = c {
+            let why = self.eval(a, env).and_then(|a| {
+                let b = self.eval(b, env)?;
+                self.assert_eq_values(&a, &b, *eq_pos)
+            });
+            if let Err(e) = why {
+                return e.frame(
+                    pos,
+                    format!("while evaluating the condition of the assertion '{text}'"),
+                );
+            }
+        }
+        Error::new(ErrorKind::Assert, format!("assertion '{text}' failed"), pos)
+    }
+
+    /// `a == b` as an equality assertion checks it: `Ok` when equal, otherwise an assertion
+    /// error naming the first difference, with a frame for each attribute or list element
+    /// on the way down to it (Nix's wording).
+    fn assert_eq_values(&self, a: &Value, b: &Value, pos: Pos) -> Result<()> {
+        self.check_stack(pos)?;
+        let a = self.force(a)?;
+        let b = self.force(b)?;
+        let unequal = |msg: String| Err(Error::new(ErrorKind::Assert, msg, Pos::NONE));
+        let show = |v: &Value| self.show_value(v);
+        let numeric = |v: &Value| matches!(v, Value::Int(_) | Value::Float(_));
+        if numeric(&a) && numeric(&b) {
+            if self.equal(&a, &b, pos)? {
+                return Ok(());
+            }
+            return unequal(format!(
+                "{} with value '{}' is not equal to {} with value '{}'",
+                a.type_desc(),
+                show(&a),
+                b.type_desc(),
+                show(&b)
+            ));
+        }
+        if a.type_desc() != b.type_desc() {
+            return unequal(format!(
+                "{} of value '{}' is not equal to {} of value '{}'",
+                a.type_desc(),
+                show(&a),
+                b.type_desc(),
+                show(&b)
+            ));
+        }
+        match (&a, &b) {
+            (Value::Bool(x), Value::Bool(y)) if x != y => {
+                unequal(format!("boolean '{x}' is not equal to boolean '{y}'"))
+            }
+            (Value::Str(x), Value::Str(y)) if x.s != y.s => unequal(format!(
+                "string '{}' is not equal to string '{}'",
+                show(&a),
+                show(&b)
+            )),
+            (Value::Path(x), Value::Path(y)) if x.s != y.s => unequal(format!(
+                "path '{}' is not equal to path '{}'",
+                x.s, y.s
+            )),
+            (Value::List(x), Value::List(y)) if !Rc::ptr_eq(x, y) => {
+                if x.len() != y.len() {
+                    return unequal(format!(
+                        "list of size '{}' is not equal to list of size '{}', left hand side is '{}', right hand side is '{}'",
+                        x.len(),
+                        y.len(),
+                        show(&a),
+                        show(&b)
+                    ));
+                }
+                self.nested(pos, || {
+                    for (i, (p, q)) in x.iter().zip(y.iter()).enumerate() {
+                        if !same_ref(p, q) {
+                            self.assert_eq_values(p, q, pos).map_err(|e| {
+                                e.frame(pos, format!("while comparing list element {i}"))
+                            })?;
+                        }
+                    }
+                    Ok(())
+                })
+            }
+            (Value::Attrs(x), Value::Attrs(y)) if !Rc::ptr_eq(x, y) => {
+                if self.is_derivation(x)?
+                    && self.is_derivation(y)?
+                    && let (Some(p), Some(q)) = (x.get(self.sym.out_path), y.get(self.sym.out_path))
+                {
+                    return self.assert_eq_values(p, q, pos).map_err(|e| {
+                        e.frame(pos, "while comparing a derivation by its 'outPath' attribute")
+                    });
+                }
+                let names_differ = || {
+                    unequal(format!(
+                        "attribute names of attribute set '{}' differs from attribute set '{}'",
+                        show(&a),
+                        show(&b)
+                    ))
+                };
+                if x.entries.len() != y.entries.len() {
+                    return names_differ();
+                }
+                self.nested(pos, || {
+                    for (p, q) in x.entries.iter().zip(y.entries.iter()) {
+                        if p.name != q.name {
+                            return names_differ();
+                        }
+                        if !same_ref(&p.value, &q.value) {
+                            self.assert_eq_values(&p.value, &q.value, pos)
+                                .map_err(|e| {
+                                    e.frame(q.pos, "where right hand side is")
+                                        .frame(p.pos, "where left hand side is")
+                                        .frame(pos, format!("while comparing attribute '{}'", p.name))
+                                })?;
+                        }
+                    }
+                    Ok(())
+                })
+            }
+            (Value::Lambda(_) | Value::PrimOp(_) | Value::PrimOpApp(_), _) => unequal(
+                "distinct functions and immediate comparisons of identical functions compare as unequal"
+                    .into(),
+            ),
+            _ => Ok(()),
+        }
+    }
+
     pub(crate) fn is_derivation(&self, a: &Attrs) -> Result<bool> {
         match a.get(self.sym.type_) {
             Some(t) => match self.force(t)? {
@@ -2000,6 +2124,43 @@ mod tests {
         );
         assert_eq!(kind("with { }; x"), ErrorKind::Eval);
         assert_eq!(kind("x"), ErrorKind::Parse);
+    }
+
+    #[test]
+    fn equality_assertions_say_where_the_sides_differ() {
+        let err = |src: &str| run(src).expect_err("should fail").0;
+        let e = err("assert [ 1 { a = \"x\"; } ] == [ 1 { a = \"y\"; } ]; 0");
+        assert_eq!(e.kind, ErrorKind::Assert);
+        assert_eq!(e.msg, "string '\"x\"' is not equal to string '\"y\"'");
+        assert_eq!(e.pos, Pos::NONE);
+        let frames: Vec<&str> = e.trace.iter().rev().map(|f| f.1.as_str()).collect();
+        assert_eq!(
+            frames,
+            [
+                "while evaluating the condition of the assertion '([ (1) ({ a = \"x\"; }) ] == [ (1) ({ a = \"y\"; }) ])'",
+                "while comparing list element 1",
+                "while comparing attribute 'a'",
+                "where left hand side is",
+                "where right hand side is",
+            ]
+        );
+        assert_eq!(
+            err("assert 1 == 1.5; 0").msg,
+            "an integer with value '1' is not equal to a float with value '1.5'"
+        );
+        assert_eq!(
+            err("assert [ 1 ] == [ ]; 0").msg,
+            "list of size '1' is not equal to list of size '0', left hand side is '[ 1 ]', right hand side is '[ ]'"
+        );
+        // Any other condition keeps the plain message; tryEval catches both.
+        assert_eq!(
+            err("assert 1 < 0; 0").msg,
+            "assertion '(__lessThan 1 0)' failed"
+        );
+        assert_eq!(
+            run("(builtins.tryEval (assert { a = 1; } == { b = 1; }; 0)).success").unwrap(),
+            "false"
+        );
     }
 
     #[test]

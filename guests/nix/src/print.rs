@@ -5,7 +5,6 @@ use std::collections::HashSet;
 use std::fmt::Write;
 use std::rc::Rc;
 
-use crate::ast::{Expr, StrPart};
 use crate::value::{ThunkState, Value};
 
 /// Quotes a string as a Nix string literal.
@@ -287,115 +286,6 @@ fn show_err_rec(v: &Value, out: &mut String, depth: usize, b: &mut Budget) {
         }
         other => out.push_str(&scalar(other)),
     }
-}
-
-/// Renders an expression compactly (for assertion messages, like Nix's `show`).
-pub fn show_expr(e: &Expr) -> String {
-    use crate::ast::BinOp::*;
-    match e {
-        Expr::Int(i) => i.to_string(),
-        Expr::Float(f) => format_float(*f),
-        Expr::Str(parts, _) => {
-            let mut s = String::from("\"");
-            for p in parts {
-                match p {
-                    StrPart::Lit(l) => {
-                        let q = quote_string(l);
-                        s.push_str(&q[1..q.len() - 1]);
-                    }
-                    StrPart::Interp(e) => {
-                        s.push_str("${");
-                        s.push_str(&show_expr(e));
-                        s.push('}');
-                    }
-                }
-            }
-            s.push('"');
-            s
-        }
-        Expr::Path(_, parts, _) => parts
-            .iter()
-            .map(|p| match p {
-                StrPart::Lit(l) => l.clone(),
-                StrPart::Interp(e) => format!("${{{}}}", show_expr(e)),
-            })
-            .collect(),
-        Expr::SearchPath(p, _) => format!("<{p}>"),
-        Expr::Uri(u, _) => u.clone(),
-        Expr::Var(n, _) => n.as_str().to_owned(),
-        Expr::Select(e, path, def, _) => {
-            let mut s = format!("{}.{}", show_expr(e), show_path(path));
-            if let Some(d) = def {
-                s = format!("{s} or ({})", show_expr(d));
-            }
-            s
-        }
-        Expr::HasAttr(e, path, _) => format!("(({}) ? {})", show_expr(e), show_path(path)),
-        Expr::Attrs(..) => "{ ... }".into(),
-        Expr::List(items) => {
-            let mut s = String::from("[ ");
-            for i in items {
-                s.push_str(&show_expr(i));
-                s.push(' ');
-            }
-            s.push(']');
-            s
-        }
-        Expr::Lambda(_) => "<lambda>".into(),
-        Expr::Call(f, args, _) => {
-            let mut s = format!("({}", show_expr(f));
-            for a in args {
-                s.push(' ');
-                s.push_str(&show_expr(a));
-            }
-            s.push(')');
-            s
-        }
-        Expr::Let(..) => "let ... in ...".into(),
-        Expr::With(..) => "with ...; ...".into(),
-        Expr::If(c, a, b, _) => format!(
-            "(if {} then {} else {})",
-            show_expr(c),
-            show_expr(a),
-            show_expr(b)
-        ),
-        Expr::Assert(..) => "assert ...; ...".into(),
-        Expr::Not(e, _) => format!("(! {})", show_expr(e)),
-        Expr::Neg(e, _) => format!("(__sub 0 {})", show_expr(e)),
-        Expr::Bin(op, a, b, _) => {
-            let o = match op {
-                Eq => "==",
-                Neq => "!=",
-                Lt => "<",
-                Le => "<=",
-                Gt => ">",
-                Ge => ">=",
-                And => "&&",
-                Or => "||",
-                Impl => "->",
-                Update => "//",
-                Add => "+",
-                Sub => "-",
-                Mul => "*",
-                Div => "/",
-                Concat => "++",
-                PipeRight => "|>",
-                PipeLeft => "<|",
-            };
-            format!("({} {o} {})", show_expr(a), show_expr(b))
-        }
-        Expr::CurPos(_) => "__curPos".into(),
-    }
-}
-
-fn show_path(p: &[crate::ast::AttrName]) -> String {
-    p.iter()
-        .map(|a| match a {
-            crate::ast::AttrName::Static(s) => attr_name(s.as_str()),
-            crate::ast::AttrName::Dynamic(e, _) => format!("\"${{{}}}\"", show_expr(e)),
-        })
-        .collect::<Vec<_>>()
-        .join(".")
 }
 
 #[cfg(test)]
