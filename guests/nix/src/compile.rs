@@ -21,7 +21,18 @@ pub enum IrAttr {
     /// Known name.
     Static(Sym),
     /// Computed name.
-    Dynamic(Ir),
+    Dynamic(Box<DynamicName>),
+}
+
+/// A computed attribute name `${e}` in a select / has-attr path.
+#[derive(Debug)]
+pub struct DynamicName {
+    /// The name's expression.
+    pub ir: Ir,
+    /// Where the expression starts (where a name that is not a string is reported).
+    pub pos: Pos,
+    /// `"${e}"` as `--parse` prints it, for traces naming a path whose name failed.
+    pub text: String,
 }
 
 /// The compiled attribute-set definition.
@@ -351,7 +362,15 @@ impl<'o> Compiler<'o> {
             .map(|a| {
                 Ok(match a {
                     AttrName::Static(s) => IrAttr::Static(*s),
-                    AttrName::Dynamic(e, _) => IrAttr::Dynamic(self.expr(e, scope)?),
+                    AttrName::Dynamic(e, _) => {
+                        let mut text = String::new();
+                        show_path(std::slice::from_ref(a), &mut text)?;
+                        IrAttr::Dynamic(Box::new(DynamicName {
+                            ir: self.expr(e, scope)?,
+                            pos: expr_pos(e),
+                            text,
+                        }))
+                    }
                 })
             })
             .collect()
@@ -668,6 +687,32 @@ impl<'o> Compiler<'o> {
             body,
             pos: l.pos,
         })
+    }
+}
+
+/// Where an expression starts, as Nix's `Expr::getPos` reports it (literal numbers, lists
+/// and lambdas have no position of their own).
+pub fn expr_pos(e: &Expr) -> Pos {
+    match e {
+        Expr::Str(_, p)
+        | Expr::Path(_, _, p)
+        | Expr::SearchPath(_, p)
+        | Expr::Uri(_, p)
+        | Expr::Var(_, p)
+        | Expr::Select(_, _, _, p)
+        | Expr::HasAttr(_, _, p)
+        | Expr::Attrs(_, _, p)
+        | Expr::Call(_, _, p)
+        | Expr::Let(_, _, p)
+        | Expr::With(_, _, p)
+        | Expr::If(_, _, _, p)
+        | Expr::Assert(_, _, p)
+        | Expr::Not(_, p)
+        | Expr::Neg(_, p)
+        | Expr::Bin(_, _, _, p)
+        | Expr::CurPos(p) => *p,
+        Expr::Lambda(l) => l.pos,
+        Expr::Int(_) | Expr::Float(_) | Expr::List(_) => Pos::NONE,
     }
 }
 

@@ -807,14 +807,35 @@ impl Evaluator {
     fn attr_name(&self, a: &IrAttr, env: &Rc<Env>) -> Result<Sym> {
         match a {
             IrAttr::Static(s) => Ok(*s),
-            IrAttr::Dynamic(e) => {
-                let v = self.eval(e, env)?;
-                let s = self.expect_string(&v, Pos::NONE)?;
+            IrAttr::Dynamic(d) => {
+                let v = self.eval(&d.ir, env)?;
+                let s = self
+                    .expect_string(&v, d.pos)
+                    .map_err(|e| e.frame(d.pos, "while evaluating an attribute name"))?;
                 Ok(Sym::new(&s.s))
             }
         }
     }
 
+    /// A select's attribute path as Nix's traces name it: computed names by their value,
+    /// or as written when computing them fails.
+    fn show_attr_path(&self, path: &[IrAttr], env: &Rc<Env>) -> String {
+        let mut out = String::new();
+        for (i, a) in path.iter().enumerate() {
+            if i > 0 {
+                out.push('.');
+            }
+            match (a, self.attr_name(a, env)) {
+                (_, Ok(name)) => out.push_str(name.as_str()),
+                (IrAttr::Dynamic(d), Err(_)) => out.push_str(&d.text),
+                (IrAttr::Static(_), Err(_)) => unreachable!("a static name is always known"),
+            }
+        }
+        out
+    }
+
+    /// `e.a.b` and `e.a.b or d`. A failure while selecting gets Nix's frames: the attribute
+    /// path at the select and, once an attribute was found, the definition of the last one.
     fn eval_select(
         &self,
         e: &Ir,
@@ -823,51 +844,70 @@ impl Evaluator {
         pos: Pos,
         env: &Rc<Env>,
     ) -> Result<Value> {
-        let mut v = self.eval_operand(e, env)?;
-        for a in path {
-            let name = self.attr_name(a, env)?;
-            match &v {
-                Value::Attrs(attrs) => match attrs.get_attr(name) {
-                    Some(at) => {
-                        let (x, def_pos) = (at.value.clone(), at.pos);
-                        v = self.force(&x).map_err(|e| {
-                            let e = if matches!(x, Value::Thunk(_))
-                                && !matches!(
-                                    e.kind(),
-                                    ErrorKind::StackOverflow | ErrorKind::InfiniteRecursion
-                                ) {
-                                e.frame(def_pos, format!("from the definition of '{name}'"))
-                            } else {
-                                e
-                            };
-                            e.frame(pos, format!("while evaluating the attribute '{name}'"))
-                        })?;
+        let mut v = self.eval_operand(e, env).map_err(|err| {
+            // Forcing the set (a variable's thunk) happens while selecting.
+            if def.is_none() && matches!(e, Ir::Var(..) | Ir::WithVar(..)) {
+                err.frame(pos, "while selecting an attribute")
+            } else {
+                err
+            }
+        })?;
+        // The last attribute found: its name, definition and whether it was unevaluated.
+        let mut found: Option<(Sym, Pos, bool)> = None;
+        let mut walk = || -> Result<Option<Value>> {
+            for a in path {
+                let name = self.attr_name(a, env)?;
+                let attrs = match &v {
+                    Value::Attrs(attrs) => attrs.clone(),
+                    _ if def.is_some() => return Ok(None),
+                    _ => {
+                        return Err(Error::new(
+                            ErrorKind::Eval,
+                            format!(
+                                "expected a set but found {}: {}",
+                                v.type_desc(),
+                                self.show_value(&v)
+                            ),
+                            pos,
+                        )
+                        .frame(pos, "while selecting an attribute"));
                     }
-                    None => {
-                        if let Some(d) = def {
-                            return self.eval(d, env);
-                        }
-                        return Err(self.missing_attr(name, attrs, pos));
+                };
+                let Some(at) = attrs.get_attr(name) else {
+                    if def.is_some() {
+                        return Ok(None);
                     }
-                },
-                _ => {
-                    if let Some(d) = def {
-                        return self.eval(d, env);
+                    return Err(self.missing_attr(name, &attrs, Pos::NONE));
+                };
+                found = Some((name, at.pos, matches!(at.value, Value::Thunk(_))));
+                v = self.force(&at.value)?;
+            }
+            Ok(Some(v.clone()))
+        };
+        match walk() {
+            Ok(Some(v)) => Ok(v),
+            Ok(None) => self.eval(def.expect("a select without default found it"), env),
+            Err(err) => {
+                let err = match found {
+                    Some((name, def_pos, true))
+                        if !matches!(
+                            err.kind(),
+                            ErrorKind::StackOverflow | ErrorKind::InfiniteRecursion
+                        ) =>
+                    {
+                        err.frame(def_pos, format!("from the definition of '{name}'"))
                     }
-                    return Err(Error::new(
-                        ErrorKind::Eval,
-                        format!(
-                            "expected a set but found {}: {}",
-                            v.type_desc(),
-                            self.show_value(&v)
-                        ),
-                        pos,
-                    )
-                    .frame(pos, format!("while selecting attribute '{name}'")));
-                }
+                    _ => err,
+                };
+                Err(err.frame(
+                    pos,
+                    format!(
+                        "while evaluating the attribute '{}'",
+                        self.show_attr_path(path, env)
+                    ),
+                ))
             }
         }
-        Ok(v)
     }
 
     pub(crate) fn missing_attr(&self, name: Sym, attrs: &Attrs, pos: Pos) -> Error {
