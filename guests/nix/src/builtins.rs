@@ -123,7 +123,10 @@ pub fn install(ev: &mut Evaluator) {
         .collect();
     add_b("nixPath", Value::list(nix_path));
     // builtins.builtins refers back to the base frame's slot 0.
-    let self_ref = Value::pending(Rc::new(crate::compile::Ir::Var(0, 0)), ev.base_env.clone());
+    let self_ref = Value::pending(
+        Rc::new(crate::compile::Ir::Var(0, 0, Pos::NONE)),
+        ev.base_env.clone(),
+    );
     add_b("builtins", self_ref);
     let builtins = Value::attrs(battrs);
     let Value::Attrs(ba) = &builtins else {
@@ -304,7 +307,12 @@ fn b_is_string(ev: &Evaluator, a: &[Value], _p: Pos) -> Result<Value> {
 // ------------------------------------------------------------------ arithmetic
 
 /// `builtins.add` & co.: forces both operands with Nix's frames, then does the arithmetic.
-fn arith_builtin(ev: &Evaluator, a: &[Value], pos: Pos, op: crate::ast::BinOp) -> Result<Value> {
+pub(crate) fn arith_builtin(
+    ev: &Evaluator,
+    a: &[Value],
+    pos: Pos,
+    op: crate::ast::BinOp,
+) -> Result<Value> {
     let (first, second) = match op {
         crate::ast::BinOp::Add => (
             "first argument of the addition",
@@ -655,7 +663,7 @@ fn b_group_by(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
         .map_err(arg_err("second", "groupBy"))?;
     let mut acc: BTreeMap<Sym, Vec<Value>> = BTreeMap::new();
     for x in l.iter() {
-        let k = ev.call(&a[0], x.clone(), pos)?;
+        let k = ev.call(&a[0], x.clone(), Pos::NONE)?;
         let k = s_of(ev, &k, pos).map_err(|e| e.frame(Pos::NONE, "while evaluating the return value of the grouping function passed to builtins.groupBy"))?;
         acc.entry(Sym::new(&k.s)).or_default().push(x.clone());
     }
@@ -748,7 +756,7 @@ fn b_filter(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
         .map_err(arg_err("first", "filter"))?;
     let mut out = Vec::new();
     for x in l.iter() {
-        let r = ev.call(&a[0], x.clone(), pos)?;
+        let r = ev.call(&a[0], x.clone(), Pos::NONE)?;
         if ev.expect_bool(&r, pos).map_err(|e| e.frame(Pos::NONE, "while evaluating the return value of the filtering function passed to builtins.filter"))? {
             out.push(x.clone());
         }
@@ -794,7 +802,7 @@ fn b_concat_map(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
         .map_err(arg_err("second", "concatMap"))?;
     let mut out = Vec::new();
     for x in l.iter() {
-        let r = ev.call(&a[0], x.clone(), pos)?;
+        let r = ev.call(&a[0], x.clone(), Pos::NONE)?;
         out.extend(ev.force_list(&r, pos).map_err(|e| e.frame(Pos::NONE, "while evaluating the return value of the function passed to builtins.concatMap"))?.iter().cloned());
     }
     Ok(Value::list(out))
@@ -807,7 +815,7 @@ fn b_foldl(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
         .map_err(arg_err("third", "foldlStrict"))?;
     let mut acc = a[1].clone();
     for x in l.iter() {
-        acc = ev.call2(&a[0], acc, x.clone(), pos)?;
+        acc = ev.call2(&a[0], acc, x.clone(), Pos::NONE)?;
     }
     ev.force(&acc)
 }
@@ -818,7 +826,7 @@ fn b_all(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
         .force_list(&a[1], pos)
         .map_err(arg_err("second", "all"))?;
     for x in l.iter() {
-        let r = ev.call(&a[0], x.clone(), pos)?;
+        let r = ev.call(&a[0], x.clone(), Pos::NONE)?;
         if !ev.expect_bool(&r, pos).map_err(|e| {
             e.frame(
                 Pos::NONE,
@@ -837,7 +845,7 @@ fn b_any(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
         .force_list(&a[1], pos)
         .map_err(arg_err("second", "any"))?;
     for x in l.iter() {
-        let r = ev.call(&a[0], x.clone(), pos)?;
+        let r = ev.call(&a[0], x.clone(), Pos::NONE)?;
         if ev.expect_bool(&r, pos).map_err(|e| {
             e.frame(
                 Pos::NONE,
@@ -881,7 +889,7 @@ fn b_partition(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
         .map_err(arg_err("second", "partition"))?;
     let (mut r, mut w) = (Vec::new(), Vec::new());
     for x in l.iter() {
-        let c = ev.call(&a[0], x.clone(), pos)?;
+        let c = ev.call(&a[0], x.clone(), Pos::NONE)?;
         if ev.expect_bool(&c, pos).map_err(|e| e.frame(Pos::NONE, "while evaluating the return value of the partition function passed to builtins.partition"))? {
             r.push(x.clone())
         } else {
@@ -911,7 +919,7 @@ fn b_sort(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
             return false;
         }
         match ev
-            .call_n(&f, &[x.clone(), y.clone()], pos)
+            .call_n(&f, &[x.clone(), y.clone()], Pos::NONE)
             .and_then(|r| ev.expect_bool(&r, pos).map_err(|e| e.frame(Pos::NONE, "while evaluating the return value of the sorting function passed to builtins.sort")))
         {
             Ok(b) => b,

@@ -27,8 +27,8 @@ use crate::value::{Env, ThunkState, Value};
 pub fn is_cheap_shape(ir: &Ir) -> bool {
     match ir {
         Ir::Const(_) | Ir::Var(..) => true,
-        Ir::Bin(op, a, b, _) => int_op(*op) && is_cheap_shape(a) && is_cheap_shape(b),
-        Ir::Concat(parts, false, _) => parts.len() == 2 && parts.iter().all(is_cheap_shape),
+        Ir::Bin(op, a, b, ..) => int_op(*op) && is_cheap_shape(a) && is_cheap_shape(b),
+        Ir::Concat(parts, false, ..) => parts.len() == 2 && parts.iter().all(is_cheap_shape),
         _ => false,
     }
 }
@@ -117,7 +117,7 @@ fn int_operand(ir: &Ir, lookup: &impl Fn(u32, u32) -> Option<Value>) -> Option<i
     match ir {
         Ir::Const(Value::Int(i)) => Some(*i),
         Ir::Const(_) => None,
-        Ir::Var(d, s) => lookup(*d, *s)?.take_int().ok(),
+        Ir::Var(d, s, _) => lookup(*d, *s)?.take_int().ok(),
         _ => eval_in(ir, lookup)?.take_int().ok(),
     }
 }
@@ -126,8 +126,8 @@ fn int_operand(ir: &Ir, lookup: &impl Fn(u32, u32) -> Option<Value>) -> Option<i
 pub fn eval_in(ir: &Ir, lookup: &impl Fn(u32, u32) -> Option<Value>) -> Option<Value> {
     match ir {
         Ir::Const(v) => Some(v.copy()),
-        Ir::Var(d, s) => lookup(*d, *s),
-        Ir::Bin(op, a, b, _) => {
+        Ir::Var(d, s, _) => lookup(*d, *s),
+        Ir::Bin(op, a, b, ..) => {
             let x = int_operand(a, lookup)?;
             let y = int_operand(b, lookup)?;
             Some(match op {
@@ -143,7 +143,7 @@ pub fn eval_in(ir: &Ir, lookup: &impl Fn(u32, u32) -> Option<Value>) -> Option<V
                 _ => return None,
             })
         }
-        Ir::Concat(parts, false, _) if parts.len() == 2 => {
+        Ir::Concat(parts, false, ..) if parts.len() == 2 => {
             let x = int_operand(&parts[0], lookup)?;
             let y = int_operand(&parts[1], lookup)?;
             Some(Value::Int(x.checked_add(y)?))

@@ -75,14 +75,14 @@ pub struct LambdaIr {
 pub enum Ir {
     /// A constant.
     Const(Value),
-    /// A lexical variable.
-    Var(u32, u32),
+    /// A lexical variable: frame depth, slot, and where it is used.
+    Var(u32, u32, Pos),
     /// A variable looked up in the enclosing `with`s.
     WithVar(Sym, Pos),
     /// `e.path or default`.
     Select(Box<Ir>, Box<[IrAttr]>, Option<Box<Ir>>, Pos),
-    /// `e ? path`.
-    HasAttr(Box<Ir>, Box<[IrAttr]>),
+    /// `e ? path`, with where `e` starts.
+    HasAttr(Box<Ir>, Box<[IrAttr]>, Pos),
     /// A non-recursive attribute set.
     Attrs(Box<AttrsIr>),
     /// A recursive attribute set (its own frame).
@@ -101,12 +101,13 @@ pub enum Ir {
     If(Box<Ir>, Box<Ir>, Box<Ir>, Pos),
     /// `assert`, with the condition's source text.
     Assert(Box<Ir>, Box<Ir>, Pos, String),
-    /// `!`.
+    /// `!e`, with where `e` starts (where Nix reports its failures).
     Not(Box<Ir>, Pos),
-    /// Binary operator.
-    Bin(BinOp, Box<Ir>, Box<Ir>, Pos),
-    /// String concatenation / interpolation / `+` chains; `true` forces a string result.
-    Concat(Box<[Ir]>, bool, Pos),
+    /// Binary operator, with where the operator and each operand are.
+    Bin(BinOp, Box<Ir>, Box<Ir>, Pos, [Pos; 2]),
+    /// String concatenation / interpolation / `+`; `true` forces a string result. For `+`,
+    /// where each operand starts (failures are reported there).
+    Concat(Box<[Ir]>, bool, Pos, Option<Box<[Pos; 2]>>),
     /// `~/...`, resolved against `HOME` at run time.
     HomePath(String, Pos),
     /// `<name>`.
@@ -330,7 +331,7 @@ impl<'o> Compiler<'o> {
                             None => names.iter().position(|n| *n == name),
                         };
                         if let Some(i) = found {
-                            return Some(Ir::Var(depth, i as u32));
+                            return Some(Ir::Var(depth, i as u32, Pos::NONE));
                         }
                     }
                     ScopeKind::With => has_with = true,
@@ -349,6 +350,7 @@ impl<'o> Compiler<'o> {
     fn var(&self, name: Sym, pos: Pos, scope: &Scope<'_>, skip: u32) -> Result<Ir, ParseError> {
         match self.lookup(name, scope, skip) {
             Some(Ir::WithVar(n, _)) => Ok(Ir::WithVar(n, pos)),
+            Some(Ir::Var(d, s, _)) => Ok(Ir::Var(d, s, pos)),
             Some(ir) => Ok(ir),
             None => Err(ParseError {
                 msg: format!("undefined variable '{name}'"),
@@ -433,7 +435,7 @@ impl<'o> Compiler<'o> {
             TreeVal::Inherit(None, n, p) => self.var(n, p, scope, inherit_skip)?,
             TreeVal::Inherit(Some(i), n, p) => {
                 // `inherit (e) n`: `e` sits in a hidden slot of the set's own frame.
-                let src = Ir::Var(0, from_base + i as u32);
+                let src = Ir::Var(0, from_base + i as u32, Pos::NONE);
                 Ir::Select(Box::new(src), Box::new([IrAttr::Static(n)]), None, p)
             }
             TreeVal::Nested(t, rec) => self.attrs(t, rec, scope)?,
@@ -493,7 +495,7 @@ impl<'o> Compiler<'o> {
                             StrPart::Interp(e) => self.expr(e, scope),
                         })
                         .collect::<Result<Vec<_>, _>>()?;
-                    Ir::Concat(irs.into(), true, *spos)
+                    Ir::Concat(irs.into(), true, *spos, None)
                 }
             },
             Expr::Path(kind, parts, pos) => {
@@ -511,7 +513,7 @@ impl<'o> Compiler<'o> {
                 if irs.len() == 1 {
                     irs.pop().expect("one")
                 } else {
-                    Ir::Concat(irs.into(), false, *pos)
+                    Ir::Concat(irs.into(), false, *pos, None)
                 }
             }
             Expr::SearchPath(p, pos) => Ir::Call(
@@ -533,9 +535,11 @@ impl<'o> Compiler<'o> {
                 },
                 *pos,
             ),
-            Expr::HasAttr(e, path, _) => {
-                Ir::HasAttr(Box::new(self.expr(e, scope)?), self.attrpath(path, scope)?)
-            }
+            Expr::HasAttr(e, path, pos) => Ir::HasAttr(
+                Box::new(self.expr(e, scope)?),
+                self.attrpath(path, scope)?,
+                expr_pos(e).or(*pos),
+            ),
             Expr::Attrs(rec, binds, _) => {
                 let mut t = Tree::default();
                 for b in binds.iter().cloned() {
@@ -610,17 +614,19 @@ impl<'o> Compiler<'o> {
                     text,
                 )
             }
-            Expr::Not(e, pos) => Ir::Not(Box::new(self.expr(e, scope)?), *pos),
+            Expr::Not(e, pos) => Ir::Not(Box::new(self.expr(e, scope)?), expr_pos(e).or(*pos)),
             Expr::Neg(e, pos) => Ir::Bin(
                 BinOp::Sub,
                 Box::new(Ir::Const(Value::Int(0))),
                 Box::new(self.expr(e, scope)?),
                 *pos,
+                [*pos, expr_pos(e).or(*pos)],
             ),
             Expr::Bin(BinOp::Add, a, b, pos) => Ir::Concat(
                 vec![self.expr(a, scope)?, self.expr(b, scope)?].into(),
                 false,
                 *pos,
+                Some(Box::new([expr_pos(a).or(*pos), expr_pos(b).or(*pos)])),
             ),
             Expr::Bin(BinOp::PipeRight, a, b, pos) => Ir::Call(
                 Box::new(self.expr(b, scope)?),
@@ -637,6 +643,7 @@ impl<'o> Compiler<'o> {
                 Box::new(self.expr(a, scope)?),
                 Box::new(self.expr(b, scope)?),
                 *pos,
+                [expr_pos(a).or(*pos), expr_pos(b).or(*pos)],
             ),
             Expr::CurPos(pos) => {
                 let l = pos.resolve();

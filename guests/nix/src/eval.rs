@@ -49,6 +49,9 @@ pub struct ErrorInner {
     pub pos: Pos,
     /// Trace frames, innermost first: (position, description).
     pub trace: Vec<(Pos, String)>,
+    /// For an infinite recursion on its way out: the address of the thunk that was
+    /// entered again, whose own failure gets the frame "entering the infinite recursion".
+    pub recursion_entry: usize,
 }
 
 /// An evaluation error.
@@ -64,6 +67,7 @@ impl Error {
             msg: msg.into(),
             pos,
             trace: Vec::new(),
+            recursion_entry: 0,
         }))
     }
     /// A plain evaluation error.
@@ -412,13 +416,23 @@ impl Evaluator {
         let st = std::mem::replace(&mut *t.0.borrow_mut(), ThunkState::Blackhole);
         let r = match &st {
             ThunkState::Pending(ir, env) => self.eval(ir, env),
-            ThunkState::Apply(f, a) => self.call(f, a.clone(), Pos::NONE),
+            // A lazy application (of `genList`, `map`, ...) has the function's position as
+            // its call site.
+            ThunkState::Apply(f, a) => {
+                let at = match f {
+                    Value::Lambda(c) => c.lambda.pos,
+                    _ => Pos::NONE,
+                };
+                self.call(f, a.clone(), at)
+            }
             ThunkState::Blackhole => {
-                return Err(Error::new(
+                let mut e = Error::new(
                     ErrorKind::InfiniteRecursion,
                     "infinite recursion encountered",
                     Pos::NONE,
-                ));
+                );
+                e.0.recursion_entry = Rc::as_ptr(t) as usize;
+                return Err(e);
             }
             ThunkState::Done(_) => unreachable!("checked above"),
             ThunkState::Failed(e) => {
@@ -436,7 +450,11 @@ impl Evaluator {
                 *t.0.borrow_mut() = ThunkState::Done(v.clone());
                 Ok(v)
             }
-            Err(e) => {
+            Err(mut e) => {
+                if e.0.recursion_entry == Rc::as_ptr(t) as usize {
+                    e.0.recursion_entry = 0;
+                    e = e.frame(Pos::NONE, "entering the infinite recursion");
+                }
                 // Errors are memoized (Nix >= 2.34): forcing again rethrows without
                 // re-evaluating.
                 drop(st);
@@ -545,7 +563,7 @@ impl Evaluator {
     fn delay(&self, ir: &Rc<Ir>, env: &Rc<Env>) -> Value {
         match &**ir {
             Ir::Const(v) => v.clone(),
-            Ir::Var(d, s) => {
+            Ir::Var(d, s, _) => {
                 let v = Self::lookup(env, *d, *s);
                 crate::cheap::settled(&v, crate::cheap::Reach::Settled).unwrap_or(v)
             }
@@ -575,7 +593,7 @@ impl Evaluator {
     /// Like `delay` but for frames under construction (variables of depth 0 may be unset).
     fn delay_rec(&self, ir: &Rc<Ir>, env: &Rc<Env>) -> Value {
         match &**ir {
-            Ir::Var(0, _) => Value::pending(ir.clone(), env.clone()),
+            Ir::Var(0, ..) => Value::pending(ir.clone(), env.clone()),
             _ => self.delay(ir, env),
         }
     }
@@ -657,19 +675,20 @@ impl Evaluator {
     pub fn eval(&self, ir: &Ir, env: &Rc<Env>) -> Result<Value> {
         match ir {
             Ir::Const(v) => Ok(v.clone()),
-            Ir::Var(d, s) => self.eval_var(*d, *s, env),
+            Ir::Var(d, s, at) => self.eval_var(*d, *s, *at, env),
             Ir::WithVar(name, pos) => {
                 let v = self.with_lookup(env, *name, *pos)?;
-                self.force(&v)
+                self.force(&v).map_err(|e| Self::forced_at(e, *pos))
             }
             Ir::Select(e, path, def, pos) => self.eval_select(e, path, def.as_deref(), *pos, env),
-            Ir::HasAttr(e, path) => {
-                let mut v = self.eval(e, env)?;
+            Ir::HasAttr(e, path, at) => {
+                let arg = |e: Error| e.frame(*at, "in the argument of '?'");
+                let mut v = self.eval(e, env).map_err(arg)?;
                 for (i, a) in path.iter().enumerate() {
                     let name = self.attr_name(a, env)?;
                     match v {
                         Value::Attrs(attrs) => match attrs.get(name) {
-                            Some(x) if i + 1 < path.len() => v = self.force(x)?,
+                            Some(x) if i + 1 < path.len() => v = self.force(x).map_err(arg)?,
                             Some(_) => return Ok(Value::Bool(true)),
                             None => return Ok(Value::Bool(false)),
                         },
@@ -752,13 +771,15 @@ impl Evaluator {
                 }
                 self.eval(body, env)
             }
-            Ir::Not(e, pos) => {
-                let v = self.eval(e, env)?;
-                Ok(Value::Bool(!self.expect_bool(&v, *pos)?))
-            }
-            Ir::Bin(op, a, b, pos) => self.eval_bin(*op, a, b, *pos, env),
-            Ir::Concat(parts, force_string, pos) => {
-                self.eval_concat(parts, *force_string, *pos, env)
+            Ir::Not(e, at) => Ok(Value::Bool(!self.bool_operand(
+                e,
+                env,
+                *at,
+                "in the argument of '!'",
+            )?)),
+            Ir::Bin(op, a, b, pos, at) => self.eval_bin(*op, a, b, *pos, *at, env),
+            Ir::Concat(parts, force_string, pos, at) => {
+                self.eval_concat(parts, *force_string, *pos, at.as_deref(), env)
             }
             Ir::HomePath(rest, pos) => match self.opts.env.get("HOME") {
                 Some(h) => {
@@ -780,13 +801,13 @@ impl Evaluator {
 
     /// The forced value of variable `(d, s)`.
     #[inline(always)]
-    fn eval_var(&self, d: u32, s: u32, env: &Rc<Env>) -> Result<Value> {
+    fn eval_var(&self, d: u32, s: u32, at: Pos, env: &Rc<Env>) -> Result<Value> {
         let slots = Self::frame_at(env, d).slots.borrow();
         match &slots.as_slice()[s as usize] {
             Value::Thunk(t) => {
                 let t = t.clone();
                 drop(slots);
-                self.force_thunk(&t)
+                self.force_thunk(&t).map_err(|e| Self::forced_at(e, at))
             }
             v => Ok(v.copy()),
         }
@@ -799,7 +820,7 @@ impl Evaluator {
     fn eval_operand(&self, ir: &Ir, env: &Rc<Env>) -> Result<Value> {
         match ir {
             Ir::Const(v) => Ok(v.copy()),
-            Ir::Var(d, s) => self.eval_var(*d, *s, env),
+            Ir::Var(d, s, at) => self.eval_var(*d, *s, *at, env),
             _ => self.eval(ir, env),
         }
     }
@@ -890,10 +911,7 @@ impl Evaluator {
             Err(err) => {
                 let err = match found {
                     Some((name, def_pos, true))
-                        if !matches!(
-                            err.kind(),
-                            ErrorKind::StackOverflow | ErrorKind::InfiniteRecursion
-                        ) =>
+                        if !matches!(err.kind(), ErrorKind::StackOverflow) =>
                     {
                         err.frame(def_pos, format!("from the definition of '{name}'"))
                     }
@@ -1130,12 +1148,12 @@ impl Evaluator {
                 .trace
                 .iter()
                 .any(|f| f.1 == "from call site" && f.0 == pos)
-                || matches!(
-                    e.kind(),
-                    ErrorKind::StackOverflow | ErrorKind::InfiniteRecursion
-                )
+                || matches!(e.kind(), ErrorKind::StackOverflow)
             {
                 e
+            } else if pos == Pos::NONE {
+                // A call made by a builtin (`foldl'`, `sort`, ...) has no call site.
+                e.frame(l.pos, Self::calling(l))
             } else {
                 e.frame(l.pos, Self::calling(l))
                     .frame(pos, "from call site")
@@ -1278,7 +1296,7 @@ impl Evaluator {
                 // slots of later ones hold a placeholder `delay` never computes with).
                 for (i, d) in defaults {
                     let v = match &**d {
-                        Ir::Var(0, _) => Value::pending(d.clone(), frame.clone()),
+                        Ir::Var(0, ..) => Value::pending(d.clone(), frame.clone()),
                         _ => self.delay(d, &frame),
                     };
                     frame.slots.borrow_mut()[i] = v;
@@ -1290,80 +1308,146 @@ impl Evaluator {
 
     // ---------------------------------------------------------------- operators
 
-    fn eval_bin(&self, op: BinOp, a: &Ir, b: &Ir, pos: Pos, env: &Rc<Env>) -> Result<Value> {
-        match op {
-            BinOp::And => {
-                let av = self.eval(a, env)?;
-                if !self
-                    .expect_bool(&av, pos)
-                    .map_err(|e| e.frame(pos, "in the left operand of the AND (&&) operator"))?
-                {
-                    return Ok(Value::Bool(false));
-                }
-                let bv = self.eval(b, env)?;
-                Ok(Value::Bool(self.expect_bool(&bv, pos).map_err(|e| {
-                    e.frame(pos, "in the right operand of the AND (&&) operator")
-                })?))
+    fn eval_bin(
+        &self,
+        op: BinOp,
+        a: &Ir,
+        b: &Ir,
+        pos: Pos,
+        at: [Pos; 2],
+        env: &Rc<Env>,
+    ) -> Result<Value> {
+        // `&&`, `||` and `->` evaluate their right operand only when needed.
+        let lazy = match op {
+            BinOp::And => Some(("'&&'", false, false)),
+            BinOp::Or => Some(("'||'", true, true)),
+            BinOp::Impl => Some(("'->'", false, true)),
+            _ => None,
+        };
+        if let Some((sym, stop_at, result_at_stop)) = lazy {
+            let l = self.bool_operand(a, env, at[0], &format!("in the left operand of {sym}"))?;
+            if l == stop_at {
+                return Ok(Value::Bool(result_at_stop));
             }
-            BinOp::Or => {
-                let av = self.eval(a, env)?;
-                if self
-                    .expect_bool(&av, pos)
-                    .map_err(|e| e.frame(pos, "in the left operand of the OR (||) operator"))?
-                {
-                    return Ok(Value::Bool(true));
-                }
-                let bv = self.eval(b, env)?;
-                Ok(Value::Bool(self.expect_bool(&bv, pos).map_err(|e| {
-                    e.frame(pos, "in the right operand of the OR (||) operator")
-                })?))
-            }
-            BinOp::Impl => {
-                let av = self.eval(a, env)?;
-                if !self
-                    .expect_bool(&av, pos)
-                    .map_err(|e| e.frame(pos, "in the left operand of the IMPL (->) operator"))?
-                {
-                    return Ok(Value::Bool(true));
-                }
-                let bv = self.eval(b, env)?;
-                Ok(Value::Bool(self.expect_bool(&bv, pos).map_err(|e| {
-                    e.frame(pos, "in the right operand of the IMPL (->) operator")
-                })?))
-            }
-            _ => {
-                let av = self.eval_operand(a, env)?;
-                let bv = self.eval_operand(b, env)?;
-                // Fast paths for integer arithmetic and comparison.
-                let x = match av.take_int() {
-                    Ok(x) => x,
-                    Err(a) => return self.binop(op, &a, &bv, pos),
-                };
-                let y = match bv.take_int() {
-                    Ok(y) => y,
-                    Err(b) => return self.binop(op, &Value::Int(x), &b, pos),
-                };
+            let r = self.bool_operand(b, env, at[1], &format!("in the right operand of {sym}"))?;
+            return Ok(Value::Bool(r));
+        }
+        let av = self
+            .eval_operand(a, env)
+            .map_err(|e| Self::operand_failed(op, 0, e, pos, at))?;
+        let bv = self
+            .eval_operand(b, env)
+            .map_err(|e| Self::operand_failed(op, 1, e, pos, at))?;
+        // Fast paths for integer arithmetic and comparison.
+        let x = match av.take_int() {
+            Ok(x) => x,
+            Err(a) => return self.binop_at(op, &a, &bv, pos, at),
+        };
+        let y = match bv.take_int() {
+            Ok(y) => y,
+            Err(b) => return self.binop_at(op, &Value::Int(x), &b, pos, at),
+        };
+        let r = match op {
+            BinOp::Lt => Some(Value::Bool(x < y)),
+            BinOp::Le => Some(Value::Bool(x <= y)),
+            BinOp::Gt => Some(Value::Bool(x > y)),
+            BinOp::Ge => Some(Value::Bool(x >= y)),
+            BinOp::Eq => Some(Value::Bool(x == y)),
+            BinOp::Neq => Some(Value::Bool(x != y)),
+            BinOp::Sub => x.checked_sub(y).map(Value::Int),
+            BinOp::Mul => x.checked_mul(y).map(Value::Int),
+            _ => None,
+        };
+        match r {
+            Some(r) => Ok(r),
+            None => self.binop_at(op, &Value::Int(x), &Value::Int(y), pos, at),
+        }
+    }
+
+    /// An operand that must be a Boolean (of `!`, `&&`, `||`, `->`), evaluated where it
+    /// starts: a failure there gets the frame `ctx`.
+    fn bool_operand(&self, e: &Ir, env: &Rc<Env>, at: Pos, ctx: &str) -> Result<bool> {
+        self.eval(e, env)
+            .and_then(|v| self.expect_bool(&v, at))
+            .map_err(|e| Self::forced_at(e, at).frame(at, ctx))
+    }
+
+    /// An error out of forcing a value at `at`. An infinite recursion is reported where the
+    /// thunk that was entered again forced the next value on the cycle: the outermost
+    /// position the error passes on its way out of that thunk (see [`Self::force_thunk`]).
+    #[cold]
+    fn forced_at(mut e: Error, at: Pos) -> Error {
+        if e.0.recursion_entry != 0 && at != Pos::NONE {
+            e.0.pos = at;
+        }
+        e
+    }
+
+    /// The builtin Nix turns an arithmetic or comparison operator into (`a - b` is
+    /// `__sub a b`, `a >= b` is `!(__lessThan a b)`), whose frames its failures get.
+    fn desugared(op: BinOp) -> Option<(&'static str, bool)> {
+        Some(match op {
+            BinOp::Sub => ("sub", false),
+            BinOp::Mul => ("mul", false),
+            BinOp::Div => ("div", false),
+            BinOp::Lt | BinOp::Gt => ("lessThan", false),
+            BinOp::Le | BinOp::Ge => ("lessThan", true),
+            _ => return None,
+        })
+    }
+
+    /// Frames for a failure of a desugared operator, as for a call of its builtin at `pos`.
+    #[cold]
+    fn builtin_op_failed(e: Error, name: &str, negated: bool, pos: Pos) -> Error {
+        let e = Self::unpos(e, pos).frame(pos, format!("while calling the '{name}' builtin"));
+        if negated {
+            e.frame(pos, "in the argument of '!'")
+        } else {
+            e
+        }
+    }
+
+    /// Frames for a failure while evaluating operand `side` (0 left, 1 right) of `op`.
+    #[cold]
+    fn operand_failed(op: BinOp, side: usize, e: Error, pos: Pos, at: [Pos; 2]) -> Error {
+        if let Some((name, negated)) = Self::desugared(op) {
+            return Self::builtin_op_failed(e, name, negated, pos);
+        }
+        let sym = match op {
+            BinOp::Eq => "==",
+            BinOp::Neq => "!=",
+            BinOp::Update => "//",
+            _ => "++",
+        };
+        let which = if side == 0 { "left" } else { "right" };
+        Self::forced_at(e, at[side]).frame(at[side], format!("in the {which} operand of '{sym}'"))
+    }
+
+    /// [`Self::binop`] with the frames Nix gives its failures.
+    fn binop_at(&self, op: BinOp, av: &Value, bv: &Value, pos: Pos, at: [Pos; 2]) -> Result<Value> {
+        match Self::desugared(op) {
+            Some((name, negated)) => {
                 let r = match op {
-                    BinOp::Lt => Some(Value::Bool(x < y)),
-                    BinOp::Le => Some(Value::Bool(x <= y)),
-                    BinOp::Gt => Some(Value::Bool(x > y)),
-                    BinOp::Ge => Some(Value::Bool(x >= y)),
-                    BinOp::Eq => Some(Value::Bool(x == y)),
-                    BinOp::Neq => Some(Value::Bool(x != y)),
-                    BinOp::Sub => x.checked_sub(y).map(Value::Int),
-                    BinOp::Mul => x.checked_mul(y).map(Value::Int),
-                    _ => None,
+                    BinOp::Sub | BinOp::Mul | BinOp::Div => {
+                        crate::builtins::arith_builtin(self, &[av.clone(), bv.clone()], pos, op)
+                    }
+                    _ => self.binop(op, av, bv, pos, at),
                 };
-                match r {
-                    Some(r) => Ok(r),
-                    None => self.binop(op, &Value::Int(x), &Value::Int(y), pos),
-                }
+                r.map_err(|e| Self::builtin_op_failed(e, name, negated, pos))
             }
+            None => self.binop(op, av, bv, pos, at),
         }
     }
 
     /// Applies a strict binary operator to forced operands.
-    pub fn binop(&self, op: BinOp, av: &Value, bv: &Value, pos: Pos) -> Result<Value> {
+    pub fn binop(
+        &self,
+        op: BinOp,
+        av: &Value,
+        bv: &Value,
+        pos: Pos,
+        at: [Pos; 2],
+    ) -> Result<Value> {
         Ok(match op {
             BinOp::Eq => Value::Bool(self.equal(av, bv, pos)?),
             BinOp::Neq => Value::Bool(!self.equal(av, bv, pos)?),
@@ -1373,11 +1457,11 @@ impl Evaluator {
             BinOp::Ge => Value::Bool(!self.less_than(av, bv, pos)?),
             BinOp::Update => {
                 let x = self
-                    .force_attrs(av, pos)
-                    .map_err(|e| e.frame(pos, "in the left operand of the update (//) operator"))?;
-                let y = self.force_attrs(bv, pos).map_err(|e| {
-                    e.frame(pos, "in the right operand of the update (//) operator")
-                })?;
+                    .force_attrs(av, at[0])
+                    .map_err(|e| e.frame(at[0], "in the left operand of '//'"))?;
+                let y = self
+                    .force_attrs(bv, at[1])
+                    .map_err(|e| e.frame(at[1], "in the right operand of '//'"))?;
                 if x.entries.is_empty() {
                     Value::Attrs(y)
                 } else if y.entries.is_empty() {
@@ -1478,32 +1562,49 @@ impl Evaluator {
         }
     }
 
+    /// `"…${e}…"`, a path with interpolations, or `a + b` (with `at`, where its operands
+    /// start: failures in an operand are reported there, as Nix does).
     fn eval_concat(
         &self,
         parts: &[Ir],
         force_string: bool,
         pos: Pos,
+        at: Option<&[Pos; 2]>,
         env: &Rc<Env>,
     ) -> Result<Value> {
-        let first = self.eval_operand(&parts[0], env)?;
+        let first = self
+            .eval_operand(&parts[0], env)
+            .map_err(|e| Self::plus_operand_failed(e, at, 0))?;
         if !force_string && parts.len() == 2 {
             // `a + b` on integers: the common case.
             let first = match first.take_int() {
                 Ok(x) => {
-                    let second = self.eval_operand(&parts[1], env)?;
+                    let second = self
+                        .eval_operand(&parts[1], env)
+                        .map_err(|e| Self::plus_operand_failed(e, at, 1))?;
+                    let at = at.map_or(pos, |at| at[1]);
                     return match second.take_int() {
                         Ok(y) => match x.checked_add(y) {
                             Some(r) => Ok(Value::Int(r)),
-                            None => self.add_values(Value::Int(x), Value::Int(y), pos),
+                            None => self.add_values(Value::Int(x), Value::Int(y), at),
                         },
-                        Err(second) => self.add_values(Value::Int(x), second, pos),
+                        Err(second) => self.add_values(Value::Int(x), second, at),
                     };
                 }
                 Err(first) => first,
             };
-            return self.eval_concat_rest(first, parts, force_string, pos, env);
+            return self.eval_concat_rest(first, parts, force_string, pos, at, env);
         }
-        self.eval_concat_rest(first, parts, force_string, pos, env)
+        self.eval_concat_rest(first, parts, force_string, pos, at, env)
+    }
+
+    /// The frame of a failure in operand `i` of `+`.
+    #[cold]
+    fn plus_operand_failed(e: Error, at: Option<&[Pos; 2]>, i: usize) -> Error {
+        match at {
+            Some(at) => Self::forced_at(e, at[i]).frame(at[i], "in an operand of '+'"),
+            None => e,
+        }
     }
 
     fn eval_concat_rest(
@@ -1512,23 +1613,30 @@ impl Evaluator {
         parts: &[Ir],
         force_string: bool,
         pos: Pos,
+        at: Option<&[Pos; 2]>,
         env: &Rc<Env>,
     ) -> Result<Value> {
+        // Where part `i` is reported: at the operand for `+`.
+        let part_pos = |i: usize| at.map_or(pos, |at| at[i.min(1)]);
+        let eval_part = |i: usize, p: &Ir| {
+            self.eval_operand(p, env)
+                .map_err(|e| Self::plus_operand_failed(e, at, i.min(1)))
+        };
         if !force_string {
             match &first {
                 Value::Int(_) | Value::Float(_) => {
                     let mut acc = first;
-                    for p in &parts[1..] {
-                        let v = self.eval(p, env)?;
+                    for (i, p) in parts.iter().enumerate().skip(1) {
+                        let v = eval_part(i, p)?;
                         acc = match (&acc, &v) {
                             (_, Value::Int(_) | Value::Float(_)) => {
-                                self.arith(BinOp::Add, &acc, &v, pos)?
+                                self.arith(BinOp::Add, &acc, &v, part_pos(i))?
                             }
                             _ => {
                                 return Err(Error::new(
                                     ErrorKind::Eval,
                                     format!("cannot add {} to {}", v.type_desc(), acc.type_desc()),
-                                    pos,
+                                    part_pos(i),
                                 ));
                             }
                         };
@@ -1537,8 +1645,8 @@ impl Evaluator {
                 }
                 Value::Path(p) => {
                     let mut s = p.s.clone();
-                    for part in &parts[1..] {
-                        let v = self.eval(part, env)?;
+                    for (i, part) in parts.iter().enumerate().skip(1) {
+                        let v = eval_part(i, part)?;
                         let ns = self.coerce_to_string(&v, pos, false, false)?;
                         if ns.has_ctx() {
                             return Err(Error::new(
@@ -1558,8 +1666,8 @@ impl Evaluator {
         let mut out = self
             .coerce_to_string(&first, Pos::NONE, false, true)
             .map_err(|e| e.frame(pos, "while evaluating a path segment"))?;
-        for p in &parts[1..] {
-            let v = self.eval_operand(p, env)?;
+        for (i, p) in parts.iter().enumerate().skip(1) {
+            let v = eval_part(i, p)?;
             self.append_coerced(&mut out, &v, pos, false, true)?;
         }
         Ok(Value::Str(Rc::new(out)))
@@ -1669,7 +1777,7 @@ impl Evaluator {
     /// Nix compares the two sides again to say where they differ (`assertEqValues`).
     #[cold]
     fn assertion_failed(&self, c: &Ir, env: &Rc<Env>, pos: Pos, text: &str) -> Error {
-        if let Ir::Bin(BinOp::Eq, a, b, eq_pos) = c {
+        if let Ir::Bin(BinOp::Eq, a, b, eq_pos, _) = c {
             let why = self.eval(a, env).and_then(|a| {
                 let b = self.eval(b, env)?;
                 self.assert_eq_values(&a, &b, *eq_pos)

@@ -116,6 +116,11 @@ impl Pos {
     /// No position.
     pub const NONE: Pos = Pos(0);
 
+    /// This position, or `other` when there is none.
+    pub fn or(self, other: Pos) -> Pos {
+        if self == Pos::NONE { other } else { self }
+    }
+
     /// Resolves the position.
     pub fn resolve(self) -> Option<Location> {
         if self.0 == 0 {
