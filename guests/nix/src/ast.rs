@@ -48,8 +48,8 @@ pub enum Expr {
     Not(Box<Expr>, Pos),
     /// `-e`.
     Neg(Box<Expr>, Pos),
-    /// A binary operator.
-    Bin(BinOp, Box<Expr>, Box<Expr>, Pos),
+    /// A binary operator, with where the operator and the text of each operand start.
+    Bin(BinOp, Box<Expr>, Box<Expr>, Pos, [Pos; 2]),
     /// `__curPos`.
     CurPos(Pos),
 }

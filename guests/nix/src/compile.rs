@@ -563,15 +563,16 @@ impl<'o> Compiler<'o> {
                     .into(),
                 *pos,
             ),
-            Expr::Let(binds, body, _) => {
+            Expr::Let(binds, body, pos) => {
                 let mut t = Tree::default();
                 for b in binds.iter().cloned() {
                     t.add_binding(b, &[])?;
                 }
-                if let Some((_, p, _, _)) = t.dynamics.first() {
+                if !t.dynamics.is_empty() {
+                    // Nix points at the `let`.
                     return Err(ParseError {
                         msg: "dynamic attributes not allowed in let".into(),
-                        pos: *p,
+                        pos: *pos,
                     });
                 }
                 let mut names: Vec<Sym> = t.statics.iter().map(|s| s.0).collect();
@@ -622,23 +623,24 @@ impl<'o> Compiler<'o> {
                 *pos,
                 [*pos, expr_pos(e).or(*pos)],
             ),
-            Expr::Bin(BinOp::Add, a, b, pos) => Ir::Concat(
+            // `+` reports an operand's failure where the operand's text starts.
+            Expr::Bin(BinOp::Add, a, b, pos, starts) => Ir::Concat(
                 vec![self.expr(a, scope)?, self.expr(b, scope)?].into(),
                 false,
                 *pos,
-                Some(Box::new([expr_pos(a).or(*pos), expr_pos(b).or(*pos)])),
+                Some(Box::new(*starts)),
             ),
-            Expr::Bin(BinOp::PipeRight, a, b, pos) => Ir::Call(
+            Expr::Bin(BinOp::PipeRight, a, b, pos, _) => Ir::Call(
                 Box::new(self.expr(b, scope)?),
                 Box::new([self.rc(a, scope)?]),
                 *pos,
             ),
-            Expr::Bin(BinOp::PipeLeft, a, b, pos) => Ir::Call(
+            Expr::Bin(BinOp::PipeLeft, a, b, pos, _) => Ir::Call(
                 Box::new(self.expr(a, scope)?),
                 Box::new([self.rc(b, scope)?]),
                 *pos,
             ),
-            Expr::Bin(op, a, b, pos) => Ir::Bin(
+            Expr::Bin(op, a, b, pos, _) => Ir::Bin(
                 *op,
                 Box::new(self.expr(a, scope)?),
                 Box::new(self.expr(b, scope)?),
@@ -716,7 +718,7 @@ pub fn expr_pos(e: &Expr) -> Pos {
         | Expr::Assert(_, _, p)
         | Expr::Not(_, p)
         | Expr::Neg(_, p)
-        | Expr::Bin(_, _, _, p)
+        | Expr::Bin(_, _, _, p, _)
         | Expr::CurPos(p) => *p,
         Expr::Lambda(l) => l.pos,
         Expr::Int(_) | Expr::Float(_) | Expr::List(_) => Pos::NONE,
@@ -992,7 +994,7 @@ fn show(e: &Expr, out: &mut String) -> Result<(), ParseError> {
             show(e, out)?;
             out.push(')');
         }
-        Expr::Bin(op, a, b, _) => {
+        Expr::Bin(op, a, b, ..) => {
             let call = |f: &str, x: &Expr, y: &Expr, out: &mut String| -> Result<(), ParseError> {
                 out.push('(');
                 out.push_str(f);

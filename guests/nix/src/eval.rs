@@ -1665,10 +1665,15 @@ impl Evaluator {
         }
         let mut out = self
             .coerce_to_string(&first, Pos::NONE, false, true)
-            .map_err(|e| e.frame(pos, "while evaluating a path segment"))?;
+            .map_err(|e| e.frame(part_pos(0), "while evaluating a path segment"))?;
         for (i, p) in parts.iter().enumerate().skip(1) {
             let v = eval_part(i, p)?;
-            self.append_coerced(&mut out, &v, pos, false, true)?;
+            if at.is_some() {
+                self.append_coerced(&mut out, &v, Pos::NONE, false, true)
+                    .map_err(|e| e.frame(part_pos(i), "while evaluating a path segment"))?;
+            } else {
+                self.append_coerced(&mut out, &v, pos, false, true)?;
+            }
         }
         Ok(Value::Str(Rc::new(out)))
     }

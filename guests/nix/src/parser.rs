@@ -887,8 +887,15 @@ impl<'a> Parser<'a> {
                 return Err(self.unexpected(&t, ts));
             }
             self.next()?;
+            let rs = self.peek()?.1;
             let rhs = self.expr_op(if assoc == 1 { prec } else { prec + 1 })?;
-            lhs = Expr::Bin(op, Box::new(lhs), Box::new(rhs), self.mkpos(ts));
+            lhs = Expr::Bin(
+                op,
+                Box::new(lhs),
+                Box::new(rhs),
+                self.mkpos(ts),
+                [self.mkpos(s), self.mkpos(rs)],
+            );
             if self.depth + chain >= MAX_NESTING {
                 return self.err("syntax error, expression nested too deeply", ts);
             }

@@ -132,9 +132,9 @@ impl Pos {
             let src = &s[idx];
             let off = (self.0 - src.base) as usize;
             let text = &src.text[..off.min(src.text.len())];
-            let line = text.bytes().filter(|&b| b == b'\n').count() as u32 + 1;
-            let line_start = text.rfind('\n').map(|i| i + 1).unwrap_or(0);
-            let column = text[line_start..].chars().count() as u32 + 1;
+            let before = lines(text);
+            let line = before.len() as u32;
+            let column = before.last().map_or(0, |l| l.chars().count()) as u32 + 1;
             Some(Location {
                 origin: src.origin.clone(),
                 line,
@@ -143,6 +143,19 @@ impl Pos {
             })
         })
     }
+}
+
+/// The lines of `text`, ended as Nix's lexer ends them: by `\n`, `\r\n` or a lone `\r`.
+pub fn lines(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(['\n', '\r']) {
+        out.push(&rest[..i]);
+        let skip = if rest[i..].starts_with("\r\n") { 2 } else { 1 };
+        rest = &rest[i + skip..];
+    }
+    out.push(rest);
+    out
 }
 
 impl fmt::Display for Origin {
@@ -159,5 +172,17 @@ impl fmt::Display for Origin {
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}:{}", self.origin, self.line, self.column)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lines;
+
+    #[test]
+    fn lines_end_like_nix() {
+        assert_eq!(lines("a\nb\r\nc\rd"), ["a", "b", "c", "d"]);
+        assert_eq!(lines("a\n"), ["a", ""]);
+        assert_eq!(lines(""), [""]);
     }
 }
