@@ -1019,16 +1019,17 @@ fn b_generic_closure(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
                     format!("while comparing element {}", ev.show_value(&e)),
                 )
             };
+            // The new key on the left first, as Nix's ordered set compares it.
             if ev
-                .less_than(&keys[mid].0, &key, Pos::NONE)
-                .map_err(cmp_err)?
-            {
-                lo = mid + 1;
-            } else if ev
                 .less_than(&key, &keys[mid].0, Pos::NONE)
                 .map_err(cmp_err)?
             {
                 hi = mid;
+            } else if ev
+                .less_than(&keys[mid].0, &key, Pos::NONE)
+                .map_err(cmp_err)?
+            {
+                lo = mid + 1;
             } else {
                 dup = true;
                 break;
@@ -1125,14 +1126,21 @@ fn b_replace_strings(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
             pos,
         ));
     }
+    let froms: Vec<Rc<NixString>> = from
+        .iter()
+        .map(|f| {
+            s_of(ev, f, pos).map_err(|e| {
+                e.frame(
+                    Pos::NONE,
+                    "while evaluating one of the strings to replace passed to builtins.replaceStrings",
+                )
+            })
+        })
+        .collect::<Result<_>>()?;
     let s = ev
         .expect_string(&a[2], pos)
         .map(|s| (*s).clone())
         .map_err(arg_err("third", "replaceStrings"))?;
-    let froms: Vec<Rc<NixString>> = from
-        .iter()
-        .map(|f| s_of(ev, f, pos))
-        .collect::<Result<_>>()?;
     let mut tos: Vec<Option<NixString>> = vec![None; to.len()];
     let mut out = NixString::default();
     out.merge_ctx(&s);
@@ -1145,7 +1153,13 @@ fn b_replace_strings(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
             let fb = f.s.as_bytes();
             if b[i..].starts_with(fb) {
                 if tos[k].is_none() {
-                    tos[k] = Some(ev.coerce_to_string(&to[k], pos, false, true)?);
+                    tos[k] = Some((*s_of(ev, &to[k], pos).map_err(|e| {
+                        e.frame(
+                            Pos::NONE,
+                            "while evaluating one of the replacement strings passed to builtins.replaceStrings",
+                        )
+                    })?)
+                    .clone());
                 }
                 let t = tos[k].as_ref().expect("set");
                 res.extend_from_slice(t.s.as_bytes());
@@ -1836,7 +1850,13 @@ fn b_placeholder(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
         evalbox_nix::nixbase32::encode(h.digest())
     )))
 }
-fn b_store_path(ev: &Evaluator, _a: &[Value], pos: Pos) -> Result<Value> {
+fn b_store_path(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
+    ev.coerce_to_string(&a[0], pos, false, false).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to 'builtins.storePath'",
+        )
+    })?;
     Err(store_err(ev, "storePath", pos))
 }
 fn b_path(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {

@@ -184,22 +184,42 @@ fn derivation_strict_named(
                 serde_json::from_str(&j).map_err(|e| err(e.to_string(), pos))?,
             );
         }
-        let s = if key == "outputs" && !structured {
-            let all = ev.coerce_to_string(&v, pos, true, true).map_err(what)?;
+        if key == "outputs" {
+            // A list of names with structured attributes, else a string of them.
+            let names: Vec<String> = if structured {
+                let list = ev.force_list(&v, pos).map_err(what)?;
+                list.iter()
+                    .map(|o| ev.expect_string(o, pos).map(|s| s.s.clone()))
+                    .collect::<Result<_>>()
+                    .map_err(what)?
+            } else {
+                let all = ev.coerce_to_string(&v, pos, true, true).map_err(what)?;
+                all.s.split_whitespace().map(str::to_owned).collect()
+            };
             outputs.clear();
-            for o in all.s.split_whitespace() {
-                let o = NixString::plain(o);
-                if o.s == "drvPath" || o.s == "drv" {
-                    return Err(err(
-                        format!("invalid derivation output name '{}'", o.s),
-                        pos,
-                    ));
+            for o in names {
+                if o == "drvPath" || o == "drv" {
+                    return Err(what(err(
+                        format!("invalid derivation output name '{o}'"),
+                        Pos::NONE,
+                    )));
                 }
-                if outputs.contains(&o.s) {
-                    return Err(err(format!("duplicate derivation output '{}'", o.s), pos));
+                if outputs.contains(&o) {
+                    return Err(what(err(
+                        format!("duplicate derivation output '{o}'"),
+                        Pos::NONE,
+                    )));
                 }
-                outputs.push(o.s.clone());
+                outputs.push(o);
             }
+            if outputs.is_empty() {
+                return Err(what(err(
+                    "derivation cannot have an empty set of outputs",
+                    Pos::NONE,
+                )));
+            }
+        }
+        let s = if key == "outputs" && !structured {
             outputs.join(" ")
         } else if structured {
             match &v {
@@ -217,7 +237,15 @@ fn derivation_strict_named(
             "system" => drv.platform = s.clone(),
             "outputHash" => hash = Some(s.clone()),
             "outputHashAlgo" => hash_algo = Some(s.clone()),
-            "outputHashMode" => hash_mode = Some(s.clone()),
+            "outputHashMode" => {
+                if !matches!(s.as_str(), "flat" | "recursive" | "nar" | "text" | "git") {
+                    return Err(what(err(
+                        format!("invalid value '{s}' for 'outputHashMode' attribute"),
+                        Pos::NONE,
+                    )));
+                }
+                hash_mode = Some(s.clone())
+            }
             _ => {}
         }
         if !structured {

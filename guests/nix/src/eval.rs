@@ -983,7 +983,9 @@ impl Evaluator {
         }
         let mut attrs = Attrs::from_unsorted(entries);
         if rec && let Some(ov) = attrs.get(self.sym.overrides).cloned() {
-            let ov = self.force_attrs(&ov, Pos::NONE)?;
+            let ov = self
+                .force_attrs(&ov, Pos::NONE)
+                .map_err(|e| e.frame(Pos::NONE, "while evaluating the `__overrides` attribute"))?;
             let mut slots = scope.slots.borrow_mut();
             for o in &ov.entries {
                 if let Some(i) = a.statics.iter().position(|s| s.0 == o.name) {
