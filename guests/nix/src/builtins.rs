@@ -160,6 +160,14 @@ fn s_of(ev: &Evaluator, v: &Value, pos: Pos) -> Result<Rc<NixString>> {
     ev.expect_string(v, pos)
 }
 
+/// Where a value was defined, for the values that know it (functions).
+fn value_pos(v: &Value) -> Pos {
+    match v {
+        Value::Lambda(c) => c.lambda.pos,
+        _ => Pos::NONE,
+    }
+}
+
 fn bool_v(b: bool) -> Result<Value> {
     Ok(Value::Bool(b))
 }
@@ -572,7 +580,17 @@ fn b_list_to_attrs(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
             err("attribute 'name' missing", Pos::NONE)
                 .frame(Pos::NONE, "in a {name=...; value=...;} pair")
         })?;
-        let n = Sym::new(&s_of(ev, nv, pos)?.s);
+        let name_pos = at.get_attr(ev.sym.name).map_or(Pos::NONE, |a| a.pos);
+        let n = Sym::new(
+            &s_of(ev, nv, name_pos)
+                .map_err(|e| {
+                    e.frame(
+                        name_pos,
+                        "while evaluating the `name` attribute of an element of the list passed to builtins.listToAttrs",
+                    )
+                })?
+                .s,
+        );
         let v = at.get(ev.sym.value).ok_or_else(|| {
             err("attribute 'value' missing", Pos::NONE)
                 .frame(Pos::NONE, "in a {name=...; value=...;} pair")
@@ -803,7 +821,20 @@ fn b_concat_map(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     let mut out = Vec::new();
     for x in l.iter() {
         let r = ev.call(&a[0], x.clone(), Pos::NONE)?;
-        out.extend(ev.force_list(&r, pos).map_err(|e| e.frame(Pos::NONE, "while evaluating the return value of the function passed to builtins.concatMap"))?.iter().cloned());
+        // Nix places the frame at the result, or at the function when the result has no
+        // position of its own.
+        let at = value_pos(&r).or(value_pos(&a[0]));
+        out.extend(
+            ev.force_list(&r, Pos::NONE)
+                .map_err(|e| {
+                    e.frame(
+                        at,
+                        "while evaluating the return value of the function passed to builtins.concatMap",
+                    )
+                })?
+                .iter()
+                .cloned(),
+        );
     }
     Ok(Value::list(out))
 }

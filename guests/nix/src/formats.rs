@@ -84,7 +84,9 @@ fn to_json_inner(
                 if i > 0 {
                     out.push(',');
                 }
-                to_json_rec(ev, x, pos, ctx, out)?;
+                to_json_rec(ev, x, pos, ctx, out).map_err(|e| {
+                    e.frame(pos, format!("while evaluating list element at index {i}"))
+                })?;
             }
             out.push(']');
         }
