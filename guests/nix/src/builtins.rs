@@ -1660,17 +1660,9 @@ fn b_read_file(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     }
 }
 fn b_path_exists(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let s = ev
-        .coerce_to_string(&a[0], pos, false, false)
-        .map_err(arg_err("first", "pathExists"))?;
-    if !s.s.starts_with('/') {
-        return Err(err(
-            format!("string '{}' doesn't represent an absolute path", s.s),
-            pos,
-        ));
-    }
-    let must_dir = s.s.ends_with('/') || s.s.ends_with("/.");
-    let p = crate::parser::canon_path(&s.s);
+    let s = ev.realise_path(&a[0])?;
+    let must_dir = s.ends_with('/') || s.ends_with("/.");
+    let p = crate::parser::canon_path(&s);
     Ok(Value::Bool(match std::fs::metadata(&p) {
         Ok(m) => !must_dir || m.is_dir(),
         Err(e) if crate::sandbox::is_refusal(&p, &e) => {
@@ -1691,7 +1683,7 @@ fn file_type(ft: std::fs::FileType) -> &'static str {
     }
 }
 fn b_read_file_type(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    let p = path_arg(ev, &a[0], pos).map_err(arg_err("first", "readFileType"))?;
+    let p = crate::parser::canon_path(&ev.realise_path(&a[0])?);
     match std::fs::symlink_metadata(&p) {
         Ok(m) => Ok(Value::str(file_type(m.file_type()))),
         Err(e) if crate::sandbox::is_refusal(&p, &e) => {

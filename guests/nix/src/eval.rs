@@ -1665,16 +1665,19 @@ impl Evaluator {
                 _ => {}
             }
         }
-        let mut out = self
-            .coerce_to_string(&first, Pos::NONE, false, true)
-            .map_err(|e| e.frame(part_pos(0), "while evaluating a path segment"))?;
+        let segment = |i: usize| (part_pos(i), "while evaluating a path segment");
+        let mut out = self.coerce_in(&first, false, true, segment(0))?;
         for (i, p) in parts.iter().enumerate().skip(1) {
-            let v = eval_part(i, p)?;
-            if at.is_some() {
-                self.append_coerced(&mut out, &v, Pos::NONE, false, true)
-                    .map_err(|e| e.frame(part_pos(i), "while evaluating a path segment"))?;
-            } else {
-                self.append_coerced(&mut out, &v, pos, false, true)?;
+            match eval_part(i, p)? {
+                Value::Str(s) => {
+                    out.s.push_str(&s.s);
+                    out.merge_ctx(&s);
+                }
+                v => {
+                    let s = self.coerce_in(&v, false, true, segment(i))?;
+                    out.s.push_str(&s.s);
+                    out.merge_ctx(&s);
+                }
             }
         }
         Ok(Value::Str(Rc::new(out)))
@@ -2025,7 +2028,7 @@ impl Evaluator {
 
     /// Coerces to a string. `more` enables `toString`'s extra rules (numbers, Booleans,
     /// null, lists); `copy` copies paths to the store (interpolation) instead of using
-    /// them verbatim.
+    /// them verbatim. Errors are reported at `pos`.
     pub fn coerce_to_string(
         &self,
         v: &Value,
@@ -2033,57 +2036,104 @@ impl Evaluator {
         more: bool,
         copy: bool,
     ) -> Result<NixString> {
+        self.coerce(v, pos, more, copy, false, None)
+    }
+
+    /// [`Self::coerce_to_string`] in a context: a value that cannot be coerced is reported
+    /// under the frame `ctx` (Nix's `errorCtx`), not at a position of its own.
+    pub fn coerce_in(
+        &self,
+        v: &Value,
+        more: bool,
+        copy: bool,
+        ctx: (Pos, &str),
+    ) -> Result<NixString> {
+        self.coerce(v, ctx.0, more, copy, false, Some(ctx))
+    }
+
+    /// Coerces to an absolute path string (`toPath`, `readFile`, ...).
+    pub fn coerce_to_path(&self, v: &Value, pos: Pos) -> Result<String> {
+        Ok(self.coerce(v, pos, false, false, true, None)?.s)
+    }
+
+    /// A path argument of a builtin that reads the file system (`pathExists`,
+    /// `readFileType`): failures are "while realising the context of a path".
+    pub fn realise_path(&self, v: &Value) -> Result<String> {
+        let ctx = (Pos::NONE, "while realising the context of a path");
+        Ok(self.coerce(v, Pos::NONE, false, false, true, Some(ctx))?.s)
+    }
+
+    /// An error of a coercion: under the frame `ctx` when there is one, else at `pos`.
+    fn coerce_failed(msg: String, pos: Pos, ctx: Option<(Pos, &str)>) -> Error {
+        match ctx {
+            Some((at, what)) => Error::new(ErrorKind::Eval, msg, Pos::NONE).frame(at, what),
+            None => Error::new(ErrorKind::Eval, msg, pos),
+        }
+    }
+
+    /// The coercions: to a string, or with `path` to an absolute path. An attribute set
+    /// coerces through `__toString` or `outPath`, whose failures get frames naming them.
+    fn coerce(
+        &self,
+        v: &Value,
+        pos: Pos,
+        more: bool,
+        copy: bool,
+        path: bool,
+        ctx: Option<(Pos, &str)>,
+    ) -> Result<NixString> {
         let v = self.force(v)?;
-        match &v {
-            Value::Str(s) => Ok((**s).clone()),
+        let s = match &v {
+            Value::Str(s) => (**s).clone(),
             Value::Path(p) => {
                 if copy {
+                    // Nix reports a path it cannot copy on its own, without the context.
+                    let at = if ctx.is_some() { Pos::NONE } else { pos };
                     let sp = self
                         .copy_path_cached(&p.s)
-                        .map_err(|e| Error::new(ErrorKind::Eval, e.to_string(), pos))?;
+                        .map_err(|e| Error::new(ErrorKind::Eval, e.to_string(), at))?;
                     let mut ns = NixString::plain(sp.clone());
                     ns.ctx = Some(Box::new(std::iter::once(sp).collect()));
-                    Ok(ns)
+                    ns
                 } else {
-                    Ok(NixString::plain(p.s.clone()))
+                    NixString::plain(p.s.clone())
                 }
             }
             // `outPath`/`__toString` chains and nested lists can be cyclic without any thunk
             // left to force, and such recursion uses next to no shadow stack (so the stack
             // check cannot see it in wasm): each level counts toward max-call-depth.
-            Value::Attrs(a) => self.nested(pos, || {
-                if let Some(f) = a.get(self.sym.to_string) {
-                    let r = self.call(f, v.clone(), pos)?;
-                    let r = self.force(&r)?;
-                    return match &r {
-                        Value::Str(s) => Ok((**s).clone()),
-                        Value::Path(_) | Value::Attrs(_) => {
-                            self.coerce_to_string(&r, pos, more, copy)
-                        }
-                        _ => Err(Error::new(
-                            ErrorKind::Eval,
-                            format!(
-                                "`__toString` should return a string, but got {}: {}",
-                                r.type_desc(),
-                                self.show_value(&r)
-                            ),
-                            pos,
-                        )),
-                    };
-                }
-                if let Some(o) = a.get(self.sym.out_path) {
-                    return self.coerce_to_string(o, pos, more, copy);
-                }
-                Err(self.coerce_err(&v, pos))
-            }),
-            Value::Int(i) if more => Ok(NixString::plain(i.to_string())),
-            Value::Float(f) if more => Ok(NixString::plain(format_float_fixed(*f))),
-            Value::Bool(b) if more => Ok(NixString::plain(if *b { "1" } else { "" })),
-            Value::Null if more => Ok(NixString::plain("")),
+            Value::Attrs(a) => {
+                return self.nested(pos, || {
+                    if let Some(f) = a.get_attr(self.sym.to_string) {
+                        let r = self.call(&f.value, v.clone(), f.pos).map_err(|e| {
+                            e.frame(f.pos, "while calling the `__toString` attribute")
+                        })?;
+                        return self.coerce(&r, pos, more, copy, path, ctx).map_err(|e| {
+                            e.frame(
+                                f.pos,
+                                "while using the result of the `__toString` attribute",
+                            )
+                        });
+                    }
+                    if let Some(o) = a.get_attr(self.sym.out_path) {
+                        let ov = self.force(&o.value).map_err(|e| {
+                            e.frame(o.pos, "while evaluating the `outPath` attribute")
+                        })?;
+                        return self
+                            .coerce(&ov, pos, more, copy, path, ctx)
+                            .map_err(|e| e.frame(o.pos, "while using the `outPath` attribute"));
+                    }
+                    Err(self.coerce_err(&v, pos, ctx))
+                });
+            }
+            Value::Int(i) if more => NixString::plain(i.to_string()),
+            Value::Float(f) if more => NixString::plain(format_float_fixed(*f)),
+            Value::Bool(b) if more => NixString::plain(if *b { "1" } else { "" }),
+            Value::Null if more => NixString::plain(""),
             Value::List(l) if more => self.nested(pos, || {
                 let mut out = NixString::default();
                 for (i, x) in l.iter().enumerate() {
-                    let s = self.coerce_to_string(x, pos, more, copy)?;
+                    let s = self.coerce(x, pos, more, copy, false, ctx)?;
                     out.s.push_str(&s.s);
                     out.merge_ctx(&s);
                     if i + 1 < l.len() {
@@ -2095,34 +2145,29 @@ impl Evaluator {
                     }
                 }
                 Ok(out)
-            }),
-            _ => Err(self.coerce_err(&v, pos)),
+            })?,
+            _ => return Err(self.coerce_err(&v, pos, ctx)),
+        };
+        if path && !s.s.starts_with('/') {
+            return Err(Self::coerce_failed(
+                format!("string '{}' doesn't represent an absolute path", s.s),
+                pos,
+                ctx,
+            ));
         }
+        Ok(s)
     }
 
-    fn coerce_err(&self, v: &Value, pos: Pos) -> Error {
-        Error::new(
-            ErrorKind::Eval,
+    fn coerce_err(&self, v: &Value, pos: Pos, ctx: Option<(Pos, &str)>) -> Error {
+        Self::coerce_failed(
             format!(
                 "cannot coerce {} to a string: {}",
                 v.type_desc(),
                 self.show_value(v)
             ),
             pos,
+            ctx,
         )
-    }
-
-    /// Coerces to an absolute path string (`toPath`, `readFile`, ...).
-    pub fn coerce_to_path(&self, v: &Value, pos: Pos) -> Result<String> {
-        let s = self.coerce_to_string(v, pos, false, false)?;
-        if !s.s.starts_with('/') {
-            return Err(Error::new(
-                ErrorKind::Eval,
-                format!("string '{}' doesn't represent an absolute path", s.s),
-                pos,
-            ));
-        }
-        Ok(s.s)
     }
 
     /// A short rendering of a value for messages.
