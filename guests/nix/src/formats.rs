@@ -91,14 +91,50 @@ fn to_json_inner(
             out.push(']');
         }
         Value::Attrs(a) => {
-            if a.get(Sym::new("__toString")).is_some() {
-                let s = ev.coerce_to_string(&v, pos, false, true)?;
-                ctx.merge_ctx(&s);
+            if let Some(f) = a.get_attr(Sym::new("__toString")) {
+                let r = ev
+                    .call(&f.value, v.clone(), f.pos)
+                    .map_err(|e| e.frame(f.pos, "while calling the `__toString` attribute"))?;
+                let using = |e: Error| {
+                    e.frame(
+                        f.pos,
+                        "while using the result of the `__toString` attribute",
+                    )
+                };
+                let r = ev.force(&r).map_err(using)?;
+                // A set that coerces (through `__toString` or `outPath`) is peeled again.
+                if let Value::Attrs(ra) = &r
+                    && (ra.get(Sym::new("__toString")).is_some()
+                        || ra.get(Sym::new("outPath")).is_some())
+                {
+                    let s = ev.coerce_to_string(&r, pos, false, true).map_err(using)?;
+                    ctx.merge_ctx(&s);
+                    json_escape(&s.s, out);
+                    return Ok(());
+                }
+                let Value::Str(s) = &r else {
+                    let how = if matches!(r, Value::Attrs(_)) {
+                        "must"
+                    } else {
+                        "should"
+                    };
+                    return Err(using(Error::new(
+                        ErrorKind::Eval,
+                        format!(
+                            "`__toString` {how} return a string, but got {}: {}",
+                            r.type_desc(),
+                            ev.show_value(&r)
+                        ),
+                        f.pos,
+                    )));
+                };
+                ctx.merge_ctx(s);
                 json_escape(&s.s, out);
                 return Ok(());
             }
-            if let Some(o) = a.get(Sym::new("outPath")) {
-                return to_json_rec(ev, o, pos, ctx, out);
+            if let Some(o) = a.get_attr(Sym::new("outPath")) {
+                return to_json_rec(ev, &o.value, pos, ctx, out)
+                    .map_err(|e| e.frame(o.pos, "while using the `outPath` attribute"));
             }
             out.push('{');
             for (i, at) in a.sorted_by_name().iter().enumerate() {
