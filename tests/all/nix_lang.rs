@@ -18,7 +18,7 @@ const FLOORS: &[(&str, usize)] = &[
     ("eval-fail", 283),
     ("parse-okay", 13),
     ("parse-fail", 41),
-    ("messages", 186),
+    ("messages", 253),
 ];
 
 /// One compile cache for every run of this test binary, so the guest compiles once.

@@ -16,7 +16,7 @@ const FLOORS: &[(&str, usize)] = &[
     ("eval-fail", 283),
     ("parse-okay", 13),
     ("parse-fail", 41),
-    ("messages", 187),
+    ("messages", 254),
 ];
 
 /// The native binary, with the test driver's environment as flags.
