@@ -628,7 +628,7 @@ impl<'o> Compiler<'o> {
                 vec![self.expr(a, scope)?, self.expr(b, scope)?].into(),
                 false,
                 *pos,
-                Some(Box::new(*starts)),
+                Some(Box::new(starts.as_deref().copied().unwrap_or([*pos; 2]))),
             ),
             Expr::Bin(BinOp::PipeRight, a, b, pos, _) => Ir::Call(
                 Box::new(self.expr(b, scope)?),

@@ -887,15 +887,14 @@ impl<'a> Parser<'a> {
                 return Err(self.unexpected(&t, ts));
             }
             self.next()?;
-            let rs = self.peek()?.1;
+            let starts = if op == BinOp::Add {
+                let rs = self.peek()?.1;
+                Some(Box::new([self.mkpos(s), self.mkpos(rs)]))
+            } else {
+                None
+            };
             let rhs = self.expr_op(if assoc == 1 { prec } else { prec + 1 })?;
-            lhs = Expr::Bin(
-                op,
-                Box::new(lhs),
-                Box::new(rhs),
-                self.mkpos(ts),
-                [self.mkpos(s), self.mkpos(rs)],
-            );
+            lhs = Expr::Bin(op, Box::new(lhs), Box::new(rhs), self.mkpos(ts), starts);
             if self.depth + chain >= MAX_NESTING {
                 return self.err("syntax error, expression nested too deeply", ts);
             }
