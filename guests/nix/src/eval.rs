@@ -1666,7 +1666,10 @@ impl Evaluator {
             }
         }
         let segment = |i: usize| (part_pos(i), "while evaluating a path segment");
-        let mut out = self.coerce_in(&first, false, true, segment(0))?;
+        let mut out = match &first {
+            Value::Str(s) => (**s).clone(),
+            _ => self.coerce_in(&first, false, true, segment(0))?,
+        };
         for (i, p) in parts.iter().enumerate().skip(1) {
             match eval_part(i, p)? {
                 Value::Str(s) => {
