@@ -907,7 +907,7 @@ impl Evaluator {
         };
         match walk() {
             Ok(Some(v)) => Ok(v),
-            Ok(None) => self.eval(def.expect("a select without default found it"), env),
+            Ok(None) => self.eval(def.expect("only a select with a default gives up"), env),
             Err(err) => {
                 let err = match found {
                     Some((name, def_pos, true))
