@@ -1140,7 +1140,7 @@ fn b_concat_strings_sep(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> 
         if i > 0 {
             out.s.push_str(&sep.s);
         }
-        ev.force(x).and_then(|x| ev.append_coerced(&mut out, &x, pos, false, true)).map_err(|e| e.frame(Pos::NONE, "while evaluating one element of the list of strings to concat passed to builtins.concatStringsSep"))?;
+        ev.force(x).and_then(|x| ev.append_coerced(&mut out, &x, pos, false, true, None)).map_err(|e| e.frame(Pos::NONE, "while evaluating one element of the list of strings to concat passed to builtins.concatStringsSep"))?;
     }
     Ok(Value::Str(Rc::new(out)))
 }

@@ -9,7 +9,7 @@ use crate::source::Pos;
 fn snippet(out: &mut String, pos: Pos) {
     let Some(l) = pos.resolve() else { return };
     let _ = writeln!(out, "         at {l}:");
-    let lines = crate::source::lines(&l.text);
+    let lines: Vec<&str> = crate::source::lines(&l.text).collect();
     let idx = l.line as usize - 1;
     let numw = 13;
     if idx > 0

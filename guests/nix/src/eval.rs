@@ -775,7 +775,7 @@ impl Evaluator {
                 e,
                 env,
                 *at,
-                "in the argument of '!'",
+                ("argument", "!"),
             )?)),
             Ir::Bin(op, a, b, pos, at) => self.eval_bin(*op, a, b, *pos, *at, env),
             Ir::Concat(parts, force_string, pos, at) => {
@@ -865,7 +865,7 @@ impl Evaluator {
         pos: Pos,
         env: &Rc<Env>,
     ) -> Result<Value> {
-        let mut v = self.eval_operand(e, env).map_err(|err| {
+        let v = self.eval_operand(e, env).map_err(|err| {
             // Forcing the set (a variable's thunk) happens while selecting.
             if def.is_none() && matches!(e, Ir::Var(..) | Ir::WithVar(..)) {
                 err.frame(pos, "while selecting an attribute")
@@ -875,7 +875,7 @@ impl Evaluator {
         })?;
         // The last attribute found: its name, definition and whether it was unevaluated.
         let mut found: Option<(Sym, Pos, bool)> = None;
-        let mut walk = || -> Result<Option<Value>> {
+        let mut walk = |mut v: Value| -> Result<Option<Value>> {
             for a in path {
                 let name = self.attr_name(a, env)?;
                 let attrs = match &v {
@@ -903,9 +903,9 @@ impl Evaluator {
                 found = Some((name, at.pos, matches!(at.value, Value::Thunk(_))));
                 v = self.force(&at.value)?;
             }
-            Ok(Some(v.clone()))
+            Ok(Some(v))
         };
-        match walk() {
+        match walk(v) {
             Ok(Some(v)) => Ok(v),
             Ok(None) => self.eval(def.expect("only a select with a default gives up"), env),
             Err(err) => {
@@ -1321,17 +1321,17 @@ impl Evaluator {
     ) -> Result<Value> {
         // `&&`, `||` and `->` evaluate their right operand only when needed.
         let lazy = match op {
-            BinOp::And => Some(("'&&'", false, false)),
-            BinOp::Or => Some(("'||'", true, true)),
-            BinOp::Impl => Some(("'->'", false, true)),
+            BinOp::And => Some(("&&", false, false)),
+            BinOp::Or => Some(("||", true, true)),
+            BinOp::Impl => Some(("->", false, true)),
             _ => None,
         };
         if let Some((sym, stop_at, result_at_stop)) = lazy {
-            let l = self.bool_operand(a, env, at[0], &format!("in the left operand of {sym}"))?;
+            let l = self.bool_operand(a, env, at[0], ("left operand", sym))?;
             if l == stop_at {
                 return Ok(Value::Bool(result_at_stop));
             }
-            let r = self.bool_operand(b, env, at[1], &format!("in the right operand of {sym}"))?;
+            let r = self.bool_operand(b, env, at[1], ("right operand", sym))?;
             return Ok(Value::Bool(r));
         }
         let av = self
@@ -1367,11 +1367,13 @@ impl Evaluator {
     }
 
     /// An operand that must be a Boolean (of `!`, `&&`, `||`, `->`), evaluated where it
-    /// starts: a failure there gets the frame `ctx`.
-    fn bool_operand(&self, e: &Ir, env: &Rc<Env>, at: Pos, ctx: &str) -> Result<bool> {
+    /// starts: a failure there gets the frame "in the `what.0` of '`what.1`'".
+    fn bool_operand(&self, e: &Ir, env: &Rc<Env>, at: Pos, what: (&str, &str)) -> Result<bool> {
         self.eval(e, env)
             .and_then(|v| self.expect_bool(&v, at))
-            .map_err(|e| Self::forced_at(e, at).frame(at, ctx))
+            .map_err(|e| {
+                Self::forced_at(e, at).frame(at, format!("in the {} of '{}'", what.0, what.1))
+            })
     }
 
     /// An error out of forcing a value at `at`. An infinite recursion is reported where the
@@ -1665,29 +1667,19 @@ impl Evaluator {
                 _ => {}
             }
         }
-        let segment = |i: usize| (part_pos(i), "while evaluating a path segment");
-        let mut out = match &first {
-            Value::Str(s) => (**s).clone(),
-            _ => self.coerce_in(&first, false, true, segment(0))?,
-        };
+        let segment = |i: usize| Some((part_pos(i), "while evaluating a path segment"));
+        let mut out = NixString::default();
+        self.append_coerced(&mut out, &first, pos, false, true, segment(0))?;
         for (i, p) in parts.iter().enumerate().skip(1) {
-            match eval_part(i, p)? {
-                Value::Str(s) => {
-                    out.s.push_str(&s.s);
-                    out.merge_ctx(&s);
-                }
-                v => {
-                    let s = self.coerce_in(&v, false, true, segment(i))?;
-                    out.s.push_str(&s.s);
-                    out.merge_ctx(&s);
-                }
-            }
+            let v = eval_part(i, p)?;
+            self.append_coerced(&mut out, &v, pos, false, true, segment(i))?;
         }
         Ok(Value::Str(Rc::new(out)))
     }
 
-    /// Appends `v` coerced to a string (see [`Self::coerce_to_string`]) to `out`; a
-    /// string is appended in place rather than copied first.
+    /// Appends `v` coerced to a string (see [`Self::coerce_to_string`], or
+    /// [`Self::coerce_in`] with a context) to `out`; a string is appended in place rather
+    /// than copied first.
     pub fn append_coerced(
         &self,
         out: &mut NixString,
@@ -1695,13 +1687,17 @@ impl Evaluator {
         pos: Pos,
         more: bool,
         copy: bool,
+        ctx: Option<(Pos, &str)>,
     ) -> Result<()> {
         if let Value::Str(s) = v {
             out.s.push_str(&s.s);
             out.merge_ctx(s);
             return Ok(());
         }
-        let s = self.coerce_to_string(v, pos, more, copy)?;
+        let s = match ctx {
+            Some(ctx) => self.coerce_in(v, more, copy, ctx)?,
+            None => self.coerce_to_string(v, pos, more, copy)?,
+        };
         out.s.push_str(&s.s);
         out.merge_ctx(&s);
         Ok(())

@@ -91,7 +91,7 @@ fn to_json_inner(
             out.push(']');
         }
         Value::Attrs(a) => {
-            if let Some(f) = a.get_attr(Sym::new("__toString")) {
+            if let Some(f) = a.get_attr(ev.sym.to_string) {
                 let r = ev
                     .call(&f.value, v.clone(), f.pos)
                     .map_err(|e| e.frame(f.pos, "while calling the `__toString` attribute"))?;
@@ -104,8 +104,7 @@ fn to_json_inner(
                 let r = ev.force(&r).map_err(using)?;
                 // A set that coerces (through `__toString` or `outPath`) is peeled again.
                 if let Value::Attrs(ra) = &r
-                    && (ra.get(Sym::new("__toString")).is_some()
-                        || ra.get(Sym::new("outPath")).is_some())
+                    && (ra.get(ev.sym.to_string).is_some() || ra.get(ev.sym.out_path).is_some())
                 {
                     let s = ev.coerce_to_string(&r, pos, false, true).map_err(using)?;
                     ctx.merge_ctx(&s);
@@ -132,7 +131,7 @@ fn to_json_inner(
                 json_escape(&s.s, out);
                 return Ok(());
             }
-            if let Some(o) = a.get_attr(Sym::new("outPath")) {
+            if let Some(o) = a.get_attr(ev.sym.out_path) {
                 return to_json_rec(ev, &o.value, pos, ctx, out)
                     .map_err(|e| e.frame(o.pos, "while using the `outPath` attribute"));
             }
@@ -424,7 +423,7 @@ fn xml_value(
                     drv_path = Some(s.s.clone());
                     attrs.push(("drvPath", s.s.clone()));
                 }
-                if let Some(op) = a.get(Sym::new("outPath")) {
+                if let Some(op) = a.get(ev.sym.out_path) {
                     let s = ev.expect_string(op, pos)?;
                     ctx.merge_ctx(&s);
                     attrs.push(("outPath", s.s.clone()));

@@ -132,9 +132,9 @@ impl Pos {
             let src = &s[idx];
             let off = (self.0 - src.base) as usize;
             let text = &src.text[..off.min(src.text.len())];
-            let before = lines(text);
-            let line = before.len() as u32;
-            let column = before.last().map_or(0, |l| l.chars().count()) as u32 + 1;
+            let (count, last) = lines(text).fold((0, ""), |(n, _), l| (n + 1, l));
+            let line = count as u32;
+            let column = last.chars().count() as u32 + 1;
             Some(Location {
                 origin: src.origin.clone(),
                 line,
@@ -146,16 +146,22 @@ impl Pos {
 }
 
 /// The lines of `text`, ended as Nix's lexer ends them: by `\n`, `\r\n` or a lone `\r`.
-pub fn lines(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(i) = rest.find(['\n', '\r']) {
-        out.push(&rest[..i]);
-        let skip = if rest[i..].starts_with("\r\n") { 2 } else { 1 };
-        rest = &rest[i + skip..];
-    }
-    out.push(rest);
-    out
+pub fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match r.find(['\n', '\r']) {
+            Some(i) => {
+                let skip = if r[i..].starts_with("\r\n") { 2 } else { 1 };
+                rest = Some(&r[i + skip..]);
+                Some(&r[..i])
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
 }
 
 impl fmt::Display for Origin {
@@ -181,8 +187,9 @@ mod tests {
 
     #[test]
     fn lines_end_like_nix() {
-        assert_eq!(lines("a\nb\r\nc\rd"), ["a", "b", "c", "d"]);
-        assert_eq!(lines("a\n"), ["a", ""]);
-        assert_eq!(lines(""), [""]);
+        let all = |t| lines(t).collect::<Vec<_>>();
+        assert_eq!(all("a\nb\r\nc\rd"), ["a", "b", "c", "d"]);
+        assert_eq!(all("a\n"), ["a", ""]);
+        assert_eq!(all(""), [""]);
     }
 }
