@@ -130,18 +130,7 @@ pub fn eval_in(ir: &Ir, lookup: &impl Fn(u32, u32) -> Option<Value>) -> Option<V
         Ir::Bin(op, a, b, ..) => {
             let x = int_operand(a, lookup)?;
             let y = int_operand(b, lookup)?;
-            Some(match op {
-                BinOp::Sub => Value::Int(x.checked_sub(y)?),
-                BinOp::Mul => Value::Int(x.checked_mul(y)?),
-                BinOp::Div => Value::Int(x.checked_div(y)?),
-                BinOp::Lt => Value::Bool(x < y),
-                BinOp::Le => Value::Bool(x <= y),
-                BinOp::Gt => Value::Bool(x > y),
-                BinOp::Ge => Value::Bool(x >= y),
-                BinOp::Eq => Value::Bool(x == y),
-                BinOp::Neq => Value::Bool(x != y),
-                _ => return None,
-            })
+            int_bin(*op, x, y)
         }
         Ir::Concat(parts, false, ..) if parts.len() == 2 => {
             let x = int_operand(&parts[0], lookup)?;
@@ -152,9 +141,49 @@ pub fn eval_in(ir: &Ir, lookup: &impl Fn(u32, u32) -> Option<Value>) -> Option<V
     }
 }
 
+/// `x op y` on integers, if it cannot fail (no overflow, no division by zero).
+#[inline(always)]
+fn int_bin(op: BinOp, x: i64, y: i64) -> Option<Value> {
+    Some(match op {
+        BinOp::Sub => Value::Int(x.checked_sub(y)?),
+        BinOp::Mul => Value::Int(x.checked_mul(y)?),
+        BinOp::Div => Value::Int(x.checked_div(y)?),
+        BinOp::Lt => Value::Bool(x < y),
+        BinOp::Le => Value::Bool(x <= y),
+        BinOp::Gt => Value::Bool(x > y),
+        BinOp::Ge => Value::Bool(x >= y),
+        BinOp::Eq => Value::Bool(x == y),
+        BinOp::Neq => Value::Bool(x != y),
+        _ => return None,
+    })
+}
+
+/// The integer variable `(depth, slot)` holds, if it holds one already (directly, not
+/// through a thunk).
+#[inline(always)]
+fn int_var(env: &Rc<Env>, depth: u32, slot: u32) -> Option<i64> {
+    let mut e = env;
+    for _ in 0..depth {
+        e = e.parent.as_ref()?;
+    }
+    match e.slots.try_borrow().ok()?.as_slice().get(slot as usize)? {
+        Value::Int(i) => Some(*i),
+        _ => None,
+    }
+}
+
 /// The value of `ir` in `env`, if it is free to compute.
-#[inline]
+#[inline(always)]
 pub fn eval(ir: &Ir, env: &Rc<Env>, reach: Reach) -> Option<Value> {
+    // `n - 1` on an integer variable, the commonest case, without the general walk (in
+    // wasm each of its steps is a call).
+    if let Ir::Bin(op, a, b, ..) = ir
+        && let (Ir::Var(d, s, _), Ir::Const(Value::Int(y))) = (&**a, &**b)
+        && let Some(x) = int_var(env, *d, *s)
+        && let Some(v) = int_bin(*op, x, *y)
+    {
+        return Some(v);
+    }
     eval_in(ir, &|d, s| var(env, d, s, reach))
 }
 

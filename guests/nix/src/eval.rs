@@ -187,6 +187,7 @@ pub(crate) struct Syms {
 /// How many recycled frames `Evaluator::recycle_frame` keeps.
 const FRAME_POOL: usize = 64;
 
+#[inline(always)]
 fn stack_addr() -> usize {
     let x = 0u8;
     std::hint::black_box(&x) as *const u8 as usize
@@ -579,7 +580,7 @@ impl Evaluator {
     /// compute on the spot needs no thunk either. Only arguments: a list or attribute set
     /// shown by `trace` before it is forced prints its unevaluated members as `«thunk»`,
     /// as Nix does, so those stay thunks.
-    #[inline]
+    #[inline(always)]
     fn delay_arg(&self, ir: &Rc<Ir>, env: &Rc<Env>) -> Value {
         match &**ir {
             Ir::Bin(..) | Ir::Concat(..) => {
@@ -603,26 +604,32 @@ impl Evaluator {
     fn pooled_frame(&self, parent: &Rc<Env>, arg: Value) -> Rc<Env> {
         if let Some(mut f) = self.frame_pool.borrow_mut().pop()
             && let Some(e) = Rc::get_mut(&mut f)
+            && let [slot] = e.slots.get_mut().as_mut_slice()
         {
-            e.slots.get_mut().push(arg);
+            // A recycled frame keeps its one slot, set to `null` (no push: in wasm that
+            // is a call).
+            std::mem::replace(slot, arg).discard();
             e.parent = Some(parent.clone());
             return f;
         }
-        let f = Self::new_frame(parent, 1);
-        f.slots.borrow_mut().push(arg);
-        f
+        Rc::new(Env {
+            slots: RefCell::new(smallvec::smallvec![arg]),
+            parent: Some(parent.clone()),
+            is_with: false,
+        })
     }
 
     /// Keeps a plain lambda's frame for reuse when nothing captured it (the common case
     /// for calls whose body only computes a value): saves an allocation per call.
     #[inline(always)]
     fn recycle_frame(&self, mut f: Rc<Env>) {
-        if let Some(e) = Rc::get_mut(&mut f) {
-            let slots = e.slots.get_mut();
-            while let Some(v) = slots.pop() {
-                v.discard();
+        if let Some(e) = Rc::get_mut(&mut f)
+            && let [slot] = e.slots.get_mut().as_mut_slice()
+        {
+            std::mem::replace(slot, Value::Null).discard();
+            if let Some(p) = e.parent.take() {
+                drop(p);
             }
-            e.parent = None;
             let mut pool = self.frame_pool.borrow_mut();
             if pool.len() < FRAME_POOL {
                 pool.push(f);
@@ -653,17 +660,24 @@ impl Evaluator {
         r
     }
 
+    #[inline(always)]
     pub(crate) fn check_stack(&self, pos: Pos) -> Result<()> {
         let here = stack_addr();
         let used = self.stack_base.get().abs_diff(here);
         if used > self.opts.stack_budget {
-            return Err(Error::new(
-                ErrorKind::StackOverflow,
-                "stack overflow (possible infinite recursion)",
-                pos,
-            ));
+            return Err(Self::stack_overflow(pos));
         }
         Ok(())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn stack_overflow(pos: Pos) -> Error {
+        Error::new(
+            ErrorKind::StackOverflow,
+            "stack overflow (possible infinite recursion)",
+            pos,
+        )
     }
 
     /// Evaluates `ir` in `env` to weak head normal form.
@@ -672,7 +686,22 @@ impl Evaluator {
     /// forcing thunks, recursive builtins, equality, coercions), not at every node: the
     /// nesting of one expression is bounded by the parser, so the frames between two
     /// checks fit in the stack kept in reserve below the budget.
-    pub fn eval(&self, ir: &Ir, env: &Rc<Env>) -> Result<Value> {
+    pub fn eval(&self, mut ir: &Ir, env: &Rc<Env>) -> Result<Value> {
+        // A branch is evaluated in this same call (each call of `eval` costs a frame, which
+        // in wasm is dearer than natively), and so is an operator in the condition.
+        while let Ir::If(c, a, b, pos) = ir {
+            let cv = match &**c {
+                Ir::Bin(op, x, y, p, at) => self.eval_bin(*op, x, y, *p, *at, env)?,
+                c => self.eval_operand(c, env)?,
+            };
+            let cb = match cv.take_bool() {
+                Ok(b) => b,
+                Err(cv) => self
+                    .expect_bool(&cv, *pos)
+                    .map_err(|e| e.frame(*pos, "while evaluating a branch condition"))?,
+            };
+            ir = if cb { a } else { b };
+        }
         match ir {
             Ir::Const(v) => Ok(v.clone()),
             Ir::Var(d, s, at) => self.eval_var(*d, *s, *at, env),
@@ -706,33 +735,7 @@ impl Evaluator {
                 lambda: l.clone(),
                 env: env.clone(),
             }))),
-            Ir::Call(f, args, pos) => {
-                let mut fv = self.eval_operand(f, env)?;
-                if let [a] = &args[..] {
-                    // One argument, the common case: the callee writes its result straight
-                    // into ours. (In wasm a value is returned through memory; moving it out
-                    // of a local first costs a copy that stalls on the partial stores just
-                    // made to that local.)
-                    let av = self.delay_arg(a, env);
-                    return self.call(&fv, av, *pos);
-                }
-                let mut rest = &args[..];
-                while let [a, more @ ..] = rest {
-                    let av = self.delay_arg(a, env);
-                    fv = match more {
-                        [b, more @ ..] => {
-                            rest = more;
-                            let bv = self.delay_arg(b, env);
-                            self.call2(&fv, av, bv, *pos)?
-                        }
-                        [] => {
-                            rest = &[];
-                            self.call(&fv, av, *pos)?
-                        }
-                    };
-                }
-                Ok(fv)
-            }
+            Ir::Call(f, args, pos) => self.eval_call(f, args, *pos, env),
             Ir::Let(binds, body) => {
                 let frame = Self::new_frame(env, binds.len());
                 {
@@ -751,19 +754,7 @@ impl Evaluator {
                 });
                 self.eval(body, &frame)
             }
-            Ir::If(c, a, b, pos) => {
-                let cb = match self.eval_operand(c, env)?.take_bool() {
-                    Ok(b) => b,
-                    Err(cv) => self
-                        .expect_bool(&cv, *pos)
-                        .map_err(|e| e.frame(*pos, "while evaluating a branch condition"))?,
-                };
-                if cb {
-                    self.eval(a, env)
-                } else {
-                    self.eval(b, env)
-                }
-            }
+            Ir::If(..) => unreachable!("handled above"),
             Ir::Assert(c, body, pos, text) => {
                 let cv = self.eval(c, env)?;
                 if !self.expect_bool(&cv, *pos)? {
@@ -796,6 +787,61 @@ impl Evaluator {
                 )),
             },
             Ir::SearchPath(p, pos) => self.find_file(p, *pos),
+        }
+    }
+
+    /// `f args`. One argument is the common case: the callee writes its result straight
+    /// into ours. (In wasm a value is returned through memory; moving it out of a local
+    /// first costs a copy that stalls on the partial stores just made to that local.)
+    #[inline(always)]
+    fn eval_call(&self, f: &Ir, args: &[Rc<Ir>], pos: Pos, env: &Rc<Env>) -> Result<Value> {
+        let fv = self.eval_operand(f, env)?;
+        if let [a] = args {
+            let av = self.delay_arg(a, env);
+            // A lambda is called here, and its `Rc` dropped in place (dropping a whole
+            // `Value` is an out-of-line call in wasm).
+            return match fv {
+                Value::Lambda(c) => self.call_closure_here(&c.lambda, &c.env, av, pos),
+                fv => self.call(&fv, av, pos),
+            };
+        }
+        self.eval_call_n(fv, args, pos, env)
+    }
+
+    /// `f args` with two or more arguments, two at a time (see [`Self::call2`]).
+    #[inline(never)]
+    fn eval_call_n(
+        &self,
+        mut fv: Value,
+        args: &[Rc<Ir>],
+        pos: Pos,
+        env: &Rc<Env>,
+    ) -> Result<Value> {
+        let mut rest = args;
+        while let [a, more @ ..] = rest {
+            let av = self.delay_arg(a, env);
+            fv = match more {
+                [b, more @ ..] => {
+                    rest = more;
+                    let bv = self.delay_arg(b, env);
+                    self.call2(&fv, av, bv, pos)?
+                }
+                [] => {
+                    rest = &[];
+                    self.call(&fv, av, pos)?
+                }
+            };
+        }
+        Ok(fv)
+    }
+
+    /// An operand of `+`: [`Self::eval_operand`], with calls made in place too (`f x + f y`
+    /// is the recursive shape).
+    #[inline(always)]
+    fn eval_plus_operand(&self, ir: &Ir, env: &Rc<Env>) -> Result<Value> {
+        match ir {
+            Ir::Call(f, args, pos) => self.eval_call(f, args, *pos, env),
+            _ => self.eval_operand(ir, env),
         }
     }
 
@@ -1145,24 +1191,60 @@ impl Evaluator {
         } else {
             self.call_lambda(l, env, arg, pos)
         };
-        let r = r.map_err(|e| {
-            if e.0
-                .trace
-                .iter()
-                .any(|f| f.1 == "from call site" && f.0 == pos)
-                || matches!(e.kind(), ErrorKind::StackOverflow)
-            {
-                e
-            } else if pos == Pos::NONE {
-                // A call made by a builtin (`foldl'`, `sort`, ...) has no call site.
-                e.frame(l.pos, Self::calling(l))
-            } else {
-                e.frame(l.pos, Self::calling(l))
-                    .frame(pos, "from call site")
-            }
-        });
+        let r = r.map_err(|e| Self::call_failed(e, l, pos));
         self.call_depth.set(depth);
         r
+    }
+
+    /// [`Self::call_closure`] made in place, for `eval`'s own calls: a plain lambda whose
+    /// body needs a frame, below the depth and stack limits, is called here; anything else
+    /// (formals, a free-to-compute body, a limit reached) goes the general way. The call
+    /// costs no frame of its own, which in wasm is dearer than natively.
+    #[inline(always)]
+    fn call_closure_here(
+        &self,
+        l: &LambdaIr,
+        env: &Rc<Env>,
+        arg: Value,
+        pos: Pos,
+    ) -> Result<Value> {
+        let depth = self.call_depth.get();
+        if l.formals.is_some()
+            || l.cheap_body
+            || depth > self.opts.max_call_depth
+            || self.stack_base.get().abs_diff(stack_addr()) > self.opts.stack_budget
+        {
+            return self.call_closure(l, env, arg, pos);
+        }
+        self.call_depth.set(depth + 1);
+        let frame = self.pooled_frame(env, arg);
+        let r = self.eval(&l.body, &frame);
+        self.recycle_frame(frame);
+        self.call_depth.set(depth);
+        match r {
+            Ok(v) => Ok(v),
+            Err(e) => Err(Self::call_failed(e, l, pos)),
+        }
+    }
+
+    /// The frames a failed call of `l` at `pos` adds to the error.
+    #[cold]
+    #[inline(never)]
+    fn call_failed(e: Error, l: &LambdaIr, pos: Pos) -> Error {
+        if e.0
+            .trace
+            .iter()
+            .any(|f| f.1 == "from call site" && f.0 == pos)
+            || matches!(e.kind(), ErrorKind::StackOverflow)
+        {
+            e
+        } else if pos == Pos::NONE {
+            // A call made by a builtin (`foldl'`, `sort`, ...) has no call site.
+            e.frame(l.pos, Self::calling(l))
+        } else {
+            e.frame(l.pos, Self::calling(l))
+                .frame(pos, "from call site")
+        }
     }
 
     /// `f a b`. When `f` is a plain-argument lambda whose body is a lambda (`a: b: ...`)
@@ -1310,6 +1392,7 @@ impl Evaluator {
 
     // ---------------------------------------------------------------- operators
 
+    #[inline(always)]
     fn eval_bin(
         &self,
         op: BinOp,
@@ -1576,15 +1659,15 @@ impl Evaluator {
         at: Option<&[Pos; 2]>,
         env: &Rc<Env>,
     ) -> Result<Value> {
-        let first = self
-            .eval_operand(&parts[0], env)
-            .map_err(|e| Self::plus_operand_failed(e, at, 0))?;
         if !force_string && parts.len() == 2 {
             // `a + b` on integers: the common case.
+            let first = self
+                .eval_plus_operand(&parts[0], env)
+                .map_err(|e| Self::plus_operand_failed(e, at, 0))?;
             let first = match first.take_int() {
                 Ok(x) => {
                     let second = self
-                        .eval_operand(&parts[1], env)
+                        .eval_plus_operand(&parts[1], env)
                         .map_err(|e| Self::plus_operand_failed(e, at, 1))?;
                     let at = at.map_or(pos, |at| at[1]);
                     return match second.take_int() {
@@ -1599,6 +1682,9 @@ impl Evaluator {
             };
             return self.eval_concat_rest(first, parts, force_string, pos, at, env);
         }
+        let first = self
+            .eval_operand(&parts[0], env)
+            .map_err(|e| Self::plus_operand_failed(e, at, 0))?;
         self.eval_concat_rest(first, parts, force_string, pos, at, env)
     }
 

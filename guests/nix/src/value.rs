@@ -229,6 +229,8 @@ pub struct Env {
 #[derive(Debug, Clone)]
 #[repr(u64)]
 pub enum Value {
+    // The variants without a reference count come first, so that "holds an `Rc`" is one
+    // comparison of the discriminant (see [`Value::copy`]).
     /// `null`
     Null,
     /// `true`/`false`
@@ -237,6 +239,8 @@ pub enum Value {
     Int(i64),
     /// Float.
     Float(f64),
+    /// Built-in.
+    PrimOp(&'static PrimOp),
     /// String.
     Str(Rc<NixString>),
     /// Path (absolute, canonical).
@@ -247,8 +251,6 @@ pub enum Value {
     List(Rc<Vec<Value>>),
     /// Lambda.
     Lambda(Rc<Closure>),
-    /// Built-in.
-    PrimOp(&'static PrimOp),
     /// Partially applied built-in.
     PrimOpApp(Rc<PrimOpApp>),
     /// Unevaluated.
@@ -317,16 +319,21 @@ impl Value {
     /// wasm, which the hot paths (variables, constants, `//`) would make for every value.
     #[inline(always)]
     pub fn copy(&self) -> Value {
+        // Every `Rc` has its count at the same place, so the arms below compile to one
+        // increment behind one comparison, and the value is then copied as two words: no
+        // jump table, and no narrow stores read back as a word (which stall).
         match self {
-            Value::Null => Value::Null,
-            Value::Bool(b) => Value::Bool(*b),
-            Value::Int(i) => Value::Int(*i),
-            Value::Float(f) => Value::Float(*f),
-            Value::Thunk(t) => Value::Thunk(t.clone()),
-            Value::Lambda(c) => Value::Lambda(c.clone()),
-            Value::Attrs(a) => Value::Attrs(a.clone()),
-            v => v.clone(),
+            Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::PrimOp(_) => {}
+            Value::Str(r) | Value::Path(r) => std::mem::forget(Rc::clone(r)),
+            Value::Attrs(r) => std::mem::forget(Rc::clone(r)),
+            Value::List(r) => std::mem::forget(Rc::clone(r)),
+            Value::Lambda(r) => std::mem::forget(Rc::clone(r)),
+            Value::PrimOpApp(r) => std::mem::forget(Rc::clone(r)),
+            Value::Thunk(r) => std::mem::forget(Rc::clone(r)),
         }
+        // SAFETY: the reference count of the `Rc` the value holds, if any, was raised just
+        // above for the copy made here, so the two values each own one count.
+        unsafe { std::ptr::read(self) }
     }
 
     /// Drops the value without drop glue for scalars (see [`Value::take_int`]).
