@@ -161,13 +161,24 @@ fn int_bin(op: BinOp, x: i64, y: i64) -> Option<Value> {
 /// The integer variable `(depth, slot)` holds, if it holds one already (directly, not
 /// through a thunk).
 #[inline(always)]
-fn int_var(env: &Rc<Env>, depth: u32, slot: u32) -> Option<i64> {
+pub(crate) fn int_var(env: &Rc<Env>, depth: u32, slot: u32) -> Option<i64> {
     let mut e = env;
     for _ in 0..depth {
         e = e.parent.as_ref()?;
     }
     match e.slots.try_borrow().ok()?.as_slice().get(slot as usize)? {
         Value::Int(i) => Some(*i),
+        _ => None,
+    }
+}
+
+/// The integer `ir` is without evaluating anything: an integer constant, or a variable
+/// holding an integer already.
+#[inline(always)]
+pub(crate) fn peek_int(ir: &Ir, env: &Rc<Env>) -> Option<i64> {
+    match ir {
+        Ir::Const(Value::Int(i)) => Some(*i),
+        Ir::Var(d, s, _) => int_var(env, *d, *s),
         _ => None,
     }
 }

@@ -795,6 +795,19 @@ impl Evaluator {
     /// first costs a copy that stalls on the partial stores just made to that local.)
     #[inline(always)]
     fn eval_call(&self, f: &Ir, args: &[Rc<Ir>], pos: Pos, env: &Rc<Env>) -> Result<Value> {
+        if let ([a], Ir::Var(d, s, _)) = (args, f) {
+            // A variable holding a lambda (a recursive or let-bound function): only its
+            // `Rc` is taken, no whole `Value` is copied out (in wasm that copy is read back
+            // as words just after a narrower store of the pointer, which stalls).
+            let closure = match &Self::frame_at(env, *d).slots.borrow().as_slice()[*s as usize] {
+                Value::Lambda(c) => Some(c.clone()),
+                _ => None,
+            };
+            if let Some(c) = closure {
+                let av = self.delay_arg(a, env);
+                return self.call_closure_here(&c.lambda, &c.env, av, pos);
+            }
+        }
         let fv = self.eval_operand(f, env)?;
         if let [a] = args {
             let av = self.delay_arg(a, env);
@@ -1417,6 +1430,21 @@ impl Evaluator {
             let r = self.bool_operand(b, env, at[1], ("right operand", sym))?;
             return Ok(Value::Bool(r));
         }
+        // Integer operands already at hand (`n < 2`) are compared without making a value
+        // of each (in wasm a value lives in memory).
+        if let Some(x) = crate::cheap::peek_int(a, env)
+            && let Some(y) = crate::cheap::peek_int(b, env)
+        {
+            match op {
+                BinOp::Lt => return Ok(Value::Bool(x < y)),
+                BinOp::Le => return Ok(Value::Bool(x <= y)),
+                BinOp::Gt => return Ok(Value::Bool(x > y)),
+                BinOp::Ge => return Ok(Value::Bool(x >= y)),
+                BinOp::Eq => return Ok(Value::Bool(x == y)),
+                BinOp::Neq => return Ok(Value::Bool(x != y)),
+                _ => {}
+            }
+        }
         let av = self
             .eval_operand(a, env)
             .map_err(|e| Self::operand_failed(op, 0, e, pos, at))?;
@@ -1651,6 +1679,10 @@ impl Evaluator {
 
     /// `"…${e}…"`, a path with interpolations, or `a + b` (with `at`, where its operands
     /// start: failures in an operand are reported there, as Nix does).
+    // Inline: out of line it takes more parameters than fit in registers in wasm, and
+    // cranelift reads each one passed on the stack as a whole word right after the caller
+    // stored half of one, which stalls.
+    #[inline(always)]
     fn eval_concat(
         &self,
         parts: &[Ir],
