@@ -89,15 +89,21 @@ pub fn settled(v: &Value, reach: Reach) -> Option<Value> {
     }
 }
 
-/// The settled value of variable `(depth, slot)` in `env`; `None` if it is unforced, or
-/// the frame is still being built (slot missing or frame borrowed).
-#[inline]
-pub fn var(env: &Rc<Env>, depth: u32, slot: u32, reach: Reach) -> Option<Value> {
+/// The frame `depth` levels up from `env`, if the chain is that long.
+#[inline(always)]
+fn frame(env: &Rc<Env>, depth: u32) -> Option<&Rc<Env>> {
     let mut e = env;
     for _ in 0..depth {
         e = e.parent.as_ref()?;
     }
-    let slots = e.slots.try_borrow().ok()?;
+    Some(e)
+}
+
+/// The settled value of variable `(depth, slot)` in `env`; `None` if it is unforced, or
+/// the frame is still being built (slot missing or frame borrowed).
+#[inline]
+pub fn var(env: &Rc<Env>, depth: u32, slot: u32, reach: Reach) -> Option<Value> {
+    let slots = frame(env, depth)?.slots.try_borrow().ok()?;
     let v = slots.as_slice().get(slot as usize)?;
     match v {
         Value::Thunk(t) => {
@@ -144,29 +150,39 @@ pub fn eval_in(ir: &Ir, lookup: &impl Fn(u32, u32) -> Option<Value>) -> Option<V
 /// `x op y` on integers, if it cannot fail (no overflow, no division by zero).
 #[inline(always)]
 fn int_bin(op: BinOp, x: i64, y: i64) -> Option<Value> {
-    Some(match op {
-        BinOp::Sub => Value::Int(x.checked_sub(y)?),
-        BinOp::Mul => Value::Int(x.checked_mul(y)?),
-        BinOp::Div => Value::Int(x.checked_div(y)?),
-        BinOp::Lt => Value::Bool(x < y),
-        BinOp::Le => Value::Bool(x <= y),
-        BinOp::Gt => Value::Bool(x > y),
-        BinOp::Ge => Value::Bool(x >= y),
-        BinOp::Eq => Value::Bool(x == y),
-        BinOp::Neq => Value::Bool(x != y),
+    match op {
+        BinOp::Sub => Some(Value::Int(x.checked_sub(y)?)),
+        BinOp::Mul => Some(Value::Int(x.checked_mul(y)?)),
+        BinOp::Div => Some(Value::Int(x.checked_div(y)?)),
+        op => int_cmp(op, x, y),
+    }
+}
+
+/// `x op y` for a comparison `op` on integers (`None` for other operators).
+#[inline(always)]
+pub(crate) fn int_cmp(op: BinOp, x: i64, y: i64) -> Option<Value> {
+    Some(Value::Bool(match op {
+        BinOp::Lt => x < y,
+        BinOp::Le => x <= y,
+        BinOp::Gt => x > y,
+        BinOp::Ge => x >= y,
+        BinOp::Eq => x == y,
+        BinOp::Neq => x != y,
         _ => return None,
-    })
+    }))
 }
 
 /// The integer variable `(depth, slot)` holds, if it holds one already (directly, not
 /// through a thunk).
 #[inline(always)]
 pub(crate) fn int_var(env: &Rc<Env>, depth: u32, slot: u32) -> Option<i64> {
-    let mut e = env;
-    for _ in 0..depth {
-        e = e.parent.as_ref()?;
-    }
-    match e.slots.try_borrow().ok()?.as_slice().get(slot as usize)? {
+    match frame(env, depth)?
+        .slots
+        .try_borrow()
+        .ok()?
+        .as_slice()
+        .get(slot as usize)?
+    {
         Value::Int(i) => Some(*i),
         _ => None,
     }

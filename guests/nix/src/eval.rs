@@ -627,9 +627,7 @@ impl Evaluator {
             && let [slot] = e.slots.get_mut().as_mut_slice()
         {
             std::mem::replace(slot, Value::Null).discard();
-            if let Some(p) = e.parent.take() {
-                drop(p);
-            }
+            e.parent = None;
             let mut pool = self.frame_pool.borrow_mut();
             if pool.len() < FRAME_POOL {
                 pool.push(f);
@@ -662,12 +660,16 @@ impl Evaluator {
 
     #[inline(always)]
     pub(crate) fn check_stack(&self, pos: Pos) -> Result<()> {
-        let here = stack_addr();
-        let used = self.stack_base.get().abs_diff(here);
-        if used > self.opts.stack_budget {
+        if self.stack_exceeded() {
             return Err(Self::stack_overflow(pos));
         }
         Ok(())
+    }
+
+    /// Whether the native stack in use is over the budget.
+    #[inline(always)]
+    fn stack_exceeded(&self) -> bool {
+        self.stack_base.get().abs_diff(stack_addr()) > self.opts.stack_budget
     }
 
     #[cold]
@@ -1195,16 +1197,31 @@ impl Evaluator {
             return Ok(v);
         }
         self.check_stack(pos)?;
-        self.call_depth.set(depth + 1);
         let r = if l.formals.is_none() {
-            let frame = self.pooled_frame(env, arg);
-            let r = self.eval(&l.body, &frame);
-            self.recycle_frame(frame);
-            r
+            self.eval_in_frame(l, env, arg, depth)
         } else {
-            self.call_lambda(l, env, arg, pos)
+            self.call_depth.set(depth + 1);
+            let r = self.call_lambda(l, env, arg, pos);
+            self.call_depth.set(depth);
+            r
         };
-        let r = r.map_err(|e| Self::call_failed(e, l, pos));
+        r.map_err(|e| Self::call_failed(e, l, pos))
+    }
+
+    /// The body of the plain lambda `l` closed over `env`, evaluated in a (recycled) frame
+    /// holding `arg`, one call deeper than `depth`.
+    #[inline(always)]
+    fn eval_in_frame(
+        &self,
+        l: &LambdaIr,
+        env: &Rc<Env>,
+        arg: Value,
+        depth: usize,
+    ) -> Result<Value> {
+        self.call_depth.set(depth + 1);
+        let frame = self.pooled_frame(env, arg);
+        let r = self.eval(&l.body, &frame);
+        self.recycle_frame(frame);
         self.call_depth.set(depth);
         r
     }
@@ -1225,16 +1242,11 @@ impl Evaluator {
         if l.formals.is_some()
             || l.cheap_body
             || depth > self.opts.max_call_depth
-            || self.stack_base.get().abs_diff(stack_addr()) > self.opts.stack_budget
+            || self.stack_exceeded()
         {
             return self.call_closure(l, env, arg, pos);
         }
-        self.call_depth.set(depth + 1);
-        let frame = self.pooled_frame(env, arg);
-        let r = self.eval(&l.body, &frame);
-        self.recycle_frame(frame);
-        self.call_depth.set(depth);
-        match r {
+        match self.eval_in_frame(l, env, arg, depth) {
             Ok(v) => Ok(v),
             Err(e) => Err(Self::call_failed(e, l, pos)),
         }
@@ -1434,16 +1446,9 @@ impl Evaluator {
         // of each (in wasm a value lives in memory).
         if let Some(x) = crate::cheap::peek_int(a, env)
             && let Some(y) = crate::cheap::peek_int(b, env)
+            && let Some(v) = crate::cheap::int_cmp(op, x, y)
         {
-            match op {
-                BinOp::Lt => return Ok(Value::Bool(x < y)),
-                BinOp::Le => return Ok(Value::Bool(x <= y)),
-                BinOp::Gt => return Ok(Value::Bool(x > y)),
-                BinOp::Ge => return Ok(Value::Bool(x >= y)),
-                BinOp::Eq => return Ok(Value::Bool(x == y)),
-                BinOp::Neq => return Ok(Value::Bool(x != y)),
-                _ => {}
-            }
+            return Ok(v);
         }
         let av = self
             .eval_operand(a, env)
@@ -1461,15 +1466,9 @@ impl Evaluator {
             Err(b) => return self.binop_at(op, &Value::Int(x), &b, pos, at),
         };
         let r = match op {
-            BinOp::Lt => Some(Value::Bool(x < y)),
-            BinOp::Le => Some(Value::Bool(x <= y)),
-            BinOp::Gt => Some(Value::Bool(x > y)),
-            BinOp::Ge => Some(Value::Bool(x >= y)),
-            BinOp::Eq => Some(Value::Bool(x == y)),
-            BinOp::Neq => Some(Value::Bool(x != y)),
             BinOp::Sub => x.checked_sub(y).map(Value::Int),
             BinOp::Mul => x.checked_mul(y).map(Value::Int),
-            _ => None,
+            op => crate::cheap::int_cmp(op, x, y),
         };
         match r {
             Some(r) => Ok(r),
