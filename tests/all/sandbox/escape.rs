@@ -320,6 +320,7 @@ fn an_engine_without_deadlines_refuses_a_timeout_and_runs_without_one() {
             engine: EngineOptions::single_run(deadline),
             cache: None,
             progress: false,
+            exit_after_run: false,
         })
         .expect("sandbox")
     };
