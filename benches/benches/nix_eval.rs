@@ -1,7 +1,9 @@
-//! The Nix evaluator's benchmark set (issue 5), each case measured twice: the `nix-eval` wasm
-//! guest embedded in evalbox, run in the sandbox (`nix_eval/wasm/<case>`: instantiate + parse +
-//! evaluate + print, the component compiled once beforehand), and the same core natively in
-//! process (`nix_eval/native/<case>`). Cases: fib 25, foldl' over genList 1e6, a 20 000-attribute
+//! The Nix evaluator's benchmark set (issue 5), each case measured three times: the `nix-eval`
+//! wasm guest embedded in evalbox, run in the sandbox (`nix_eval/wasm/<case>`: instantiate +
+//! parse + evaluate + print, the component compiled once beforehand, no epoch checks, as
+//! `evalbox eval` without `--timeout` runs it), the same with the epoch checks a deadline needs
+//! (`nix_eval/wasm-deadline/<case>`, a long-lived embedder's default), and the same core
+//! natively in process (`nix_eval/native/<case>`, one codegen unit like the guest). Cases: fib 25, foldl' over genList 1e6, a 20 000-attribute
 //! file (parse + eval), string building + replaceStrings, a lib.nix-style fixpoint of 1 000
 //! overlays. Both must print the same value, checked before timing.
 //!
@@ -14,6 +16,7 @@ use std::time::Duration;
 
 use criterion::Criterion;
 use evalbox::host_impl::Preopen;
+use evalbox::runtime::engine::EngineOptions;
 use evalbox::runtime::{OutputTarget, RunConfig, RunOutcome, Sandbox, SandboxOptions};
 use evalbox_nix_lang::cli;
 
@@ -62,10 +65,21 @@ fn native(root: &Path, case: &str) -> String {
 
 fn benches(c: &mut Criterion) {
     let (_dir, root) = inputs();
-    let sandbox = Sandbox::new(SandboxOptions::default()).expect("sandbox");
-    let guest = sandbox
-        .prepare(evalbox::nix_guest::EMBEDDED)
-        .expect("prepare the nix-eval guest");
+    let sandbox = |deadlines| {
+        let sandbox = Sandbox::new(SandboxOptions {
+            engine: EngineOptions {
+                deadlines,
+                ..EngineOptions::default()
+            },
+            ..SandboxOptions::default()
+        })
+        .expect("sandbox");
+        let guest = sandbox
+            .prepare(evalbox::nix_guest::EMBEDDED)
+            .expect("prepare the nix-eval guest");
+        (sandbox, guest)
+    };
+    let sandboxes = [("wasm", sandbox(false)), ("wasm-deadline", sandbox(true))];
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -90,28 +104,32 @@ fn benches(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(5));
     for case in CASES {
-        // Same value in the sandbox and natively. A case the sandbox cannot finish (today:
-        // `fix` exhausts wasmtime's default 512 KiB native stack for wasm) is reported and
-        // timed natively only.
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let outcome = rt
-            .block_on(sandbox.run(&guest, &config(case, OutputTarget::Buffer(buffer.clone()))))
-            .expect("run");
+        // Same value in the sandbox and natively. A case the sandbox cannot finish is
+        // reported and timed natively only.
         let expected = native(&root, case);
         group.bench_function(format!("native/{case}"), |b| b.iter(|| native(&root, case)));
-        if outcome != RunOutcome::Exited(0) {
-            eprintln!("nix_eval/wasm/{case}: not timed, the guest did not finish: {outcome:?}");
-            continue;
+        for (name, (sandbox, guest)) in &sandboxes {
+            let buffer = Arc::new(Mutex::new(Vec::new()));
+            let outcome = rt
+                .block_on(sandbox.run(guest, &config(case, OutputTarget::Buffer(buffer.clone()))))
+                .expect("run");
+            if outcome != RunOutcome::Exited(0) {
+                eprintln!(
+                    "nix_eval/{name}/{case}: not timed, the guest did not finish: {outcome:?}"
+                );
+                continue;
+            }
+            let wasm_out =
+                String::from_utf8(buffer.lock().expect("buffer").clone()).expect("utf-8");
+            assert_eq!(wasm_out, expected, "{case}: {name} and native differ");
+            let quiet = config(case, OutputTarget::Discard);
+            group.bench_function(format!("{name}/{case}"), |b| {
+                b.iter(|| {
+                    let outcome = rt.block_on(sandbox.run(guest, &quiet)).expect("run");
+                    assert_eq!(outcome, RunOutcome::Exited(0));
+                })
+            });
         }
-        let wasm_out = String::from_utf8(buffer.lock().expect("buffer").clone()).expect("utf-8");
-        assert_eq!(wasm_out, expected, "{case}: wasm and native differ");
-        let quiet = config(case, OutputTarget::Discard);
-        group.bench_function(format!("wasm/{case}"), |b| {
-            b.iter(|| {
-                let outcome = rt.block_on(sandbox.run(&guest, &quiet)).expect("run");
-                assert_eq!(outcome, RunOutcome::Exited(0));
-            })
-        });
     }
     group.finish();
 }
