@@ -161,7 +161,14 @@ fn int_bin(op: BinOp, x: i64, y: i64) -> Option<Value> {
 /// `x op y` for a comparison `op` on integers (`None` for other operators).
 #[inline(always)]
 pub(crate) fn int_cmp(op: BinOp, x: i64, y: i64) -> Option<Value> {
-    Some(Value::Bool(match op {
+    int_test(op, x, y).map(Value::Bool)
+}
+
+/// [`int_cmp`] as a plain `bool`, for a branch condition (no value is made: in wasm a value
+/// lives in memory, and reading its Boolean back just after storing it stalls).
+#[inline(always)]
+pub(crate) fn int_test(op: BinOp, x: i64, y: i64) -> Option<bool> {
+    Some(match op {
         BinOp::Lt => x < y,
         BinOp::Le => x <= y,
         BinOp::Gt => x > y,
@@ -169,7 +176,7 @@ pub(crate) fn int_cmp(op: BinOp, x: i64, y: i64) -> Option<Value> {
         BinOp::Eq => x == y,
         BinOp::Neq => x != y,
         _ => return None,
-    }))
+    })
 }
 
 /// The integer variable `(depth, slot)` holds, if it holds one already (directly, not

@@ -692,6 +692,15 @@ impl Evaluator {
         // A branch is evaluated in this same call (each call of `eval` costs a frame, which
         // in wasm is dearer than natively), and so is an operator in the condition.
         while let Ir::If(c, a, b, pos) = ir {
+            // `n < 2` on integers at hand: a `bool`, no value.
+            if let Ir::Bin(op, x, y, ..) = &**c
+                && let Some(x) = crate::cheap::peek_int(x, env)
+                && let Some(y) = crate::cheap::peek_int(y, env)
+                && let Some(cb) = crate::cheap::int_test(*op, x, y)
+            {
+                ir = if cb { a } else { b };
+                continue;
+            }
             let cv = match &**c {
                 Ir::Bin(op, x, y, p, at) => self.eval_bin(*op, x, y, *p, *at, env)?,
                 c => self.eval_operand(c, env)?,
