@@ -373,18 +373,25 @@ impl io::Write for Hasher {
     }
 }
 
-/// A writer that hashes and counts everything written through it before
-/// passing it on, e.g. to hash a NAR while writing it to a file.
+/// A reader or writer that hashes and counts every byte passing through it: read from the
+/// inner reader, or accepted by the inner writer. E.g. the NAR hash of a NAR while writing
+/// it to a file, or of exactly the NAR's bytes read from a longer stream.
 #[derive(Debug)]
-pub struct HashingWriter<W> {
-    inner: W,
+pub struct Hashing<T> {
+    inner: T,
     hasher: Hasher,
     count: u64,
 }
 
-impl<W: io::Write> HashingWriter<W> {
+/// [`Hashing`] a reader.
+pub type HashingReader<R> = Hashing<R>;
+
+/// [`Hashing`] a writer.
+pub type HashingWriter<W> = Hashing<W>;
+
+impl<T> Hashing<T> {
     /// Wraps `inner`, hashing with `algo`.
-    pub fn new(inner: W, algo: HashAlgo) -> Self {
+    pub fn new(inner: T, algo: HashAlgo) -> Self {
         Self {
             inner,
             hasher: Hasher::new(algo),
@@ -392,23 +399,35 @@ impl<W: io::Write> HashingWriter<W> {
         }
     }
 
-    /// Bytes written so far.
+    /// Bytes passed through so far.
     pub fn count(&self) -> u64 {
         self.count
     }
 
-    /// The hash and count of everything written, and the inner writer.
-    pub fn finish(self) -> (NixHash, u64, W) {
+    /// The hash and count of everything passed through, and the inner reader or writer.
+    pub fn finish(self) -> (NixHash, u64, T) {
         (self.hasher.finish(), self.count, self.inner)
+    }
+
+    fn pass(&mut self, bytes: &[u8]) {
+        self.hasher.update(bytes);
+        self.count += bytes.len() as u64;
     }
 }
 
-impl<W: io::Write> io::Write for HashingWriter<W> {
+impl<R: io::Read> io::Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.pass(&buf[..n]);
+        Ok(n)
+    }
+}
+
+impl<W: io::Write> io::Write for Hashing<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         // Hash only what the inner writer accepted.
         let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.count += n as u64;
+        self.pass(&buf[..n]);
         Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {

@@ -49,7 +49,7 @@
 
 use std::io::{self, Read};
 
-use crate::hash::{HashAlgo, Hasher, NixHash};
+use crate::hash::{HashAlgo, NixHash};
 use crate::wire;
 
 pub mod reader;
@@ -211,45 +211,9 @@ pub fn validate_target(target: &[u8], limits: &Limits) -> Result<(), Error> {
     Ok(())
 }
 
-/// A reader that hashes and counts every byte read through it. Put it
-/// between a buffered source and a [`reader::NarReader`] (which never reads
-/// ahead) to get the NAR hash of exactly the NAR's bytes.
-#[derive(Debug)]
-pub struct HashingReader<R> {
-    inner: R,
-    hasher: Hasher,
-    count: u64,
-}
-
-impl<R: Read> HashingReader<R> {
-    /// Wraps `inner`, hashing with `algo`.
-    pub fn new(inner: R, algo: HashAlgo) -> Self {
-        Self {
-            inner,
-            hasher: Hasher::new(algo),
-            count: 0,
-        }
-    }
-
-    /// Bytes read so far.
-    pub fn count(&self) -> u64 {
-        self.count
-    }
-
-    /// The hash and count of everything read, and the inner reader.
-    pub fn finish(self) -> (NixHash, u64, R) {
-        (self.hasher.finish(), self.count, self.inner)
-    }
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.count += n as u64;
-        Ok(n)
-    }
-}
+/// Put it between a buffered source and a [`reader::NarReader`] (which never reads ahead) to
+/// get the NAR hash of exactly the NAR's bytes.
+pub use crate::hash::HashingReader;
 
 /// Validates a NAR stream while computing its sha256 and size. Reads exactly
 /// the NAR's bytes from `r` (nothing after the root node), so it also works
