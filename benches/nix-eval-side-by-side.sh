@@ -4,7 +4,9 @@
 # (`nix-eval`, optimised like the guest), and `nix-instantiate --eval --strict` (real Nix, 2.8 here), on the benchmark set
 # of issue 5 (guests/nix/bench: fib 25, foldl' over genList 1e6, a 20 000-attribute file, string
 # building + replaceStrings, a 1 000-overlay fixpoint). Whole processes, timed by hyperfine
-# (mean wall time), peak RSS by GNU time (max of 3 runs); prints WASM/Nix and WASM/native.
+# (median wall time: this shared machine has outliers), peak RSS by GNU time (max of 3 runs);
+# prints WASM/Nix and WASM/native, and WASM/native on evaluation alone: each side's start-up
+# (`eval -E 1`, timed in the same run) subtracted.
 # Needs hyperfine, GNU time (/usr/bin/time) and nix-instantiate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +43,8 @@ with open(sys.argv[1], "w") as f:
     f.write("}\n")
 PY
 "$evalbox" eval -E 'builtins.nixVersion' >/dev/null   # compile the guest into the cache
+hyperfine -N --warmup 3 --min-runs 50 --export-json "$work/start.json" \
+  -n wasm "$evalbox eval -E 1" -n native "$native --eval -E 1" >/dev/null
 
 peak() {  # max RSS in KiB over 3 runs
   local m=0 r
@@ -60,7 +64,7 @@ for c in $cases; do
   fi
   b=$("$native" --eval --strict "$f"); n=$(nix-instantiate --eval --strict "$f")
   [[ "$a" == "$b" && "$a" == "$n" ]] || { echo "$c: results differ: wasm=$a native=$b nix=$n" >&2; exit 1; }
-  hyperfine -N --warmup 1 --min-runs 5 --export-json "$work/$c.json" \
+  hyperfine -N --warmup 1 --min-runs 10 --export-json "$work/$c.json" \
     -n wasm "$evalbox eval --strict $f" \
     -n native "$native --eval --strict $f" \
     -n nix "nix-instantiate --eval --strict $f" >/dev/null
@@ -70,7 +74,8 @@ done
 python3 - "$work" $cases <<'PY'
 import json, sys
 work, cases = sys.argv[1], sys.argv[2:]
-print(f"{'case':<8} {'wasm':>14} {'native':>14} {'nix 2.8':>14} {'wasm/nix':>9} {'wasm/native':>12}")
+print(f"{'case':<8} {'wasm':>14} {'native':>14} {'nix 2.8':>14} {'wasm/nix':>9} {'wasm/native':>12} {'eval alone':>11}")
+start = {x["command"]: x["median"] for x in json.load(open(f"{work}/start.json"))["results"]}
 import os
 for c in cases:
     if not os.path.exists(f"{work}/{c}.json"):
@@ -78,7 +83,9 @@ for c in cases:
         continue
     r = {x["command"]: x for x in json.load(open(f"{work}/{c}.json"))["results"]}
     m = [int(x) // 1024 for x in open(f"{work}/{c}.mem").read().split()]
-    w, n, x = (r[k]["mean"] for k in ("wasm", "native", "nix"))
+    w, n, x = (r[k]["median"] for k in ("wasm", "native", "nix"))
+    alone = (w - start["wasm"]) / (n - start["native"])
     cell = lambda t, mb: f"{t*1e3:7.1f}ms {mb:3d}MB"
-    print(f"{c:<8} {cell(w, m[0]):>14} {cell(n, m[1]):>14} {cell(x, m[2]):>14} {w/x:9.2f} {w/n:12.2f}")
+    print(f"{c:<8} {cell(w, m[0]):>14} {cell(n, m[1]):>14} {cell(x, m[2]):>14} {w/x:9.2f} {w/n:12.2f} {alone:11.2f}")
+print(f"start-up (eval -E 1): wasm {start['wasm']*1e3:.2f} ms, native {start['native']*1e3:.2f} ms")
 PY
