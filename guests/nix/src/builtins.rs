@@ -92,9 +92,9 @@ pub fn install(ev: &mut Evaluator) {
     let mut names: Vec<Sym> = Vec::new();
     let mut slots: Vec<Value> = Vec::new();
     let mut battrs: Vec<Attr> = Vec::new();
-    let mut add_b = |name: &str, v: Value| {
+    let mut add_b = |name: &'static str, v: Value| {
         battrs.push(Attr {
-            name: Sym::new(name),
+            name: Sym::from_static(name),
             value: v,
             pos: Pos::NONE,
         })
@@ -132,21 +132,21 @@ pub fn install(ev: &mut Evaluator) {
     let Value::Attrs(ba) = &builtins else {
         unreachable!()
     };
-    names.push(Sym::new("builtins"));
+    names.push(Sym::from_static("builtins"));
     slots.push(builtins.clone());
-    for n in ["true", "false", "null"] {
-        names.push(Sym::new(n));
-        slots.push(ba.get(Sym::new(n)).expect("constant").clone());
-    }
-    for g in GLOBALS {
-        names.push(Sym::new(g));
-        slots.push(ba.get(Sym::new(g)).expect("global").clone());
+    for n in ["true", "false", "null"]
+        .into_iter()
+        .chain(GLOBALS.iter().copied())
+    {
+        let name = Sym::from_static(n);
+        names.push(name);
+        slots.push(ba.get(name).expect("a builtin").clone());
     }
     for a in &ba.entries {
         if a.name.as_str() == "builtins" {
             continue;
         }
-        names.push(Sym::new(&format!("__{}", a.name)));
+        names.push(Sym::underscored(a.name.as_str()));
         slots.push(a.value.clone());
     }
     *ev.base_env.slots.borrow_mut() = slots.into_iter().collect();

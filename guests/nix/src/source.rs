@@ -14,30 +14,54 @@ use std::rc::Rc;
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Sym(pub u32);
 
-#[derive(Default)]
 struct Interner {
     map: HashMap<&'static str, Sym>,
     names: Vec<&'static str>,
 }
 
+/// Room for the names every evaluation interns at start (the builtins, each also as
+/// `__name`, about 400) and a small program's, so start-up does not regrow the table.
+const INTERNER_CAPACITY: usize = 1024;
+
 thread_local! {
-    static INTERNER: RefCell<Interner> = RefCell::new(Interner::default());
+    static INTERNER: RefCell<Interner> = RefCell::new(Interner {
+        map: HashMap::with_capacity_and_hasher(INTERNER_CAPACITY, Default::default()),
+        names: Vec::with_capacity(INTERNER_CAPACITY),
+    });
     static SOURCES: RefCell<Vec<Source>> = RefCell::new(vec![Source { origin: Origin::None, text: Rc::from(""), base: 0 }]);
 }
 
 impl Sym {
     /// Interns `s`.
     pub fn new(s: &str) -> Sym {
+        // Symbols live as long as the process: the set of names of a program is bounded.
+        Self::intern(s, || Box::leak(s.to_owned().into_boxed_str()))
+    }
+
+    /// Interns `s`, which lives as long as the process already: no copy is made (the
+    /// builtins' names, interned by every evaluation at start).
+    pub fn from_static(s: &'static str) -> Sym {
+        Self::intern(s, || s)
+    }
+
+    /// Interns `s` as `__s`, the name a builtin also has in the global scope.
+    pub fn underscored(s: &str) -> Sym {
+        let mut name = String::with_capacity(s.len() + 2);
+        name.push_str("__");
+        name.push_str(s);
+        Self::intern(&name, || Box::leak(name.clone().into_boxed_str()))
+    }
+
+    fn intern(s: &str, keep: impl FnOnce() -> &'static str) -> Sym {
         INTERNER.with(|i| {
             let mut i = i.borrow_mut();
             if let Some(&sym) = i.map.get(s) {
                 return sym;
             }
-            // Symbols live as long as the process: the set of names of a program is bounded.
-            let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
+            let kept = keep();
             let sym = Sym(i.names.len() as u32);
-            i.names.push(leaked);
-            i.map.insert(leaked, sym);
+            i.names.push(kept);
+            i.map.insert(kept, sym);
             sym
         })
     }
