@@ -49,19 +49,27 @@ impl Sym {
         let mut name = String::with_capacity(s.len() + 2);
         name.push_str("__");
         name.push_str(s);
-        Self::intern(&name, || Box::leak(name.clone().into_boxed_str()))
+        match Self::lookup(&name) {
+            Some(sym) => sym,
+            None => Self::insert(Box::leak(name.into_boxed_str())),
+        }
     }
 
     fn intern(s: &str, keep: impl FnOnce() -> &'static str) -> Sym {
+        Self::lookup(s).unwrap_or_else(|| Self::insert(keep()))
+    }
+
+    fn lookup(s: &str) -> Option<Sym> {
+        INTERNER.with(|i| i.borrow().map.get(s).copied())
+    }
+
+    /// Adds `s`, which is not interned yet.
+    fn insert(s: &'static str) -> Sym {
         INTERNER.with(|i| {
             let mut i = i.borrow_mut();
-            if let Some(&sym) = i.map.get(s) {
-                return sym;
-            }
-            let kept = keep();
             let sym = Sym(i.names.len() as u32);
-            i.names.push(kept);
-            i.map.insert(kept, sym);
+            i.names.push(s);
+            i.map.insert(s, sym);
             sym
         })
     }
