@@ -206,6 +206,12 @@ pub(crate) fn peek_int(ir: &Ir, env: &Rc<Env>) -> Option<i64> {
     }
 }
 
+/// `a op b` for a comparison `op` of two integers at hand ([`peek_int`]), evaluating nothing.
+#[inline(always)]
+pub(crate) fn peek_test(op: BinOp, a: &Ir, b: &Ir, env: &Rc<Env>) -> Option<bool> {
+    int_test(op, peek_int(a, env)?, peek_int(b, env)?)
+}
+
 /// The value of `ir` in `env`, if it is free to compute.
 #[inline(always)]
 pub fn eval(ir: &Ir, env: &Rc<Env>, reach: Reach) -> Option<Value> {

@@ -694,9 +694,7 @@ impl Evaluator {
         while let Ir::If(c, a, b, pos) = ir {
             // `n < 2` on integers at hand: a `bool`, no value.
             if let Ir::Bin(op, x, y, ..) = &**c
-                && let Some(x) = crate::cheap::peek_int(x, env)
-                && let Some(y) = crate::cheap::peek_int(y, env)
-                && let Some(cb) = crate::cheap::int_test(*op, x, y)
+                && let Some(cb) = crate::cheap::peek_test(*op, x, y, env)
             {
                 ir = if cb { a } else { b };
                 continue;
@@ -1453,11 +1451,8 @@ impl Evaluator {
         }
         // Integer operands already at hand (`n < 2`) are compared without making a value
         // of each (in wasm a value lives in memory).
-        if let Some(x) = crate::cheap::peek_int(a, env)
-            && let Some(y) = crate::cheap::peek_int(b, env)
-            && let Some(v) = crate::cheap::int_cmp(op, x, y)
-        {
-            return Ok(v);
+        if let Some(t) = crate::cheap::peek_test(op, a, b, env) {
+            return Ok(Value::Bool(t));
         }
         let av = self
             .eval_operand(a, env)
