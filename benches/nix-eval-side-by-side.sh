@@ -2,7 +2,7 @@
 # The Nix evaluator side by side, in one run: `evalbox eval --strict` (the nix-eval wasm guest
 # in the sandbox, compiled-component cache warm), the same evaluator core as a native binary
 # (`nix-eval`, optimised like the guest), and `nix-instantiate --eval --strict` (real Nix, 2.8 here), on the benchmark set
-# of issue 5 (guests/nix/bench: fib 25, foldl' over genList 1e6, a 20 000-attribute file, string
+# of issue 5 (guests/nix-eval/bench: fib 25, foldl' over genList 1e6, a 20 000-attribute file, string
 # building + replaceStrings, a 1 000-overlay fixpoint). Whole processes, timed by hyperfine
 # (median wall time: this shared machine has outliers), peak RSS by GNU time (max of 3 runs);
 # prints WASM/Nix and WASM/native, and WASM/native on evaluation alone: each side's start-up
@@ -24,16 +24,16 @@ fi
 # The native core is built with the guest's own profile (`guest` in Cargo.toml: fat LTO, one
 # codegen unit, panic=abort): the same code, optimised the same way, on both sides.
 if [[ -z "${NIX_EVAL_BIN:-}" ]]; then
-  cargo build --profile guest -q -p evalbox-nix-lang --bin nix-eval
+  cargo build --profile guest -q -p nix-eval --bin nix-eval
 fi
 evalbox=${EVALBOX_BIN:-$target/$([[ $profile == dev ]] && echo debug || echo "$profile")/evalbox}
 native=${NIX_EVAL_BIN:-$target/guest/nix-eval}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export EVALBOX_CACHE_DIR=$work/cache
-unset EVALBOX_NIX_GUEST NIX_PATH
+unset EVALBOX_NIX_EVAL NIX_PATH
 cases="fib fold attrs strings fix"
-for c in $cases; do cp "guests/nix/bench/$c.nix" "$work/"; done
+for c in $cases; do cp "guests/nix-eval/bench/$c.nix" "$work/"; done
 python3 - "$work/attrs-data.nix" <<'PY'
 import sys
 with open(sys.argv[1], "w") as f:

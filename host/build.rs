@@ -1,10 +1,10 @@
-//! Builds the Nix-language guest (`guests/nix`, binary `nix-eval`) for `wasm32-wasip2` so that
+//! Builds the Nix-language guest (`guests/nix-eval`, binary `nix-eval`) for `wasm32-wasip2` so that
 //! `evalbox eval` works straight after `cargo build`: the component is embedded in the evalbox
-//! binary with `include_bytes!` (see `src/nix_guest.rs`).
+//! binary with `include_bytes!` (see `src/nix_eval.rs`).
 //!
 //! The guest is built once, with the `guest` profile, in its own target directory next to the
-//! host's (`<target-dir>/nix-guest`), shared by every host profile, so debug and release builds
-//! of the host (and `cargo check`/`clippy`) reuse one guest build. `EVALBOX_NIX_GUEST_WASM=FILE` at
+//! host's (`<target-dir>/nix-eval`), shared by every host profile, so debug and release builds
+//! of the host (and `cargo check`/`clippy`) reuse one guest build. `EVALBOX_NIX_EVAL_WASM=FILE` at
 //! build time embeds a prebuilt component instead of building one.
 //!
 //! The guest is built with the workspace's `guest` profile (fat LTO, one codegen unit,
@@ -24,9 +24,9 @@ fn main() {
     let out_dir = PathBuf::from(env("OUT_DIR"));
 
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-env-changed=EVALBOX_NIX_GUEST_WASM");
+    println!("cargo:rerun-if-env-changed=EVALBOX_NIX_EVAL_WASM");
     let embedded = out_dir.join("nix-eval.wasm");
-    if let Some(prebuilt) = std::env::var_os("EVALBOX_NIX_GUEST_WASM") {
+    if let Some(prebuilt) = std::env::var_os("EVALBOX_NIX_EVAL_WASM") {
         let prebuilt = PathBuf::from(prebuilt);
         println!("cargo:rerun-if-changed={}", prebuilt.display());
         copy(&prebuilt, &embedded);
@@ -34,16 +34,20 @@ fn main() {
         return;
     }
     for watched in [
-        "guests/nix/src",
-        "guests/nix/Cargo.toml",
-        "guests/nix/build.rs",
+        "guests/nix-eval/src",
+        "guests/nix-eval/Cargo.toml",
+        "guests/nix-eval/build.rs",
     ] {
         println!(
             "cargo:rerun-if-changed={}",
             workspace.join(watched).display()
         );
     }
-    for watched in ["host/nix/src", "host/nix/Cargo.toml", "Cargo.lock"] {
+    for watched in [
+        "guest-abi/nix-formats/src",
+        "guest-abi/nix-formats/Cargo.toml",
+        "Cargo.lock",
+    ] {
         println!(
             "cargo:rerun-if-changed={}",
             workspace.join(watched).display()
@@ -55,7 +59,7 @@ fn main() {
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&workspace)
         .args(["build", "--profile", "guest", "--target", "wasm32-wasip2"])
-        .args(["-p", "evalbox-nix-lang", "--bin", "nix-eval"])
+        .args(["-p", "nix-eval", "--bin", "nix-eval"])
         .arg("--target-dir")
         .arg(&target_dir)
         // The host's own build settings must not leak into the guest's build.
@@ -73,10 +77,12 @@ fn main() {
             String::new()
         } else {
             "\nThe Rust target wasm32-wasip2 is not installed: run `rustup target add wasm32-wasip2` \
-             (or ./scripts/setup.sh), or set EVALBOX_NIX_GUEST_WASM to a prebuilt nix-eval.wasm."
+             (or ./scripts/setup.sh), or set EVALBOX_NIX_EVAL_WASM to a prebuilt nix-eval.wasm."
                 .to_owned()
         };
-        panic!("building the Nix guest (guests/nix) for wasm32-wasip2 failed ({status}).{hint}");
+        panic!(
+            "building the Nix guest (guests/nix-eval) for wasm32-wasip2 failed ({status}).{hint}"
+        );
     }
     let built = target_dir
         .join("wasm32-wasip2")
@@ -100,14 +106,14 @@ fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("cargo did not set {name}"))
 }
 
-/// `<target-dir>/nix-guest`, found from OUT_DIR (`<target-dir>/[<triple>/]<profile>/build/<pkg>/out`).
+/// `<target-dir>/nix-eval`, found from OUT_DIR (`<target-dir>/[<triple>/]<profile>/build/<pkg>/out`).
 fn guest_target_dir(out_dir: &Path) -> PathBuf {
     out_dir
         .ancestors()
         .find(|a| a.file_name().is_some_and(|n| n == "build"))
         .and_then(|build| build.parent()?.parent())
-        .map(|target| target.join("nix-guest"))
-        .unwrap_or_else(|| out_dir.join("nix-guest"))
+        .map(|target| target.join("nix-eval"))
+        .unwrap_or_else(|| out_dir.join("nix-eval"))
 }
 
 fn wasm_target_installed() -> bool {

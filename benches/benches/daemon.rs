@@ -10,9 +10,9 @@ use std::path::Path;
 use criterion::{Criterion, criterion_group, criterion_main};
 use evalbox_daemon::client::ClientOptions;
 use evalbox_daemon::{DaemonStore, Transport};
-use evalbox_nix::StoreDir;
-use evalbox_store::Store;
+use evalbox_store::NixStore;
 use evalbox_store::local::LocalStore;
+use nix_formats::StoreDir;
 
 const SOCKET: &str = "/nix/var/nix/daemon-socket/socket";
 

@@ -15,17 +15,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use criterion::Criterion;
-use evalbox::host_impl::Preopen;
+use evalbox::capabilities::Preopen;
 use evalbox::runtime::engine::EngineOptions;
 use evalbox::runtime::{OutputTarget, RunConfig, RunOutcome, Sandbox, SandboxOptions};
-use evalbox_nix_lang::cli;
+use nix_eval::cli;
 
 const CASES: &[&str] = &["fib", "fold", "attrs", "strings", "fix"];
 
-/// The benchmark inputs (guests/nix/bench) copied to a temporary directory, with the generated
+/// The benchmark inputs (guests/nix-eval/bench) copied to a temporary directory, with the generated
 /// 20 000-attribute file.
 fn inputs() -> (tempfile::TempDir, PathBuf) {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../guests/nix/bench");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../guests/nix-eval/bench");
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().canonicalize().expect("canonical tempdir");
     for case in CASES {
@@ -75,7 +75,7 @@ fn benches(c: &mut Criterion) {
         })
         .expect("sandbox");
         let guest = sandbox
-            .prepare(evalbox::nix_guest::EMBEDDED)
+            .prepare(evalbox::nix_eval::EMBEDDED)
             .expect("prepare the nix-eval guest");
         (sandbox, guest)
     };

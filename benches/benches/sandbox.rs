@@ -1,7 +1,7 @@
 //! Sandbox benchmarks.
 //!
 //! - P1 `sandbox/p1_empty_guest`: warm create + run + tear down of an empty guest (pooling
-//!   allocator, cached `InstancePre`, compiled once): a fresh WASI context, `Store`,
+//!   allocator, cached `InstancePre`, compiled once): a fresh WASI context, `wasmtime::Store`,
 //!   instantiation, `wasi:cli/run`, drop. Target: ≤ 10 µs median.
 //! - P2 `sandbox/p2_is_valid_path`: one `is-valid-path` host call round trip from a guest on
 //!   the embedded store, per call (the guest loops; one instantiation is amortised over

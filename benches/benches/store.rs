@@ -6,10 +6,10 @@ use std::fs;
 use std::path::Path;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use evalbox_nix::{FileIngestionMethod, HashAlgo};
 use evalbox_store::fs::{HashSink, dump_tree};
 use evalbox_store::local::LocalStore;
-use evalbox_store::{AddSource, Store};
+use evalbox_store::{AddSource, NixStore};
+use nix_formats::{FileIngestionMethod, HashAlgo};
 use rand::{RngCore, SeedableRng};
 
 const FILE_SIZE: usize = 64 << 20;

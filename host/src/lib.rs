@@ -2,14 +2,14 @@
 //! Nix store operations and read-only source directories.
 //!
 //! [`runtime`] is the sandbox (engine, linker, limits, capability audit, virtualised WASI);
-//! [`host_impl`] holds the per-guest state and the host side of the guest's interfaces.
+//! [`capabilities`] holds the per-guest state and the host side of the guest's interfaces.
 
-pub use evalbox_nix as nix;
 pub use evalbox_store as store;
+pub use nix_formats as nix;
 
 pub mod bindings;
-pub mod host_impl;
-pub mod nix_guest;
+pub mod capabilities;
+pub mod nix_eval;
 mod open;
 pub mod runtime;
 

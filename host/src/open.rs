@@ -6,13 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::sync::Arc;
 
-use evalbox_nix::derivation::Derivation;
-use evalbox_nix::{FileIngestionMethod, HashAlgo, StoreDir, StorePath};
-use evalbox_store::{AddSource, BuildResult, BuildTarget, PathInfo, Store, StoreUri};
+use evalbox_store::{AddSource, BuildResult, BuildTarget, NixStore, PathInfo, StoreUri};
+use nix_formats::derivation::Derivation;
+use nix_formats::{FileIngestionMethod, HashAlgo, StoreDir, StorePath};
 
 /// Opens the store `uri` names, or the default one when `None` (`$NIX_REMOTE`, else the
 /// embedded store at `$EVALBOX_STORE` or under the XDG data directory).
-pub async fn open_store(uri: Option<&str>) -> evalbox_store::Result<Arc<dyn Store>> {
+pub async fn open_store(uri: Option<&str>) -> evalbox_store::Result<Arc<dyn NixStore>> {
     open_uri(&parse_uri(uri)?).await
 }
 
@@ -34,7 +34,7 @@ fn parse_uri(uri: Option<&str>) -> evalbox_store::Result<StoreUri> {
 pub struct LazyStore {
     uri: StoreUri,
     store_dir: StoreDir,
-    opened: tokio::sync::OnceCell<Arc<dyn Store>>,
+    opened: tokio::sync::OnceCell<Arc<dyn NixStore>>,
 }
 
 impl LazyStore {
@@ -54,7 +54,7 @@ impl LazyStore {
         &self.uri
     }
 
-    async fn get(&self) -> evalbox_store::Result<&Arc<dyn Store>> {
+    async fn get(&self) -> evalbox_store::Result<&Arc<dyn NixStore>> {
         self.opened
             .get_or_try_init(|| async {
                 let store = open_uri(&self.uri).await?;
@@ -73,7 +73,7 @@ impl LazyStore {
     }
 }
 
-async fn open_uri(uri: &StoreUri) -> evalbox_store::Result<Arc<dyn Store>> {
+async fn open_uri(uri: &StoreUri) -> evalbox_store::Result<Arc<dyn NixStore>> {
     match uri {
         StoreUri::Local { .. } => evalbox_store::open_local(uri),
         _ => evalbox_daemon::store::open(uri).await,
@@ -90,7 +90,7 @@ fn store_dir_of(uri: &StoreUri) -> StoreDir {
 }
 
 #[async_trait::async_trait]
-impl Store for LazyStore {
+impl NixStore for LazyStore {
     fn store_dir(&self) -> &StoreDir {
         &self.store_dir
     }

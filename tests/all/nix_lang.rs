@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use evalbox_nix_lang::conformance::{self, Evaluator, Invocation, Run};
+use nix_eval::conformance::{self, Evaluator, Invocation, Run};
 
 /// Minimum passes through the wasm guest per category, and eval-fail messages identical to
 /// `.err.exp`; raise as the evaluator improves. The native floors are in
-/// guests/nix/tests/conformance.rs; the sandbox matches one message fewer by design:
+/// guests/nix-eval/tests/conformance.rs; the sandbox matches one message fewer by design:
 /// `eval-fail-readDir-nonexistent-1` reads `/this/path/...`, outside every preopen, so the
 /// guest says the read was refused instead of Nix's "does not exist".
 const FLOORS: &[(&str, usize)] = &[
@@ -35,7 +35,7 @@ fn evalbox(mode: &str) -> Command {
     cmd.arg(mode)
         .env("EVALBOX_CACHE_DIR", cache_dir())
         .env_remove("NIX_PATH")
-        .env_remove("EVALBOX_NIX_GUEST");
+        .env_remove("EVALBOX_NIX_EVAL");
     cmd
 }
 

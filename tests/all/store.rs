@@ -407,7 +407,7 @@ fn derivation_with_wrong_outputs_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let ours = tmp.path().join("ours");
     let drv = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../host/nix/testdata/drv/76w21n1f03fs5kw8fnffphx7qrqffw6r-hello.drv");
+        .join("../guest-abi/nix-formats/testdata/drv/76w21n1f03fs5kw8fnffphx7qrqffw6r-hello.drv");
     let good = fs::read_to_string(&drv).unwrap();
     let out_path = "/nix/store/mjs27ix6ig2bkbi3s3sm470vrv4lf7ic-hello";
     assert!(good.contains(out_path));
@@ -445,14 +445,17 @@ fn bad_input_is_a_clear_error() {
     let good = tmp.path().join("good.txt");
     fs::write(&good, "x").unwrap();
     let corrupt_nar = tmp.path().join("corrupt.nar");
-    let mut nar =
-        fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../host/nix/testdata/nar/tree.nar"))
-            .unwrap();
+    let mut nar = fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../guest-abi/nix-formats/testdata/nar/tree.nar"),
+    )
+    .unwrap();
     nar.truncate(nar.len() - 20);
     fs::write(&corrupt_nar, &nar).unwrap();
     let trailing_nar = tmp.path().join("trailing.nar");
     let mut nar2 = fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../host/nix/testdata/nar/hello.txt.nar"),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../guest-abi/nix-formats/testdata/nar/hello.txt.nar"),
     )
     .unwrap();
     nar2.extend_from_slice(&[0; 8]);
@@ -751,7 +754,7 @@ fn cli_through_the_daemon_matches_the_embedded_store() {
             .unwrap();
         assert_eq!(local_json[0]["narHash"], ours_json[0]["narHash"]);
         assert_eq!(local_json[0]["ca"], ours_json[0]["ca"]);
-        let typed = evalbox_nix::NixHash::parse(&sri, None)
+        let typed = nix_formats::NixHash::parse(&sri, None)
             .unwrap()
             .to_typed_nix32();
         assert_eq!(nix_hash.trim(), typed);

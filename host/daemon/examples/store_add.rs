@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use evalbox_nix::{FileIngestionMethod, HashAlgo};
 use evalbox_store::{AddSource, StoreUri};
+use nix_formats::{FileIngestionMethod, HashAlgo};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {

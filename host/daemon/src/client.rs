@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
 use std::sync::Arc;
 
-use evalbox_nix::{FileIngestionMethod, HashAlgo, StoreDir, StorePath};
+use nix_formats::{FileIngestionMethod, HashAlgo, StoreDir, StorePath};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
 
 use crate::error::{Error, Result};

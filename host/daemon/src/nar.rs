@@ -2,7 +2,7 @@
 //!
 //! `NarFromPath` replies with the bare NAR serialisation: no length, no framing, so the only way
 //! to know where it ends (and where the next reply starts) is to follow the NAR grammar (see
-//! `evalbox_nix::nar`). [`copy_nar`] is a bounded, non-recursive tokenizer over an async stream
+//! `nix_formats::nar`). [`copy_nar`] is a bounded, non-recursive tokenizer over an async stream
 //! that validates the grammar (sorted unique names, sane targets, bounded nesting) and forwards
 //! every byte it consumed to a sink, stopping exactly after the root node's closing token.
 
@@ -84,7 +84,7 @@ impl<R: AsyncRead + Unpin + ?Sized> Copier<'_, R> {
     }
 
     async fn padding(&mut self, len: u64) -> Result<()> {
-        let n = evalbox_nix::wire::padding_len(len);
+        let n = nix_formats::wire::padding_len(len);
         if n > 0 {
             self.fill(n).await?;
             if self.out[self.out.len() - n..].iter().any(|&b| b != 0) {

@@ -1,4 +1,4 @@
-//! [`DaemonStore`]: the `evalbox_store::Store` trait served by a real nix-daemon, so a guest
+//! [`DaemonStore`]: the `evalbox_store::NixStore` trait served by a real nix-daemon, so a guest
 //! sees the same results whether its store is embedded or the user's Nix.
 //!
 //! Requests go through a small [`Pool`] of connections. Temp roots are different: the daemon
@@ -16,10 +16,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use async_trait::async_trait;
-use evalbox_nix::derivation::Derivation;
-use evalbox_nix::{FileIngestionMethod, HashAlgo, StoreDir, StorePath};
 use evalbox_store::derivations::{DrvHashCache, check_output_paths};
-use evalbox_store::{AddSource, BuildResult, BuildTarget, PathInfo, Store, StoreUri};
+use evalbox_store::{AddSource, BuildResult, BuildTarget, NixStore, PathInfo, StoreUri};
+use nix_formats::derivation::Derivation;
+use nix_formats::{FileIngestionMethod, HashAlgo, StoreDir, StorePath};
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio::sync::mpsc;
 
@@ -75,7 +75,7 @@ pub struct DaemonStore {
 
 /// Opens the store a daemon URI names (`daemon`, `unix:///path`, `ssh-ng://host`), logging
 /// build output to stderr (with progress bars on a terminal).
-pub async fn open(uri: &StoreUri) -> StoreResult<Arc<dyn Store>> {
+pub async fn open(uri: &StoreUri) -> StoreResult<Arc<dyn NixStore>> {
     let (transport, pool_size) = match uri {
         StoreUri::Daemon { socket } => (Transport::Unix(socket.clone()), DEFAULT_POOL_SIZE),
         // Each ssh-ng connection is an ssh process: keep it to one.
@@ -262,7 +262,7 @@ where
 /// The NAR of one regular, non-executable file.
 fn file_nar(contents: &[u8]) -> StoreResult<Vec<u8>> {
     let mut nar = Vec::with_capacity(contents.len() + 128);
-    evalbox_nix::nar::writer::open(&mut nar)
+    nix_formats::nar::writer::open(&mut nar)
         .and_then(|node| node.file(false, contents.len() as u64, &mut &contents[..]))
         .map_err(|e| evalbox_store::Error::BadInput(e.to_string()))?;
     Ok(nar)
@@ -340,7 +340,7 @@ async fn finish_upload<T>(r: Result<T, Error>, producer: Option<Producer>) -> St
 }
 
 #[async_trait]
-impl Store for DaemonStore {
+impl NixStore for DaemonStore {
     fn store_dir(&self) -> &StoreDir {
         &self.store_dir
     }
@@ -374,7 +374,7 @@ impl Store for DaemonStore {
         algo: HashAlgo,
         references: &BTreeSet<StorePath>,
     ) -> StoreResult<PathInfo> {
-        evalbox_nix::store_path::validate_name(name)?;
+        nix_formats::store_path::validate_name(name)?;
         let framed = self.version >= ProtocolVersion::new(1, 25);
         use FileIngestionMethod::{Flat, Recursive};
         // ≥ 1.25 wants the file's bytes for the flat method and the NAR for recursive; older
@@ -442,7 +442,7 @@ impl Store for DaemonStore {
         text: &[u8],
         references: &BTreeSet<StorePath>,
     ) -> StoreResult<StorePath> {
-        evalbox_nix::store_path::validate_name(name)?;
+        nix_formats::store_path::validate_name(name)?;
         let mut c = self.client().await?;
         let path = if self.version >= ProtocolVersion::new(1, 25) {
             c.add_to_store(name, CaMethod::Text, references, false, &mut &text[..])
@@ -465,7 +465,7 @@ impl Store for DaemonStore {
         let aterm = drv.to_aterm_bytes(&self.store_dir);
         let mut refs: BTreeSet<StorePath> = drv.input_sources.clone();
         refs.extend(drv.input_derivations.keys().cloned());
-        let drv_name = format!("{name}{}", evalbox_nix::store_path::DRV_EXTENSION);
+        let drv_name = format!("{name}{}", nix_formats::store_path::DRV_EXTENSION);
         self.add_text_to_store(&drv_name, &aterm, &refs).await
     }
 

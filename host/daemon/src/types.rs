@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use evalbox_nix::{ContentAddress, HashAlgo, NixHash, StoreDir, StorePath};
+use nix_formats::{ContentAddress, HashAlgo, NixHash, StoreDir, StorePath};
 use tokio::io::AsyncRead;
 
 use crate::error::{Error, Result};
@@ -365,7 +365,7 @@ pub enum CaMethod {
     /// A text file (`builtins.toFile`, `.drv` files); always SHA-256.
     Text,
     /// Fixed-output content of a flat file or a NAR.
-    Fixed(evalbox_nix::FileIngestionMethod, HashAlgo),
+    Fixed(nix_formats::FileIngestionMethod, HashAlgo),
 }
 
 impl fmt::Display for CaMethod {
@@ -380,7 +380,7 @@ impl fmt::Display for CaMethod {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use evalbox_nix::FileIngestionMethod;
+    use nix_formats::FileIngestionMethod;
 
     fn rt() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_current_thread()

@@ -5,13 +5,13 @@
 //! is read, buffers grow with the bytes actually received (a truncated reply announcing 16 MiB
 //! allocates at most one 64 KiB chunk), padding must be zero, booleans must be 0 or 1, and a
 //! closed connection is [`Error::Eof`] naming what was being read. Encoding reuses
-//! [`evalbox_nix::wire`] (u64 little-endian, strings padded to 8 bytes).
+//! [`nix_formats::wire`] (u64 little-endian, strings padded to 8 bytes).
 //!
 //! Framed streams (`AddToStore` ≥ 1.25, `AddToStoreNar` ≥ 1.23, `AddMultipleToStore`) are a
 //! sequence of frames, each a u64 length followed by that many raw bytes (no padding), ending
 //! with a frame of length 0.
 
-use evalbox_nix::{StoreDir, StorePath};
+use nix_formats::{StoreDir, StorePath};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::error::{Error, Result};
@@ -83,7 +83,7 @@ pub async fn read_padding<R: AsyncRead + Unpin + ?Sized>(
     len: u64,
     what: &'static str,
 ) -> Result<()> {
-    let n = evalbox_nix::wire::padding_len(len);
+    let n = nix_formats::wire::padding_len(len);
     let mut pad = [0u8; 8];
     read_exact(r, &mut pad[..n], what).await?;
     if pad[..n].iter().any(|&b| b != 0) {
@@ -244,7 +244,7 @@ impl Request {
 
     /// Appends a u64.
     pub fn u64(&mut self, n: u64) -> &mut Self {
-        evalbox_nix::wire::put_u64(&mut self.0, n);
+        nix_formats::wire::put_u64(&mut self.0, n);
         self
     }
 
@@ -255,7 +255,7 @@ impl Request {
 
     /// Appends a string.
     pub fn bytes(&mut self, s: impl AsRef<[u8]>) -> &mut Self {
-        evalbox_nix::wire::put_bytes(&mut self.0, s.as_ref());
+        nix_formats::wire::put_bytes(&mut self.0, s.as_ref());
         self
     }
 

@@ -1,7 +1,7 @@
 //! `evalbox eval` and `evalbox parse`: the Nix language in the sandbox, with
 //! `nix-instantiate --eval`/`--parse`'s command line and output.
 //!
-//! The evaluator is the `nix-eval` guest embedded in evalbox (see [`evalbox::nix_guest`]). This
+//! The evaluator is the `nix-eval` guest embedded in evalbox (see [`evalbox::nix_eval`]). This
 //! module decides what the guest may read — the current directory, the directory of each FILE,
 //! every `-I`/`$NIX_PATH` entry and each `--src DIR`, all read-only — and forwards the
 //! evaluator's flags untouched. `$NIX_PATH` is read here, on the host, and passed to the guest
@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
-use evalbox::host_impl::Preopen;
+use evalbox::capabilities::Preopen;
 use evalbox::runtime::{self, Limits, RunConfig};
 
 use super::Globals;
@@ -299,7 +299,7 @@ pub fn run(globals: &Globals, mode: Mode, args: EvalArgs) -> anyhow::Result<Exit
     };
 
     let sandbox = super::sandbox(plan.no_cache, plan.timeout.is_some())?;
-    let wasm = evalbox::nix_guest::wasm()?;
+    let wasm = evalbox::nix_eval::wasm()?;
     let guest = sandbox
         .prepare_with_digest(&wasm.bytes, &wasm.sha256)
         .context("cannot prepare the Nix guest")?;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Args;
-use evalbox::host_impl::Preopen;
+use evalbox::capabilities::Preopen;
 use evalbox::runtime::{self, Limits, RunConfig, exit_code};
 
 use super::Globals;

@@ -8,9 +8,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
-use evalbox_nix::derivation::Derivation;
-use evalbox_nix::{FileIngestionMethod, HashAlgo, StorePath};
-use evalbox_store::{AddSource, Store};
+use evalbox_store::{AddSource, NixStore};
+use nix_formats::derivation::Derivation;
+use nix_formats::{FileIngestionMethod, HashAlgo, StorePath};
 
 use super::Globals;
 
@@ -279,7 +279,7 @@ async fn run_async(globals: &Globals, cmd: StoreCommand) -> anyhow::Result<ExitC
 }
 
 async fn add_path(
-    store: &dyn Store,
+    store: &dyn NixStore,
     path: &Path,
     name: Option<&str>,
     method: FileIngestionMethod,
@@ -332,7 +332,7 @@ fn drv_name(file: &Path) -> anyhow::Result<String> {
     })
 }
 
-fn parse_store_path(store: &dyn Store, p: &str) -> anyhow::Result<StorePath> {
+fn parse_store_path(store: &dyn NixStore, p: &str) -> anyhow::Result<StorePath> {
     store
         .store_dir()
         .parse(p.trim_end_matches('/'))
@@ -341,7 +341,7 @@ fn parse_store_path(store: &dyn Store, p: &str) -> anyhow::Result<StorePath> {
 
 /// The contents of the regular file at `rest` (`""` or `/a/b`) inside a NAR.
 fn file_in_nar(nar: &[u8], rest: &str) -> anyhow::Result<Vec<u8>> {
-    use evalbox_nix::nar::reader::{Event, NarReader};
+    use nix_formats::nar::reader::{Event, NarReader};
     let want: Vec<&[u8]> = rest
         .split('/')
         .filter(|c| !c.is_empty())

@@ -2,7 +2,7 @@
 //! a cache of prepared guests) runs guests under [`Limits`] with virtualised WASI.
 //!
 //! A run goes: load (on-disk compile cache, [`audit`], `InstancePre` resolved once per
-//! component and kept) → instantiate in a fresh `Store` with a fresh [`EvalCtx`] → call
+//! component and kept) → instantiate in a fresh `wasmtime::Store` with a fresh [`GuestCtx`] → call
 //! `wasi:cli/run` → classify the outcome ([`RunOutcome`]): the guest's own exit, a limit it
 //! hit, or a trap. The host never panics on what a guest does.
 
@@ -12,12 +12,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Engine, Store, Trap};
+use wasmtime::{Engine, Trap};
 use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
-use crate::host_impl::store::StoreCtx;
-use crate::host_impl::{EvalCtx, Preopen};
+use crate::capabilities::store::StoreCapability;
+use crate::capabilities::{GuestCtx, Preopen};
 
 pub mod audit;
 pub mod cache;
@@ -129,7 +129,7 @@ pub struct RunConfig {
     pub stderr: OutputTarget,
     /// The store behind `evalbox:guest/store`; `None` makes every store operation fail with
     /// `unsupported`.
-    pub store: Option<Arc<dyn evalbox_store::Store>>,
+    pub store: Option<Arc<dyn evalbox_store::NixStore>>,
 }
 
 impl Default for RunConfig {
@@ -149,7 +149,7 @@ impl Default for RunConfig {
 /// A compiled, audited, pre-linked guest.
 #[allow(missing_debug_implementations)]
 pub struct Guest {
-    pre: CommandPre<EvalCtx>,
+    pre: CommandPre<GuestCtx>,
     report: audit::Report,
 }
 
@@ -181,7 +181,7 @@ pub struct SandboxOptions {
 #[allow(missing_debug_implementations)]
 pub struct Sandbox {
     engine: Engine,
-    linker: Linker<EvalCtx>,
+    linker: Linker<GuestCtx>,
     deadlines: bool,
     cache: Option<cache::ComponentCache>,
     progress: bool,
@@ -298,7 +298,7 @@ impl Sandbox {
             return Err(Error::NoDeadlines);
         }
         let ctx = self.context(config)?;
-        let mut store = Store::new(&self.engine, ctx);
+        let mut store = wasmtime::Store::new(&self.engine, ctx);
         store.limiter(|ctx| &mut ctx.limiter);
         if self.deadlines {
             match config.limits.timeout {
@@ -338,7 +338,7 @@ impl Sandbox {
             .block_on(self.run(guest, config))
     }
 
-    fn context(&self, config: &RunConfig) -> Result<EvalCtx, Error> {
+    fn context(&self, config: &RunConfig) -> Result<GuestCtx, Error> {
         let mut builder = WasiCtxBuilder::new();
         let budget = output::OutputBudget::new(config.limits.max_output);
         builder
@@ -363,13 +363,13 @@ impl Sandbox {
                     message: format!("{e:#}"),
                 })?;
         }
-        let store = StoreCtx {
+        let store = StoreCapability {
             backend: config.store.clone(),
             preopens: config.preopens.clone(),
             max_host_arg: config.limits.max_host_arg,
             drv_hashes: Default::default(),
         };
-        Ok(EvalCtx::new(
+        Ok(GuestCtx::new(
             builder.build(),
             limits::Limiter::new(&config.limits),
             store,

@@ -1,15 +1,15 @@
 //! Derivation output paths need the `hashDerivationModulo` of every input derivation, which
-//! lives in the store. This module reads input `.drv` files through any [`Store`], memoises
+//! lives in the store. This module reads input `.drv` files through any [`NixStore`], memoises
 //! their modulo hashes, and fills in or checks a derivation's output paths, so that no caller
 //! (a guest least of all) can register a `.drv` whose output paths are wrong.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use evalbox_nix::derivation::Derivation;
-use evalbox_nix::{NixHash, StorePath};
+use nix_formats::derivation::Derivation;
+use nix_formats::{NixHash, StorePath};
 
-use crate::{Error, Result, Store};
+use crate::{Error, NixStore, Result};
 
 /// Memoised `hashDerivationModulo` results by `.drv` path. Share one across an evaluation.
 #[derive(Debug, Default)]
@@ -47,7 +47,7 @@ impl DrvHashCache {
 /// Make sure the modulo hash of `drv_path` and of all the derivations it depends on are in
 /// `cache`, reading them from `store` (iteratively: input graphs can be deep).
 pub async fn ensure_hashed(
-    store: &dyn Store,
+    store: &dyn NixStore,
     drv_path: &StorePath,
     cache: &DrvHashCache,
 ) -> Result<()> {
@@ -89,7 +89,7 @@ pub async fn ensure_hashed(
 /// Fill in the output paths (and the matching environment variables) of `drv`, named `name`,
 /// as Nix's `derivationStrict` does.
 pub async fn compute_output_paths(
-    store: &dyn Store,
+    store: &dyn NixStore,
     drv: &mut Derivation,
     name: &str,
     cache: &DrvHashCache,
@@ -103,7 +103,7 @@ pub async fn compute_output_paths(
 
 /// Check that `drv`'s output paths are the ones Nix would compute.
 pub async fn check_output_paths(
-    store: &dyn Store,
+    store: &dyn NixStore,
     drv: &Derivation,
     name: &str,
     cache: &DrvHashCache,

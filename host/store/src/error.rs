@@ -45,13 +45,13 @@ pub enum Error {
     },
     /// A Nix format error (store path, hash, NAR, derivation).
     #[error(transparent)]
-    StorePath(#[from] evalbox_nix::store_path::Error),
+    StorePath(#[from] nix_formats::store_path::Error),
     /// A hash could not be parsed.
     #[error(transparent)]
-    Hash(#[from] evalbox_nix::hash::Error),
+    Hash(#[from] nix_formats::hash::Error),
     /// A derivation is malformed or inconsistent.
     #[error(transparent)]
-    Derivation(#[from] evalbox_nix::derivation::Error),
+    Derivation(#[from] nix_formats::derivation::Error),
     /// The remote side (nix-daemon) reported an error.
     #[error("{0}")]
     Remote(String),

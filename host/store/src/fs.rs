@@ -2,7 +2,7 @@
 //! it at the same time), unpacking a NAR into a directory, making a tree read-only the way Nix
 //! does (files 0444/0555, directories 0555, mtime 1), and durable writes.
 //!
-//! The NAR format itself lives in `evalbox_nix::nar`; this module only walks directories.
+//! The NAR format itself lives in `nix_formats::nar`; this module only walks directories.
 
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
@@ -11,12 +11,12 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use evalbox_nix::hash::Hasher;
-use evalbox_nix::nar::Error as NarError;
-use evalbox_nix::nar::reader::{Event, NarReader};
-use evalbox_nix::nar::writer::{self, Node};
-use evalbox_nix::{HashAlgo, NixHash};
 use filetime::FileTime;
+use nix_formats::hash::Hasher;
+use nix_formats::nar::Error as NarError;
+use nix_formats::nar::reader::{Event, NarReader};
+use nix_formats::nar::writer::{self, Node};
+use nix_formats::{HashAlgo, NixHash};
 
 use crate::{Error, PathFilter, Result};
 

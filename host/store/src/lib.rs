@@ -1,7 +1,7 @@
-//! The store behind every guest: one async [`Store`] trait and its backends.
+//! The store behind every guest: one async [`NixStore`] trait and its backends.
 //!
 //! A guest's store operations (is-valid-path, add-to-store, add-derivation, ...) are served by a
-//! `dyn Store`. Two backends implement it and must give byte-identical results:
+//! `dyn NixStore`. Two backends implement it and must give byte-identical results:
 //!
 //! - [`local::LocalStore`], the embedded store (the default): a real Nix local store laid out
 //!   like a Nix chroot store (`ROOT/nix/store`, `ROOT/nix/var/nix/db/db.sqlite` with Nix's own
@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use evalbox_nix::derivation::Derivation;
-use evalbox_nix::{FileIngestionMethod, HashAlgo, StoreDir, StorePath};
+use nix_formats::derivation::Derivation;
+use nix_formats::{FileIngestionMethod, HashAlgo, StoreDir, StorePath};
 
 mod error;
 pub mod fs;
@@ -95,7 +95,7 @@ pub struct BuildResult {
 /// Every store operation a guest (or the CLI) can perform. Implemented by each backend; results
 /// must be identical across backends for the same inputs.
 #[async_trait]
-pub trait Store: Send + Sync + fmt::Debug {
+pub trait NixStore: Send + Sync + fmt::Debug {
     /// The logical store directory (`/nix/store` unless configured otherwise).
     fn store_dir(&self) -> &StoreDir;
 
@@ -168,8 +168,8 @@ pub trait Store: Send + Sync + fmt::Debug {
 pub mod derivations;
 
 /// The contents of a NAR whose root is a regular file.
-fn single_file_contents(nar: &[u8]) -> std::result::Result<Vec<u8>, evalbox_nix::nar::Error> {
-    use evalbox_nix::nar::reader::{Event, NarReader};
+fn single_file_contents(nar: &[u8]) -> std::result::Result<Vec<u8>, nix_formats::nar::Error> {
+    use nix_formats::nar::reader::{Event, NarReader};
     let mut reader = NarReader::new(nar);
     match reader.next_event()? {
         Some(Event::File { .. }) => {
@@ -179,14 +179,14 @@ fn single_file_contents(nar: &[u8]) -> std::result::Result<Vec<u8>, evalbox_nix:
             reader.finish_eof()?;
             Ok(buf)
         }
-        _ => Err(evalbox_nix::nar::Error::Misuse("not a regular file")),
+        _ => Err(nix_formats::nar::Error::Misuse("not a regular file")),
     }
 }
 
 /// Open the store a URI names, or the default one: `$NIX_REMOTE` when set, else the embedded
 /// store at `$EVALBOX_STORE` or `$XDG_DATA_HOME/evalbox/root`. This crate opens embedded
 /// stores; daemon URIs are opened by the `evalbox` crate's `open_store` with `evalbox-daemon`.
-pub async fn open(uri: Option<&str>) -> Result<Arc<dyn Store>> {
+pub async fn open(uri: Option<&str>) -> Result<Arc<dyn NixStore>> {
     let uri = match uri {
         Some(u) => StoreUri::parse(u)?,
         None => StoreUri::from_env()?,
@@ -195,7 +195,7 @@ pub async fn open(uri: Option<&str>) -> Result<Arc<dyn Store>> {
 }
 
 /// Open the embedded store a URI names.
-pub fn open_local(uri: &StoreUri) -> Result<Arc<dyn Store>> {
+pub fn open_local(uri: &StoreUri) -> Result<Arc<dyn NixStore>> {
     match uri {
         StoreUri::Local { root, store_dir } => {
             Ok(Arc::new(local::LocalStore::open(root, store_dir.clone())?))

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use evalbox_nix::{ContentAddress, NixHash, StoreDir, StorePath};
+use nix_formats::{ContentAddress, NixHash, StoreDir, StorePath};
 use serde_json::{Map, Value, json};
 
 /// What the store knows about a valid path.

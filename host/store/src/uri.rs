@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use evalbox_nix::StoreDir;
+use nix_formats::StoreDir;
 
 use crate::{Error, Result};
 

@@ -11,7 +11,7 @@ use evalbox_daemon::stderr::{self, Message, RemoteError};
 use evalbox_daemon::types::{BuildResult, BuildStatus, CaMethod, DerivedPath};
 use evalbox_daemon::wire::Request;
 use evalbox_daemon::{Error, ProtocolVersion, Transport};
-use evalbox_nix::StorePath;
+use nix_formats::StorePath;
 use proptest::prelude::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 

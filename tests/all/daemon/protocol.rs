@@ -10,7 +10,7 @@ use std::sync::Arc;
 use evalbox_daemon::client::{ClientOptions, DaemonClient};
 use evalbox_daemon::types::{CaMethod, DerivedPath};
 use evalbox_daemon::{ProtocolVersion, Transport};
-use evalbox_nix::{FileIngestionMethod, HashAlgo, NixHash, StoreDir, StorePath};
+use nix_formats::{FileIngestionMethod, HashAlgo, NixHash, StoreDir, StorePath};
 
 use super::{nix_store, unique};
 
@@ -398,7 +398,7 @@ fn text_info(name: &str, text: &[u8]) -> (evalbox_daemon::types::ValidPathInfo, 
         nar_size: nar.len() as u64,
         ultimate: false,
         signatures: BTreeSet::new(),
-        ca: Some(evalbox_nix::ContentAddress::Text(hash)),
+        ca: Some(nix_formats::ContentAddress::Text(hash)),
     };
     (info, nar)
 }

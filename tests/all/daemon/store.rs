@@ -10,11 +10,11 @@ use std::sync::Arc;
 
 use evalbox_daemon::client::ClientOptions;
 use evalbox_daemon::{DaemonStore, Transport};
-use evalbox_nix::derivation::{Derivation, DerivationOutput};
-use evalbox_nix::{FileIngestionMethod, HashAlgo, NixHash, StoreDir, StorePath};
 use evalbox_store::derivations::{DrvHashCache, compute_output_paths};
 use evalbox_store::local::LocalStore;
-use evalbox_store::{AddSource, BuildTarget, PathFilter, Store, StoreUri};
+use evalbox_store::{AddSource, BuildTarget, NixStore, PathFilter, StoreUri};
+use nix_formats::derivation::{Derivation, DerivationOutput};
+use nix_formats::{FileIngestionMethod, HashAlgo, NixHash, StoreDir, StorePath};
 
 use super::{nix_store, unique};
 

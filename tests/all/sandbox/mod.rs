@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use evalbox::host_impl::Preopen;
+use evalbox::capabilities::Preopen;
 use evalbox::runtime::{
     Limits, OutputTarget, RunConfig, RunOutcome, Sandbox, SandboxOptions, engine::EngineOptions,
 };
@@ -148,7 +148,7 @@ fn run_guest_env(
 }
 
 /// An embedded store rooted at `root` (`local?root=ROOT`).
-fn embedded_store(root: &Path) -> Arc<dyn evalbox_store::Store> {
+fn embedded_store(root: &Path) -> Arc<dyn evalbox_store::NixStore> {
     let uri = evalbox_store::StoreUri::parse(&format!("local?root={}", root.display()))
         .expect("store URI");
     evalbox_store::open_local(&uri).expect("open the embedded store")
@@ -160,7 +160,7 @@ fn run_guest_full(
     preopens: Vec<Preopen>,
     limits: Limits,
     env: Vec<(String, String)>,
-    store: Option<Arc<dyn evalbox_store::Store>>,
+    store: Option<Arc<dyn evalbox_store::NixStore>>,
 ) -> Ran {
     let wasm = evalbox_tests::guest_wasm(bin);
     let guest = sandbox()

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use evalbox::host_impl::Preopen;
+use evalbox::capabilities::Preopen;
 use evalbox::runtime::{LimitExceeded, Limits, RunOutcome, exit_code};
 
 use super::{SourceTree, embedded_store, limits, run_guest_full};

@@ -10,7 +10,7 @@ use evalbox_daemon::stderr::read_message;
 use evalbox_daemon::types::{BuildResult, ValidPathInfo};
 use evalbox_daemon::wire::{Limits, read_framed};
 use evalbox_daemon::ProtocolVersion;
-use evalbox_nix::StoreDir;
+use nix_formats::StoreDir;
 use libfuzzer_sys::fuzz_target;
 use tokio::io::AsyncWriteExt;
 
@@ -66,7 +66,7 @@ fuzz_target!(|data: &[u8]| {
                         ..ClientOptions::default()
                     };
                     if let Ok(mut c) = DaemonClient::handshake(cr, cw, opts).await {
-                        let p = evalbox_nix::StorePath::from_base_name(
+                        let p = nix_formats::StorePath::from_base_name(
                             "g1w7hy3qg1w7hy3qg1w7hy3qg1w7hy3q-foo",
                         )
                         .expect("path");

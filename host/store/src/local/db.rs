@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use evalbox_nix::{ContentAddress, NixHash, StoreDir, StorePath};
+use nix_formats::{ContentAddress, NixHash, StoreDir, StorePath};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::{Error, PathInfo, Result};

@@ -16,12 +16,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use evalbox_nix::derivation::Derivation;
-use evalbox_nix::{ContentAddress, FileIngestionMethod, HashAlgo, NixHash, StoreDir, StorePath};
+use nix_formats::derivation::Derivation;
+use nix_formats::{ContentAddress, FileIngestionMethod, HashAlgo, NixHash, StoreDir, StorePath};
 
 use crate::derivations::{self, DrvHashCache};
 use crate::fs::{self as sfs, HashSink};
-use crate::{AddSource, BuildResult, BuildTarget, Error, PathInfo, Result, Store};
+use crate::{AddSource, BuildResult, BuildTarget, Error, NixStore, PathInfo, Result};
 
 mod db;
 mod lock;
@@ -153,7 +153,7 @@ impl Inner {
     }
 
     fn check_name(name: &str) -> Result<()> {
-        evalbox_nix::store_path::validate_name(name)
+        nix_formats::store_path::validate_name(name)
             .map_err(|e| Error::BadInput(format!("invalid store path name '{name}': {e}")))
     }
 
@@ -344,7 +344,7 @@ impl Inner {
                 outputs.insert(out_name.clone(), p.clone());
             }
         }
-        let drv_name = format!("{name}{}", evalbox_nix::store_path::DRV_EXTENSION);
+        let drv_name = format!("{name}{}", nix_formats::store_path::DRV_EXTENSION);
         self.add_text(&drv_name, &aterm, &refs, &outputs)
     }
 
@@ -423,7 +423,7 @@ impl std::io::Read for HashingReader<'_> {
 
 fn hash_file(path: &Path, algo: HashAlgo) -> Result<NixHash> {
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut h = evalbox_nix::hash::Hasher::new(algo);
+    let mut h = nix_formats::hash::Hasher::new(algo);
     std::io::copy(&mut f, &mut h).map_err(|e| Error::io(path, e))?;
     Ok(h.finish())
 }
@@ -443,7 +443,7 @@ fn process_alive(pid: i32) -> bool {
 }
 
 #[async_trait]
-impl Store for LocalStore {
+impl NixStore for LocalStore {
     fn store_dir(&self) -> &StoreDir {
         &self.inner.store_dir
     }

@@ -1,15 +1,15 @@
 //! In-process tests of the embedded store against Nix 2.8's ground truth
-//! (host/nix/testdata, produced by real Nix; see its README).
+//! (guest-abi/nix-formats/testdata, produced by real Nix; see its README).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use evalbox_nix::derivation::Derivation;
-use evalbox_nix::{FileIngestionMethod, HashAlgo, StoreDir, StorePath};
+use nix_formats::derivation::Derivation;
+use nix_formats::{FileIngestionMethod, HashAlgo, StoreDir, StorePath};
 
 use super::LocalStore;
-use crate::{AddSource, Store};
+use crate::{AddSource, NixStore};
 
 fn testdata(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,0 +1,369 @@
+//! `derivationStrict` and the `derivation` wrapper: turns an attribute set into a
+//! [`nix_formats::Derivation`], computes its output paths and `.drv` path exactly as Nix
+//! does (hashing modulo input derivations), and remembers each derivation so later ones
+//! can depend on it. Writing the `.drv` to a store is a store operation for the next step;
+//! the paths are pure functions of the attributes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+use nix_formats::{
+    Derivation, DerivationOutput, FileIngestionMethod, NixHash, StoreDir, StorePath,
+};
+
+use crate::eval::{Error, ErrorKind, Evaluator, Result};
+use crate::source::{Pos, Sym};
+use crate::value::{AttrsBuilder, NixString, Value};
+
+/// The `derivation` function as Nix defines it on top of `derivationStrict`: every output
+/// becomes an attribute set sharing the input attributes, with `outPath`, `drvPath`,
+/// `type = "derivation"` and `outputName`.
+pub const DERIVATION_NIX: &str = r#"
+drvAttrs@{ outputs ? [ "out" ], ... }:
+let
+  strict = derivationStrict drvAttrs;
+  common = drvAttrs // builtins.listToAttrs outputsList // {
+    all = map (o: o.value) outputsList;
+    inherit drvAttrs;
+  };
+  toOutput = outputName: {
+    name = outputName;
+    value = common // {
+      outPath = builtins.getAttr outputName strict;
+      drvPath = strict.drvPath;
+      type = "derivation";
+      inherit outputName;
+    };
+  };
+  outputsList = map toOutput outputs;
+in
+(builtins.head outputsList).value
+"#;
+
+/// A derivation computed during this evaluation and its modulo hash.
+#[derive(Debug, Clone)]
+pub struct KnownDrv {
+    /// The derivation.
+    pub drv: Derivation,
+    /// `hashDerivationModulo`.
+    pub hash: NixHash,
+}
+
+fn err(msg: impl Into<String>, pos: Pos) -> Error {
+    Error::new(ErrorKind::Eval, msg, pos)
+}
+
+fn store_dir(ev: &Evaluator, pos: Pos) -> Result<StoreDir> {
+    StoreDir::new(&ev.opts.store_dir).map_err(|e| err(e.to_string(), pos))
+}
+
+/// `builtins.derivationStrict`.
+pub fn derivation_strict(ev: &Evaluator, arg: &Value, pos: Pos) -> Result<Value> {
+    let attrs = ev.force_attrs(arg, pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the argument passed to builtins.derivationStrict",
+        )
+    })?;
+    let dir = store_dir(ev, pos)?;
+    let name_v = attrs.get(Sym::new("name")).ok_or_else(|| {
+        err("attribute 'name' missing", Pos::NONE).frame(
+            Pos::NONE,
+            "in the attrset passed as argument to builtins.derivationStrict",
+        )
+    })?;
+    let name_at = attrs
+        .get_attr(Sym::new("name"))
+        .map(|a| a.pos)
+        .unwrap_or(Pos::NONE);
+    let name = ev
+        .expect_string(name_v, pos)
+        .map_err(|e| {
+            e.frame(
+                Pos::NONE,
+                "while evaluating the `name` attribute passed to builtins.derivationStrict",
+            )
+            .frame(name_at, "while evaluating the derivation attribute 'name'")
+        })?
+        .s
+        .clone();
+    let name_pos = attrs
+        .get_attr(Sym::new("name"))
+        .map(|a| a.pos)
+        .unwrap_or(Pos::NONE);
+    derivation_strict_named(ev, &attrs, &dir, name.clone(), pos).map_err(|e| {
+        let at = name_pos.resolve().map(|l| l.to_string()).unwrap_or_default();
+        e.frame(
+            Pos::NONE,
+            format!("while evaluating derivation '{name}'\n         whose name attribute is located at {at}"),
+        )
+    })
+}
+
+fn derivation_strict_named(
+    ev: &Evaluator,
+    attrs: &crate::value::Attrs,
+    dir: &StoreDir,
+    name: String,
+    pos: Pos,
+) -> Result<Value> {
+    let dir = dir.clone();
+    if name.ends_with(".drv") {
+        return Err(err(
+            "derivation names are not allowed to end in '.drv'",
+            pos,
+        ));
+    }
+    let ignore_nulls = match attrs.get(Sym::new("__ignoreNulls")) {
+        Some(v) => ev.expect_bool(v, pos).map_err(|e| {
+            e.frame(Pos::NONE, "while evaluating the `__ignoreNulls` attribute passed to builtins.derivationStrict")
+        })?,
+        None => false,
+    };
+    let structured = match attrs.get(Sym::new("__structuredAttrs")) {
+        Some(v) => ev.expect_bool(v, pos).map_err(|e| {
+            e.frame(Pos::NONE, "while evaluating the `__structuredAttrs` attribute passed to builtins.derivationStrict")
+        })?,
+        None => false,
+    };
+    let mut drv = Derivation::default();
+    let mut ctx = NixString::default();
+    let mut outputs: Vec<String> = vec!["out".into()];
+    let (mut hash, mut hash_algo, mut hash_mode) = (None::<String>, None::<String>, None::<String>);
+    let mut json = serde_json::Map::new();
+    for at in attrs.sorted_by_name() {
+        let key = at.name.as_str();
+        if key == "__ignoreNulls" {
+            continue;
+        }
+        let v = ev.force(&at.value)?;
+        if ignore_nulls && matches!(v, Value::Null) {
+            continue;
+        }
+        let what = |e: Error| {
+            e.frame(
+                at.pos,
+                format!("while evaluating attribute '{key}' of derivation '{name}'"),
+            )
+        };
+        if key == "__contentAddressed" || key == "__impure" {
+            let on = ev.expect_bool(&v, pos).map_err(what)?;
+            let feature = if key == "__impure" {
+                "impure-derivations"
+            } else {
+                "ca-derivations"
+            };
+            if on && !ev.opts.experimental.iter().any(|f| f == feature) {
+                return Err(err(
+                    format!(
+                        "experimental Nix feature '{feature}' is disabled; add '--extra-experimental-features {feature}' to enable it"
+                    ),
+                    pos,
+                ));
+            }
+        }
+        if key == "args" {
+            for a in ev.force_list(&v, pos).map_err(what)?.iter() {
+                let s = ev.coerce_to_string(a, pos, true, true).map_err(|e| {
+                    what(e.frame(
+                        Pos::NONE,
+                        "while evaluating an element of the argument list",
+                    ))
+                })?;
+                ctx.merge_ctx(&s);
+                drv.args.push(s.s);
+            }
+            continue;
+        }
+        if structured && key != "__structuredAttrs" {
+            let mut c = NixString::default();
+            let j = crate::formats::to_json(ev, &v, pos, &mut c).map_err(what)?;
+            ctx.merge_ctx(&c);
+            json.insert(
+                key.to_owned(),
+                serde_json::from_str(&j).map_err(|e| err(e.to_string(), pos))?,
+            );
+        }
+        if key == "outputs" {
+            // A list of names with structured attributes, else a string of them.
+            let names: Vec<String> = if structured {
+                let list = ev.force_list(&v, pos).map_err(what)?;
+                list.iter()
+                    .map(|o| ev.expect_string(o, pos).map(|s| s.s.clone()))
+                    .collect::<Result<_>>()
+                    .map_err(what)?
+            } else {
+                let all = ev.coerce_to_string(&v, pos, true, true).map_err(what)?;
+                all.s.split_whitespace().map(str::to_owned).collect()
+            };
+            outputs.clear();
+            for o in names {
+                if o == "drvPath" || o == "drv" {
+                    return Err(what(err(
+                        format!("invalid derivation output name '{o}'"),
+                        Pos::NONE,
+                    )));
+                }
+                if outputs.contains(&o) {
+                    return Err(what(err(
+                        format!("duplicate derivation output '{o}'"),
+                        Pos::NONE,
+                    )));
+                }
+                outputs.push(o);
+            }
+            if outputs.is_empty() {
+                return Err(what(err(
+                    "derivation cannot have an empty set of outputs",
+                    Pos::NONE,
+                )));
+            }
+        }
+        let s = if key == "outputs" && !structured {
+            outputs.join(" ")
+        } else if structured {
+            match &v {
+                Value::Str(s) => s.s.clone(),
+                Value::Int(i) => i.to_string(),
+                _ => String::new(),
+            }
+        } else {
+            let s = ev.coerce_to_string(&v, pos, true, true).map_err(what)?;
+            ctx.merge_ctx(&s);
+            s.s
+        };
+        match key {
+            "builder" => drv.builder = s.clone(),
+            "system" => drv.platform = s.clone(),
+            "outputHash" => hash = Some(s.clone()),
+            "outputHashAlgo" => hash_algo = Some(s.clone()),
+            "outputHashMode" => {
+                if !matches!(s.as_str(), "flat" | "recursive" | "nar" | "text" | "git") {
+                    return Err(what(err(
+                        format!("invalid value '{s}' for 'outputHashMode' attribute"),
+                        Pos::NONE,
+                    )));
+                }
+                hash_mode = Some(s.clone())
+            }
+            _ => {}
+        }
+        if !structured {
+            drv.env.insert(key.to_owned(), s);
+        }
+    }
+    if structured {
+        drv.env
+            .insert("__json".into(), serde_json::Value::Object(json).to_string());
+    }
+    if drv.builder.is_empty() && attrs.get(Sym::new("builder")).is_none() {
+        return Err(err("required attribute 'builder' missing", pos));
+    }
+    if attrs.get(Sym::new("system")).is_none() {
+        return Err(err("required attribute 'system' missing", pos));
+    }
+    // Context: input sources and input derivations.
+    let known = ev.drvs.borrow();
+    for c in ctx.ctx.iter().flat_map(|c| c.iter()) {
+        if let Some(p) = c.strip_prefix('=') {
+            let sp = dir.parse(p).map_err(|e| err(e.to_string(), pos))?;
+            let outs: BTreeSet<String> = match known.get(p) {
+                Some(k) => k.drv.outputs.keys().cloned().collect(),
+                None => {
+                    return Err(err(
+                        format!("derivation '{p}' is not known to this evaluation"),
+                        pos,
+                    ));
+                }
+            };
+            drv.input_derivations.entry(sp).or_default().extend(outs);
+        } else if let Some(rest) = c.strip_prefix('!') {
+            let (out, p) = rest.split_once('!').unwrap_or((rest, ""));
+            let sp = dir.parse(p).map_err(|e| err(e.to_string(), pos))?;
+            drv.input_derivations
+                .entry(sp)
+                .or_default()
+                .insert(out.to_owned());
+        } else {
+            drv.input_sources
+                .insert(dir.parse(c).map_err(|e| err(e.to_string(), pos))?);
+        }
+    }
+    drop(known);
+    if let Some(h) = hash {
+        if outputs != ["out"] {
+            return Err(err(
+                "multiple outputs are not supported in fixed-output derivations",
+                pos,
+            ));
+        }
+        let algo = match hash_algo.as_deref() {
+            None | Some("") => None,
+            Some(a) => Some(
+                a.parse()
+                    .map_err(|e: nix_formats::hash::Error| err(e.to_string(), pos))?,
+            ),
+        };
+        let h = NixHash::parse(&h, algo).map_err(|e| err(e.to_string(), pos))?;
+        let method = match hash_mode.as_deref() {
+            None | Some("flat") => FileIngestionMethod::Flat,
+            Some("recursive") | Some("nar") => FileIngestionMethod::Recursive,
+            Some(m) => {
+                return Err(err(
+                    format!("invalid value '{m}' for 'outputHashMode' attribute"),
+                    pos,
+                ));
+            }
+        };
+        let o = DerivationOutput::fixed(&dir, &name, "out", method, h)
+            .map_err(|e| err(e.to_string(), pos))?;
+        drv.outputs.insert("out".into(), o);
+    } else {
+        for o in &outputs {
+            drv.outputs.insert(o.clone(), DerivationOutput::Deferred);
+        }
+    }
+    let lookup = |p: &StorePath| -> std::result::Result<NixHash, Error> {
+        let key = dir.display(p);
+        ev.drvs.borrow().get(&key).map(|k| k.hash).ok_or_else(|| {
+            err(
+                format!("derivation '{key}' is not known to this evaluation"),
+                pos,
+            )
+        })
+    };
+    drv.compute_output_paths::<Error>(&name, &dir, lookup)
+        .map_err(|e| e.frame(pos, format!("while computing the output paths of '{name}'")))?;
+    let drv_path = drv
+        .drv_path(&name, &dir)
+        .map_err(|e| err(e.to_string(), pos))?;
+    let drv_path_s = dir.display(&drv_path);
+    let modulo = drv.hash_derivation_modulo::<Error>(&dir, lookup)?;
+    let mut out = AttrsBuilder::default();
+    let mut dp = NixString::plain(drv_path_s.clone());
+    dp.ctx = Some(Box::new(
+        std::iter::once(format!("={drv_path_s}")).collect(),
+    ));
+    out.add("drvPath", Value::Str(Rc::new(dp)));
+    for (o, d) in &drv.outputs {
+        let p = d.path().map(|p| dir.display(p)).unwrap_or_default();
+        let mut s = NixString::plain(p);
+        s.ctx = Some(Box::new(
+            std::iter::once(format!("!{o}!{drv_path_s}")).collect(),
+        ));
+        out.add(o, Value::Str(Rc::new(s)));
+    }
+    ev.drvs
+        .borrow_mut()
+        .insert(drv_path_s, KnownDrv { drv, hash: modulo });
+    Ok(out.build())
+}
+
+/// All derivations computed so far, by `.drv` path.
+pub type Registry = BTreeMap<String, KnownDrv>;
+
+impl From<nix_formats::derivation::Error> for Error {
+    fn from(e: nix_formats::derivation::Error) -> Error {
+        Error::new(ErrorKind::Eval, e.to_string(), Pos::NONE)
+    }
+}
