@@ -1,3 +1,7 @@
+//! Reads the WIT world every guest is written against (`guest-abi/wit`, world `evaluator`) and
+//! writes its imports and exports to `$OUT_DIR/evaluator_world.rs`: the capability audit's
+//! allowlist and the linker both come from that one list (see `src/runtime/world.rs`).
+//!
 //! Builds the Nix-language guest (`guests/nix-eval`, binary `nix-eval`) for `wasm32-wasip2` so that
 //! `evalbox eval` works straight after `cargo build`: the component is embedded in the evalbox
 //! binary with `include_bytes!` (see `src/nix_eval.rs`).
@@ -24,6 +28,10 @@ fn main() {
     let out_dir = PathBuf::from(env("OUT_DIR"));
 
     println!("cargo:rerun-if-changed=build.rs");
+    write_world(
+        &workspace.join("guest-abi/wit"),
+        &out_dir.join("evaluator_world.rs"),
+    );
     println!("cargo:rerun-if-env-changed=EVALBOX_NIX_EVAL_WASM");
     let embedded = out_dir.join("nix-eval.wasm");
     if let Some(prebuilt) = std::env::var_os("EVALBOX_NIX_EVAL_WASM") {
@@ -90,6 +98,43 @@ fn main() {
         .join("nix-eval.wasm");
     copy(&built, &embedded);
     write_digest(&embedded);
+}
+
+/// The `evaluator` world's imported and exported interfaces, as Rust constants.
+fn write_world(wit: &Path, out: &Path) {
+    println!("cargo:rerun-if-changed={}", wit.display());
+    let mut resolve = wit_parser::Resolve::default();
+    let (package, sources) = resolve
+        .push_dir(wit)
+        .unwrap_or_else(|e| panic!("cannot read the WIT package {}: {e:#}", wit.display()));
+    for source in sources.paths() {
+        println!("cargo:rerun-if-changed={}", source.display());
+    }
+    let world = resolve
+        .select_world(&[package], Some("evaluator"))
+        .unwrap_or_else(|e| panic!("no world `evaluator` in {}: {e:#}", wit.display()));
+    let names = |items: &wit_parser::IndexMap<wit_parser::WorldKey, wit_parser::WorldItem>| {
+        items
+            .values()
+            .map(|item| match item {
+                wit_parser::WorldItem::Interface { id, .. } => {
+                    resolve.id_of(*id).expect("a world's interfaces are named")
+                }
+                other => panic!("the evaluator world may only hold interfaces, not {other:?}"),
+            })
+            .map(|name| format!("    {name:?},\n"))
+            .collect::<String>()
+    };
+    let w = &resolve.worlds[world];
+    let code = format!(
+        "/// The interfaces the `evaluator` world imports, with their versions.\n\
+         pub const IMPORTS: &[&str] = &[\n{}];\n\
+         /// The interfaces the `evaluator` world exports, with their versions.\n\
+         pub const EXPORTS: &[&str] = &[\n{}];\n",
+        names(&w.imports),
+        names(&w.exports)
+    );
+    std::fs::write(out, code).unwrap_or_else(|e| panic!("cannot write {}: {e}", out.display()));
 }
 
 /// Writes `nix-eval.wasm.sha256` (32 raw bytes) beside the embedded component.

@@ -58,7 +58,7 @@ fn native(root: &Path, case: &str) -> String {
     let parsed = cli::parse_args(&args(root, case), &cwd).expect("arguments");
     let mut parsed = parsed;
     parsed.opts.stack_budget = STACK - STACK / 8;
-    let out = cli::run(&parsed, &cwd, &|| Ok(String::new()));
+    let out = cli::run(&parsed, &cwd, None, &|| Ok(String::new()));
     assert_eq!(out.code, 0, "native {case} failed");
     out.stdout
 }
@@ -86,11 +86,10 @@ fn benches(c: &mut Criterion) {
         .expect("runtime");
     let root_s = root.display().to_string();
     let config = |case: &str, stdout: OutputTarget| RunConfig {
-        args: ["nix-eval", "--cwd", &root_s]
-            .map(str::to_owned)
-            .into_iter()
+        args: std::iter::once("nix-eval".to_owned())
             .chain(args(&root, case))
             .collect(),
+        cwd: Some(root_s.clone()),
         preopens: vec![Preopen {
             host: root.clone(),
             guest: root_s.clone(),

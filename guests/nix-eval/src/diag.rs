@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::eval::Error;
+use crate::error::Error;
 use crate::source::Pos;
 
 fn snippet(out: &mut String, pos: Pos) {

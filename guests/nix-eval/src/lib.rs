@@ -1,29 +1,38 @@
-//! The Nix language: parser, compiler to a resolved IR, lazy evaluator and builtins.
+//! The Nix language: parser, compiler to a resolved IR, lazy evaluator and builtins, with
+//! `nix-instantiate --eval`/`--parse`'s command line ([`cli`]).
 //!
-//! The core is plain Rust with no I/O beyond `std::fs` reads, so it runs natively (tests,
-//! benchmarks) and as the `nix-eval` wasm32-wasip2 guest. Store operations go through the
-//! [`store::StoreOps`] trait; the environment (`getEnv`), clock, system and search path are
-//! all explicit [`eval::EvalOptions`], so nothing of the host leaks into evaluation.
+//! The crate is plain Rust, so it runs natively (tests, benchmarks) and as the `nix-eval`
+//! wasm32-wasip2 guest. Its modules form layers that only point down:
+//!
+//! | layer | modules |
+//! | --- | --- |
+//! | the command line | [`cli`] |
+//! | builtins, one file per family | `builtins` |
+//! | the interpreter | `eval` ([`Evaluator`]) |
+//! | values | `value` |
+//! | the compiler (IR, scopes, speculation analysis) | `compiler` |
+//! | syntax (lexer, parser, `--parse` printer) | `syntax` |
+//! | errors and diagnostics, strings with context, the I/O boundary, sources | `error`, `diag`, `string`, [`io`], `source` |
+//!
+//! Every file read and store effect goes through the [`io::EvalIo`] boundary; the
+//! environment (`getEnv`), clock, system and search path are explicit [`EvalOptions`], so
+//! nothing of the host leaks into evaluation. `tests/layers.rs` checks the layering.
 
-pub mod ast;
-pub mod builtins;
-pub mod cheap;
+mod builtins;
 pub mod cli;
-pub mod compile;
+mod compiler;
 #[cfg(not(target_family = "wasm"))]
 pub mod conformance;
-pub mod corepkgs;
-pub mod derivation;
-pub mod diag;
-pub mod eval;
-pub mod formats;
-pub mod parser;
-pub mod print;
-pub mod regex;
-pub mod sandbox;
-pub mod source;
-pub mod store;
-pub mod value;
+mod diag;
+mod error;
+mod eval;
+pub mod io;
+mod source;
+mod string;
+mod syntax;
+mod value;
 
-pub use eval::{Error, ErrorKind, EvalOptions, Evaluator};
-pub use value::Value;
+pub use diag::format_error;
+pub use error::{Error, ErrorKind, Result};
+pub use eval::{EvalOptions, Evaluator};
+pub use source::Origin;

@@ -18,7 +18,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, B
 
 use crate::error::{Error, Result};
 use crate::logger::{Logger, NullLogger};
-use crate::nar::{NarLimits, copy_nar};
+use crate::nar::copy_nar;
 use crate::stderr::{self, ACT_BUILD, Message, RES_BUILD_LOG_LINE};
 use crate::types::{BuildResult, CaMethod, DerivedPath, ValidPathInfo};
 use crate::version::ProtocolVersion;
@@ -134,7 +134,7 @@ pub struct DaemonClient {
     info: HandshakeInfo,
     store_dir: StoreDir,
     limits: Limits,
-    nar_limits: NarLimits,
+    nar_limits: nix_formats::nar::Limits,
     logger: Arc<dyn Logger>,
     broken: bool,
     /// Keeps a `--stdio` child alive (and kills it on drop).
@@ -159,7 +159,7 @@ pub struct ClientOptions {
     /// Bounds on replies.
     pub limits: Limits,
     /// Bounds on NARs received.
-    pub nar_limits: NarLimits,
+    pub nar_limits: nix_formats::nar::Limits,
     /// Where log output goes.
     pub logger: Arc<dyn Logger>,
     /// The version announced to the daemon (at most [`ProtocolVersion::MAX`]); lower it to
@@ -172,7 +172,7 @@ impl Default for ClientOptions {
         Self {
             store_dir: StoreDir::default(),
             limits: Limits::default(),
-            nar_limits: NarLimits::default(),
+            nar_limits: nix_formats::nar::Limits::default(),
             logger: Arc::new(NullLogger),
             max_version: ProtocolVersion::MAX,
         }

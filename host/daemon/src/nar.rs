@@ -1,264 +1,58 @@
 //! Finding the end of a NAR sent without a length.
 //!
 //! `NarFromPath` replies with the bare NAR serialisation: no length, no framing, so the only way
-//! to know where it ends (and where the next reply starts) is to follow the NAR grammar (see
-//! `nix_formats::nar`). [`copy_nar`] is a bounded, non-recursive tokenizer over an async stream
-//! that validates the grammar (sorted unique names, sane targets, bounded nesting) and forwards
-//! every byte it consumed to a sink, stopping exactly after the root node's closing token.
+//! to know where it ends (and where the next reply starts) is to follow the NAR grammar.
+//! [`copy_nar`] drives the formats crate's grammar ([`nix_formats::nar::parser::Parser`], the
+//! same one every NAR reader of evalbox uses) over the async socket: it reads exactly the bytes
+//! the grammar asks for, bounded by its limits, forwards every byte to a sink, and stops right
+//! after the root node's closing token.
 
 use std::io;
 
+use nix_formats::nar::Limits;
+use nix_formats::nar::parser::{Need, Parser};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use crate::error::{Error, Result};
 
-/// Bounds on a NAR received from the daemon.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NarLimits {
-    /// Longest entry name (`NAME_MAX`).
-    pub max_name: u64,
-    /// Longest symlink target (`PATH_MAX`).
-    pub max_target: u64,
-    /// Deepest directory nesting.
-    pub max_depth: usize,
-}
-
-impl Default for NarLimits {
-    fn default() -> Self {
-        Self {
-            max_name: 255,
-            max_target: 4096,
-            max_depth: 1024,
-        }
-    }
-}
-
-const MAX_TOKEN: u64 = 16;
-const BUF: usize = 64 * 1024;
-
-struct Copier<'a, R: ?Sized> {
-    r: &'a mut R,
-    sink: &'a mut (dyn FnMut(&[u8]) -> io::Result<()> + Send),
-    out: Vec<u8>,
-    offset: u64,
-}
-
-fn bad(offset: u64, msg: impl std::fmt::Display) -> Error {
-    Error::BadNar(format!("at offset {offset}: {msg}"))
-}
-
-impl<R: AsyncRead + Unpin + ?Sized> Copier<'_, R> {
-    /// Appends the next `n` bytes of input to `out` (flushing earlier bytes first when the
-    /// buffer is full, so the newest `n` bytes are always at its end).
-    async fn fill(&mut self, n: usize) -> Result<()> {
-        if self.out.len() + n > BUF {
-            self.flush()?;
-        }
-        let start = self.out.len();
-        self.out.resize(start + n, 0);
-        match self.r.read_exact(&mut self.out[start..]).await {
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                return Err(Error::Eof("a NAR"));
-            }
-            Err(e) => return Err(Error::Io(e)),
-        }
-        self.offset += n as u64;
-        Ok(())
-    }
-
-    fn flush(&mut self) -> Result<()> {
-        if !self.out.is_empty() {
-            (self.sink)(&self.out).map_err(Error::Io)?;
-            self.out.clear();
-        }
-        Ok(())
-    }
-
-    async fn u64(&mut self) -> Result<u64> {
-        self.fill(8).await?;
-        let b: [u8; 8] = self.out[self.out.len() - 8..]
-            .try_into()
-            .map_err(|_| bad(self.offset, "internal buffer error"))?;
-        Ok(u64::from_le_bytes(b))
-    }
-
-    async fn padding(&mut self, len: u64) -> Result<()> {
-        let n = nix_formats::wire::padding_len(len);
-        if n > 0 {
-            self.fill(n).await?;
-            if self.out[self.out.len() - n..].iter().any(|&b| b != 0) {
-                return Err(bad(self.offset, "non-zero padding"));
-            }
-        }
-        Ok(())
-    }
-
-    /// Reads a string of at most `max` bytes.
-    async fn string(&mut self, max: u64) -> Result<Vec<u8>> {
-        let at = self.offset;
-        let len = self.u64().await?;
-        if len > max {
-            return Err(bad(at, format_args!("string of {len} bytes (limit {max})")));
-        }
-        self.fill(len as usize).await?;
-        let s = self.out[self.out.len() - len as usize..].to_vec();
-        self.padding(len).await?;
-        Ok(s)
-    }
-
-    async fn expect(&mut self, tok: &[u8]) -> Result<()> {
-        let at = self.offset;
-        let got = self.string(MAX_TOKEN).await?;
-        if got != tok {
-            return Err(bad(
-                at,
-                format_args!(
-                    "expected {:?}, got {:?}",
-                    String::from_utf8_lossy(tok),
-                    String::from_utf8_lossy(&got)
-                ),
-            ));
-        }
-        Ok(())
-    }
-
-    async fn contents(&mut self) -> Result<()> {
-        let size = self.u64().await?;
-        let mut left = size;
-        while left > 0 {
-            let n = (left as usize).min(BUF);
-            self.fill(n).await?;
-            left -= n as u64;
-        }
-        self.padding(size).await
-    }
-}
+/// The largest chunk of file contents read at once.
+const CHUNK: usize = 64 * 1024;
 
 /// Reads one NAR from `r`, validating it, and passes its bytes to `sink` in order. Returns the
 /// NAR's size. Reads nothing after the NAR's last byte.
 pub async fn copy_nar<R: AsyncRead + Unpin + ?Sized>(
     r: &mut R,
-    limits: &NarLimits,
+    limits: &Limits,
     sink: &mut (dyn FnMut(&[u8]) -> io::Result<()> + Send),
 ) -> Result<u64> {
-    let mut c = Copier {
-        r,
-        sink,
-        out: Vec::with_capacity(BUF),
-        offset: 0,
-    };
-    c.expect(b"nix-archive-1").await?;
-    // One element per open directory: the previous entry name.
-    let mut dirs: Vec<Option<Vec<u8>>> = Vec::new();
-    'node: loop {
-        c.expect(b"(").await?;
-        c.expect(b"type").await?;
-        let at = c.offset;
-        let kind = c.string(MAX_TOKEN).await?;
-        match &kind[..] {
-            b"regular" => {
-                let at = c.offset;
-                let tok = c.string(MAX_TOKEN).await?;
-                match &tok[..] {
-                    b"executable" => {
-                        c.expect(b"").await?;
-                        c.expect(b"contents").await?;
-                    }
-                    b"contents" => {}
-                    other => {
-                        return Err(bad(
-                            at,
-                            format_args!(
-                                "expected \"executable\" or \"contents\", got {:?}",
-                                String::from_utf8_lossy(other)
-                            ),
-                        ));
-                    }
-                }
-                c.contents().await?;
-                c.expect(b")").await?;
+    let mut parser = Parser::new(*limits);
+    // What was read and not yet passed on: small tokens are passed on together.
+    let mut out: Vec<u8> = Vec::with_capacity(2 * CHUNK);
+    loop {
+        let n = match parser.need() {
+            Need::Done => {
+                sink(&out).map_err(Error::Io)?;
+                return Ok(parser.offset());
             }
-            b"symlink" => {
-                c.expect(b"target").await?;
-                let at = c.offset;
-                let target = c.string(limits.max_target).await?;
-                if target.is_empty() || target.contains(&0) {
-                    return Err(bad(at, "invalid symlink target"));
-                }
-                c.expect(b")").await?;
-            }
-            b"directory" => {
-                if dirs.len() >= limits.max_depth {
-                    return Err(bad(at, "directories nested too deeply"));
-                }
-                dirs.push(None);
-            }
-            other => {
-                return Err(bad(
-                    at,
-                    format_args!("unknown node type {:?}", String::from_utf8_lossy(other)),
-                ));
-            }
+            Need::Bytes(n) => n,
+            Need::Contents(left) => usize::try_from(left).map_or(CHUNK, |left| left.min(CHUNK)),
+        };
+        if out.len() + n > 2 * CHUNK {
+            sink(&out).map_err(Error::Io)?;
+            out.clear();
         }
-        let mut node_done = kind != b"directory";
-        loop {
-            if node_done {
-                if dirs.is_empty() {
-                    c.flush()?;
-                    return Ok(c.offset);
-                }
-                // Close the entry that held the finished node.
-                c.expect(b")").await?;
-            }
-            let at = c.offset;
-            let tok = c.string(MAX_TOKEN).await?;
-            match &tok[..] {
-                b")" => {
-                    dirs.pop();
-                    node_done = true;
-                }
-                b"entry" => {
-                    c.expect(b"(").await?;
-                    c.expect(b"name").await?;
-                    let at = c.offset;
-                    let name = c.string(limits.max_name).await?;
-                    if name.is_empty()
-                        || name == b"."
-                        || name == b".."
-                        || name.contains(&b'/')
-                        || name.contains(&0)
-                    {
-                        return Err(bad(
-                            at,
-                            format_args!("invalid entry name {:?}", String::from_utf8_lossy(&name)),
-                        ));
-                    }
-                    let prev = dirs
-                        .last_mut()
-                        .ok_or_else(|| bad(at, "entry outside a directory"))?;
-                    if prev.as_ref().is_some_and(|p| *p >= name) {
-                        return Err(bad(
-                            at,
-                            format_args!(
-                                "entry {:?} not sorted after the previous one",
-                                String::from_utf8_lossy(&name)
-                            ),
-                        ));
-                    }
-                    *prev = Some(name);
-                    c.expect(b"node").await?;
-                    continue 'node;
-                }
-                other => {
-                    return Err(bad(
-                        at,
-                        format_args!(
-                            "expected \"entry\" or \")\", got {:?}",
-                            String::from_utf8_lossy(other)
-                        ),
-                    ));
-                }
+        let start = out.len();
+        out.resize(start + n, 0);
+        match r.read_exact(&mut out[start..]).await {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Err(Error::Eof("a NAR")),
+            Err(e) => return Err(Error::Io(e)),
+        }
+        let bad = |e: nix_formats::nar::Error| Error::BadNar(e.to_string());
+        match parser.need() {
+            Need::Contents(_) => parser.contents_read(n as u64).map_err(bad)?,
+            _ => {
+                parser.feed(&out[start..]).map_err(bad)?;
             }
         }
     }
@@ -337,7 +131,7 @@ pub(crate) mod tests {
             .block_on(async {
                 let mut r = bytes;
                 let mut out = Vec::new();
-                let n = copy_nar(&mut r, &NarLimits::default(), &mut |b| {
+                let n = copy_nar(&mut r, &Limits::default(), &mut |b| {
                     out.extend_from_slice(b);
                     Ok(())
                 })

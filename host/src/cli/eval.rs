@@ -54,13 +54,13 @@ pub enum Mode {
 /// What the host needs to know of the evaluator's command line.
 #[derive(Debug, Default, PartialEq)]
 struct Plan {
-    /// The guest's arguments (after `--cwd DIR`, which is added when running).
+    /// The guest's arguments: nix-instantiate's, without the sandbox's own flags.
     guest_args: Vec<String>,
-    /// Files named on the command line (not `-E` expressions, not `-`).
+    /// Files named on the command line (or the default `./default.nix`).
     files: Vec<String>,
-    /// `-I`/`--nix-path` entries' paths.
+    /// `-I`/`--nix-path`/`$NIX_PATH` entries' paths (not URLs).
     search: Vec<String>,
-    /// Whether an input is `-` (stdin).
+    /// Whether the guest reads standard input.
     stdin: bool,
     /// `--src` directories.
     src: Vec<PathBuf>,
@@ -72,28 +72,9 @@ struct Plan {
     no_cache: bool,
 }
 
-/// Flags of the evaluator that take one value, and those that take two.
-const ONE_VALUE: &[&str] = &[
-    "-A",
-    "--attr",
-    "-I",
-    "--include",
-    "--nix-path",
-    "--env",
-    "--system",
-    "--current-time",
-    "--max-call-depth",
-    "--extra-experimental-features",
-    "--experimental-features",
-];
-const TWO_VALUES: &[&str] = &["--arg", "--argstr", "--option"];
-
-/// The path part of a search-path entry (`PATH` or `NAME=PATH`); `None` for URLs.
-fn search_entry_path(entry: &str) -> Option<&str> {
-    let path = entry.split_once('=').map_or(entry, |(_, p)| p);
-    (!path.is_empty() && !path.contains("://")).then_some(path)
-}
-
+/// Splits the command line into the sandbox's flags and nix-instantiate's, which are read
+/// with the grammar the guest reads them with (`nix-args`): a flag's value is never taken
+/// for a file, or the other way round.
 fn plan(mode: Mode, args: &[String], nix_path: Option<&str>) -> anyhow::Result<Plan> {
     let mut plan = Plan {
         guest_args: vec![match mode {
@@ -102,34 +83,18 @@ fn plan(mode: Mode, args: &[String], nix_path: Option<&str>) -> anyhow::Result<P
         }],
         ..Plan::default()
     };
-    let mut expr = false;
-    let mut inputs = Vec::new();
     let mut i = 0;
     while i < args.len() {
         let flag = args[i].as_str();
-        let arity = if ONE_VALUE.contains(&flag) || flag.starts_with("--lint-") {
-            1
-        } else if TWO_VALUES.contains(&flag) {
-            2
-        } else {
-            0
-        };
-        anyhow::ensure!(
-            i + arity < args.len(),
-            "flag '{flag}' requires {} argument{}",
-            arity,
-            if arity == 1 { "" } else { "s" }
-        );
         match flag {
             "--no-cache" => {
                 plan.no_cache = true;
                 i += 1;
-                continue;
             }
             "--src" | "--timeout" | "--max-memory" => {
                 let value = args
                     .get(i + 1)
-                    .with_context(|| format!("flag '{flag}' requires an argument"))?;
+                    .with_context(|| format!("flag '{flag}' requires 1 argument"))?;
                 match flag {
                     "--src" => plan.src.push(PathBuf::from(value)),
                     "--timeout" => {
@@ -153,60 +118,45 @@ fn plan(mode: Mode, args: &[String], nix_path: Option<&str>) -> anyhow::Result<P
                     }
                 }
                 i += 2;
-                continue;
             }
-            "-E" | "--expr" => expr = true,
-            "-I" | "--include" => plan
-                .search
-                .extend(search_entry_path(&args[i + 1]).map(str::to_owned)),
-            "--nix-path" => plan.search.extend(
-                args[i + 1]
-                    .split(':')
-                    .filter_map(search_entry_path)
-                    .map(str::to_owned),
-            ),
-            _ if arity == 0 && (!flag.starts_with('-') || flag == "-") => {
-                inputs.push(flag.to_owned())
+            _ => {
+                // A nix-instantiate flag and its values (the grammar reports a missing one).
+                let end = (i + 1 + nix_args::arity(flag).unwrap_or(0)).min(args.len());
+                plan.guest_args.extend(args[i..end].iter().cloned());
+                i = end;
             }
-            _ => {}
         }
-        plan.guest_args.extend(args[i..=i + arity].iter().cloned());
-        i += arity + 1;
     }
     if let Some(nix_path) = nix_path.filter(|p| !p.is_empty()) {
-        plan.search.extend(
-            nix_path
-                .split(':')
-                .filter_map(search_entry_path)
-                .map(str::to_owned),
-        );
         plan.guest_args.push("--nix-path".to_owned());
         plan.guest_args.push(nix_path.to_owned());
     }
-    for input in inputs {
-        if input == "-" {
-            plan.stdin = true;
-        } else if !expr {
-            plan.files.push(input);
+    let cmd = nix_args::Command::parse(&plan.guest_args)?;
+    for source in cmd.sources() {
+        match source {
+            nix_args::Source::Stdin => plan.stdin = true,
+            nix_args::Source::File(f) => plan.files.push(f),
+            nix_args::Source::Expr(_) => {}
         }
     }
+    plan.search = cmd
+        .search_path
+        .iter()
+        .filter(|e| !e.is_url() && !e.path.is_empty())
+        .map(|e| e.path.clone())
+        .collect();
     Ok(plan)
 }
 
 /// `path` made absolute against `cwd` with `.` and `..` removed lexically, as Nix does
 /// (symlinks are not resolved).
 fn lexical(cwd: &Path, path: &str) -> PathBuf {
-    let mut out = PathBuf::from("/");
-    for part in cwd.join(path).components() {
-        match part {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            std::path::Component::Normal(p) => out.push(p),
-            _ => {}
-        }
-    }
-    out
+    let absolute = if path.starts_with('/') {
+        path.to_owned()
+    } else {
+        format!("{}/{path}", cwd.display())
+    };
+    PathBuf::from(nix_args::canon_path(&absolute))
 }
 
 /// The directories the guest may read, read-only: the current directory, each `--src`, and
@@ -261,7 +211,15 @@ fn preopens(cwd: &Path, plan: &Plan) -> anyhow::Result<Vec<Preopen>> {
 /// Runs `evalbox eval` or `evalbox parse`.
 pub fn run(globals: &Globals, mode: Mode, args: EvalArgs) -> anyhow::Result<ExitCode> {
     let nix_path = std::env::var("NIX_PATH").ok();
-    let plan = plan(mode, &args.args, nix_path.as_deref())?;
+    let plan = match plan(mode, &args.args, nix_path.as_deref()) {
+        Ok(plan) => plan,
+        // A usage error of nix-instantiate's grammar: exit 2, as the evaluator would.
+        Err(err) if err.is::<nix_args::Error>() => {
+            eprintln!("error: {err}");
+            return Ok(ExitCode::from(runtime::exit_code::REFUSED));
+        }
+        Err(err) => return Err(err),
+    };
     let cwd = std::env::current_dir()
         .and_then(|d| d.canonicalize())
         .context("cannot read the current directory")?;
@@ -271,22 +229,17 @@ pub fn run(globals: &Globals, mode: Mode, args: EvalArgs) -> anyhow::Result<Exit
         .to_owned();
     let preopens = preopens(&cwd, &plan)?;
 
-    let mut guest_args = vec!["nix-eval".to_owned(), "--cwd".to_owned(), cwd_str];
-    for preopen in &preopens {
-        guest_args.push("--sandbox-root".to_owned());
-        guest_args.push(preopen.guest.clone());
-    }
+    let mut stdin = Vec::new();
     if plan.stdin {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut stdin)
             .context("cannot read the standard input")?;
-        guest_args.push("--stdin-text".to_owned());
-        guest_args.push(text);
     }
-    guest_args.extend(plan.guest_args.iter().cloned());
-
     let config = RunConfig {
-        args: guest_args,
+        args: std::iter::once("nix-eval".to_owned())
+            .chain(plan.guest_args.iter().cloned())
+            .collect(),
+        cwd: Some(cwd_str),
+        stdin,
         preopens,
         limits: Limits {
             timeout: plan.timeout,
@@ -374,7 +327,7 @@ mod tests {
             None,
         )
         .unwrap();
-        assert!(p.files.is_empty());
+        assert_eq!(p.files, s(&["./default.nix"]));
         // The sandbox's own flags are the host's, wherever they appear.
         let p = plan(
             Mode::Eval,
@@ -401,6 +354,7 @@ mod tests {
         assert!(plan(Mode::Eval, &s(&["--src"]), None).is_err());
         assert!(plan(Mode::Eval, &s(&["--arg", "x"]), None).is_err());
         assert!(plan(Mode::Eval, &s(&["-A"]), None).is_err());
+        assert!(plan(Mode::Eval, &s(&["--bogus"]), None).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! The linker: exactly the interfaces of the evaluator world, nothing else. WASI sockets,
-//! HTTP and every other interface are simply absent, so even a guest that slipped past the
-//! audit could not reach them.
+//! The linker: exactly the interfaces the evaluator world imports ([`super::world`], read
+//! from the WIT), nothing else. WASI sockets, HTTP and every other interface are simply
+//! absent, so even a guest that slipped past the audit could not reach them. This module only
+//! says how each interface is provided; which ones are is the world's to say.
 
 use wasmtime::Engine;
 use wasmtime::component::{HasData, Linker, ResourceTable};
@@ -11,6 +12,7 @@ use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView as _};
 use wasmtime_wasi::p2::bindings::{cli, clocks, filesystem, random};
 use wasmtime_wasi::random::{WasiRandom, WasiRandomView as _};
 
+use super::world;
 use crate::capabilities::GuestCtx;
 use crate::capabilities::store::StoreCapability;
 
@@ -28,37 +30,80 @@ impl HasData for HasStore {
     type Data<'a> = &'a mut StoreCapability;
 }
 
-/// A linker with the allowed WASI interfaces (see [`super::audit::ALLOWED_WASI`]) and the
-/// store interface.
+/// A linker holding every interface of the evaluator world.
 pub fn new(engine: &Engine) -> wasmtime::Result<Linker<GuestCtx>> {
     let mut linker = Linker::new(engine);
-    let l = &mut linker;
-    wasmtime_wasi_io::bindings::wasi::io::error::add_to_linker::<GuestCtx, HasIo>(l, |t| {
-        t.ctx().table
-    })?;
-    wasmtime_wasi_io::bindings::wasi::io::poll::add_to_linker::<GuestCtx, HasIo>(l, |t| {
-        t.ctx().table
-    })?;
-    wasmtime_wasi_io::bindings::wasi::io::streams::add_to_linker::<GuestCtx, HasIo>(l, |t| {
-        t.ctx().table
-    })?;
-    clocks::wall_clock::add_to_linker::<GuestCtx, WasiClocks>(l, GuestCtx::clocks)?;
-    clocks::monotonic_clock::add_to_linker::<GuestCtx, WasiClocks>(l, GuestCtx::clocks)?;
-    filesystem::types::add_to_linker::<GuestCtx, WasiFilesystem>(l, GuestCtx::filesystem)?;
-    filesystem::preopens::add_to_linker::<GuestCtx, WasiFilesystem>(l, GuestCtx::filesystem)?;
-    random::random::add_to_linker::<GuestCtx, WasiRandom>(l, GuestCtx::random)?;
-    random::insecure::add_to_linker::<GuestCtx, WasiRandom>(l, GuestCtx::random)?;
-    random::insecure_seed::add_to_linker::<GuestCtx, WasiRandom>(l, GuestCtx::random)?;
-    cli::exit::add_to_linker::<GuestCtx, WasiCli>(l, GuestCtx::cli)?;
-    cli::environment::add_to_linker::<GuestCtx, WasiCli>(l, GuestCtx::cli)?;
-    cli::stdin::add_to_linker::<GuestCtx, WasiCli>(l, GuestCtx::cli)?;
-    cli::stdout::add_to_linker::<GuestCtx, WasiCli>(l, GuestCtx::cli)?;
-    cli::stderr::add_to_linker::<GuestCtx, WasiCli>(l, GuestCtx::cli)?;
-    cli::terminal_input::add_to_linker::<GuestCtx, WasiCli>(l, GuestCtx::cli)?;
-    cli::terminal_output::add_to_linker::<GuestCtx, WasiCli>(l, GuestCtx::cli)?;
-    cli::terminal_stdin::add_to_linker::<GuestCtx, WasiCli>(l, GuestCtx::cli)?;
-    cli::terminal_stdout::add_to_linker::<GuestCtx, WasiCli>(l, GuestCtx::cli)?;
-    cli::terminal_stderr::add_to_linker::<GuestCtx, WasiCli>(l, GuestCtx::cli)?;
-    crate::bindings::store::add_to_linker::<GuestCtx, HasStore>(l, |t| &mut t.store)?;
+    for import in world::IMPORTS {
+        let (interface, _version) = world::split(import).unwrap_or((import, ""));
+        add(&mut linker, interface)?;
+    }
     Ok(linker)
+}
+
+/// Adds the host's implementation of `interface` (`ns:pkg/name`, no version).
+fn add(l: &mut Linker<GuestCtx>, interface: &str) -> wasmtime::Result<()> {
+    use wasmtime_wasi_io::bindings::wasi::io;
+    match interface {
+        "wasi:io/error" => io::error::add_to_linker::<GuestCtx, HasIo>(l, |t| t.ctx().table),
+        "wasi:io/poll" => io::poll::add_to_linker::<GuestCtx, HasIo>(l, |t| t.ctx().table),
+        "wasi:io/streams" => io::streams::add_to_linker::<GuestCtx, HasIo>(l, |t| t.ctx().table),
+        "wasi:clocks/wall-clock" => {
+            clocks::wall_clock::add_to_linker::<GuestCtx, WasiClocks>(l, GuestCtx::clocks)
+        }
+        "wasi:clocks/monotonic-clock" => {
+            clocks::monotonic_clock::add_to_linker::<GuestCtx, WasiClocks>(l, GuestCtx::clocks)
+        }
+        "wasi:filesystem/types" => {
+            filesystem::types::add_to_linker::<GuestCtx, WasiFilesystem>(l, GuestCtx::filesystem)
+        }
+        "wasi:filesystem/preopens" => {
+            filesystem::preopens::add_to_linker::<GuestCtx, WasiFilesystem>(l, GuestCtx::filesystem)
+        }
+        "wasi:random/random" => {
+            random::random::add_to_linker::<GuestCtx, WasiRandom>(l, GuestCtx::random)
+        }
+        "wasi:random/insecure" => {
+            random::insecure::add_to_linker::<GuestCtx, WasiRandom>(l, GuestCtx::random)
+        }
+        "wasi:random/insecure-seed" => {
+            random::insecure_seed::add_to_linker::<GuestCtx, WasiRandom>(l, GuestCtx::random)
+        }
+        "wasi:cli/exit" => cli::exit::add_to_linker::<GuestCtx, WasiCli>(l, GuestCtx::cli),
+        "wasi:cli/environment" => {
+            cli::environment::add_to_linker::<GuestCtx, WasiCli>(l, GuestCtx::cli)
+        }
+        "wasi:cli/stdin" => cli::stdin::add_to_linker::<GuestCtx, WasiCli>(l, GuestCtx::cli),
+        "wasi:cli/stdout" => cli::stdout::add_to_linker::<GuestCtx, WasiCli>(l, GuestCtx::cli),
+        "wasi:cli/stderr" => cli::stderr::add_to_linker::<GuestCtx, WasiCli>(l, GuestCtx::cli),
+        "wasi:cli/terminal-input" => {
+            cli::terminal_input::add_to_linker::<GuestCtx, WasiCli>(l, GuestCtx::cli)
+        }
+        "wasi:cli/terminal-output" => {
+            cli::terminal_output::add_to_linker::<GuestCtx, WasiCli>(l, GuestCtx::cli)
+        }
+        "wasi:cli/terminal-stdin" => {
+            cli::terminal_stdin::add_to_linker::<GuestCtx, WasiCli>(l, GuestCtx::cli)
+        }
+        "wasi:cli/terminal-stdout" => {
+            cli::terminal_stdout::add_to_linker::<GuestCtx, WasiCli>(l, GuestCtx::cli)
+        }
+        "wasi:cli/terminal-stderr" => {
+            cli::terminal_stderr::add_to_linker::<GuestCtx, WasiCli>(l, GuestCtx::cli)
+        }
+        "evalbox:guest/store" => {
+            crate::bindings::store::add_to_linker::<GuestCtx, HasStore>(l, |t| &mut t.store)
+        }
+        other => Err(wasmtime::Error::msg(format!(
+            "the evaluator world imports `{other}`, which this host cannot provide"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_host_provides_every_import_of_the_world() {
+        let engine = wasmtime::Engine::default();
+        super::new(&engine).expect("a linker for the whole evaluator world");
+    }
 }

@@ -26,6 +26,7 @@ pub mod engine;
 pub mod limits;
 pub mod linker;
 pub mod output;
+pub mod world;
 
 pub use limits::{LimitExceeded, Limits};
 pub use output::OutputTarget;
@@ -119,6 +120,11 @@ pub struct RunConfig {
     pub args: Vec<String>,
     /// The guest's whole environment (empty unless the user passes `--env`).
     pub env: Vec<(String, String)>,
+    /// The guest's initial working directory (`wasi:cli/environment`'s `initial-cwd`), a
+    /// path as the guest sees it; `None` says nothing.
+    pub cwd: Option<String>,
+    /// What the guest reads from standard input (empty by default).
+    pub stdin: Vec<u8>,
     /// Read-only source directories.
     pub preopens: Vec<Preopen>,
     /// The caps.
@@ -137,6 +143,8 @@ impl Default for RunConfig {
         RunConfig {
             args: vec!["guest".into()],
             env: Vec::new(),
+            cwd: None,
+            stdin: Vec::new(),
             preopens: Vec::new(),
             limits: Limits::default(),
             stdout: OutputTarget::Stdout,
@@ -355,6 +363,14 @@ impl Sandbox {
             .insecure_random(determinism::insecure_random())
             .insecure_random_seed(determinism::INSECURE_SEED)
             .allow_blocking_current_thread(true);
+        if let Some(cwd) = &config.cwd {
+            builder.initial_cwd(cwd);
+        }
+        if !config.stdin.is_empty() {
+            builder.stdin(wasmtime_wasi::p2::pipe::MemoryInputPipe::new(
+                config.stdin.clone(),
+            ));
+        }
         for preopen in &config.preopens {
             builder
                 .preopened_dir(&preopen.host, &preopen.guest, FsPerms::ReadOnly)

@@ -179,6 +179,7 @@ fn run_guest_full(
         stdout: OutputTarget::Buffer(stdout.clone()),
         stderr: OutputTarget::Buffer(stderr.clone()),
         store,
+        ..RunConfig::default()
     };
     let outcome = sandbox()
         .run_blocking(&guest, &config)

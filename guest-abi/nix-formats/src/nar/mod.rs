@@ -52,6 +52,7 @@ use std::io::{self, Read};
 use crate::hash::{HashAlgo, NixHash};
 use crate::wire;
 
+pub mod parser;
 pub mod reader;
 pub mod writer;
 

@@ -13,7 +13,7 @@ use crate::{AddSource, NixStore};
 
 fn testdata(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../nix/testdata")
+        .join("../../guest-abi/nix-formats/testdata")
         .join(p)
 }
 

@@ -1,4 +1,5 @@
-//! Speculative evaluation of expressions whose value is free to compute.
+//! Speculative evaluation of expressions whose value is free to compute (the run-time half;
+//! `compiler::speculate` marks the shapes worth trying).
 //!
 //! Laziness costs an allocation per suspended expression (a thunk) and a frame per call.
 //! Many suspended expressions are trivially computable on the spot: `n - 1` when `n` is
@@ -19,34 +20,9 @@
 
 use std::rc::Rc;
 
-use crate::ast::BinOp;
-use crate::compile::Ir;
+use crate::compiler::{ConcatKind, Ir, Lit};
+use crate::syntax::ast::BinOp;
 use crate::value::{Env, ThunkState, Value};
-
-/// Whether `ir` is built only of nodes [`eval_in`] understands (so trying it can succeed).
-pub fn is_cheap_shape(ir: &Ir) -> bool {
-    match ir {
-        Ir::Const(_) | Ir::Var(..) => true,
-        Ir::Bin(op, a, b, ..) => int_op(*op) && is_cheap_shape(a) && is_cheap_shape(b),
-        Ir::Concat(parts, false, ..) => parts.len() == 2 && parts.iter().all(is_cheap_shape),
-        _ => false,
-    }
-}
-
-fn int_op(op: BinOp) -> bool {
-    matches!(
-        op,
-        BinOp::Sub
-            | BinOp::Mul
-            | BinOp::Div
-            | BinOp::Lt
-            | BinOp::Le
-            | BinOp::Gt
-            | BinOp::Ge
-            | BinOp::Eq
-            | BinOp::Neq
-    )
-}
 
 /// How far speculation may go when it meets an unforced value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,9 +97,9 @@ pub fn var(env: &Rc<Env>, depth: u32, slot: u32, reach: Reach) -> Option<Value> 
 #[inline(always)]
 fn int_operand(ir: &Ir, lookup: &impl Fn(u32, u32) -> Option<Value>) -> Option<i64> {
     match ir {
-        Ir::Const(Value::Int(i)) => Some(*i),
+        Ir::Const(Lit::Int(i)) => Some(*i),
         Ir::Const(_) => None,
-        Ir::Var(d, s, _) => lookup(*d, *s)?.take_int().ok(),
+        Ir::Var { depth, slot, .. } => lookup(*depth, *slot)?.take_int().ok(),
         _ => eval_in(ir, lookup)?.take_int().ok(),
     }
 }
@@ -131,14 +107,18 @@ fn int_operand(ir: &Ir, lookup: &impl Fn(u32, u32) -> Option<Value>) -> Option<i
 /// The value of `ir`, with variables resolved by `lookup`, if it is free to compute.
 pub fn eval_in(ir: &Ir, lookup: &impl Fn(u32, u32) -> Option<Value>) -> Option<Value> {
     match ir {
-        Ir::Const(v) => Some(v.copy()),
-        Ir::Var(d, s, _) => lookup(*d, *s),
-        Ir::Bin(op, a, b, ..) => {
-            let x = int_operand(a, lookup)?;
-            let y = int_operand(b, lookup)?;
+        Ir::Const(lit) => Some(Value::of_lit(lit)),
+        Ir::Var { depth, slot, .. } => lookup(*depth, *slot),
+        Ir::Bin { op, lhs, rhs, .. } => {
+            let x = int_operand(lhs, lookup)?;
+            let y = int_operand(rhs, lookup)?;
             int_bin(*op, x, y)
         }
-        Ir::Concat(parts, false, ..) if parts.len() == 2 => {
+        Ir::Concat {
+            parts,
+            kind: ConcatKind::Plus(_),
+            ..
+        } if parts.len() == 2 => {
             let x = int_operand(&parts[0], lookup)?;
             let y = int_operand(&parts[1], lookup)?;
             Some(Value::Int(x.checked_add(y)?))
@@ -200,8 +180,8 @@ pub(crate) fn int_var(env: &Rc<Env>, depth: u32, slot: u32) -> Option<i64> {
 #[inline(always)]
 pub(crate) fn peek_int(ir: &Ir, env: &Rc<Env>) -> Option<i64> {
     match ir {
-        Ir::Const(Value::Int(i)) => Some(*i),
-        Ir::Var(d, s, _) => int_var(env, *d, *s),
+        Ir::Const(Lit::Int(i)) => Some(*i),
+        Ir::Var { depth, slot, .. } => int_var(env, *depth, *slot),
         _ => None,
     }
 }
@@ -217,9 +197,9 @@ pub(crate) fn peek_test(op: BinOp, a: &Ir, b: &Ir, env: &Rc<Env>) -> Option<bool
 pub fn eval(ir: &Ir, env: &Rc<Env>, reach: Reach) -> Option<Value> {
     // `n - 1` on an integer variable, the commonest case, without the general walk (in
     // wasm each of its steps is a call).
-    if let Ir::Bin(op, a, b, ..) = ir
-        && let (Ir::Var(d, s, _), Ir::Const(Value::Int(y))) = (&**a, &**b)
-        && let Some(x) = int_var(env, *d, *s)
+    if let Ir::Bin { op, lhs, rhs, .. } = ir
+        && let (Ir::Var { depth, slot, .. }, Ir::Const(Lit::Int(y))) = (&**lhs, &**rhs)
+        && let Some(x) = int_var(env, *depth, *slot)
         && let Some(v) = int_bin(*op, x, *y)
     {
         return Some(v);
@@ -242,12 +222,13 @@ pub fn apply(body: &Ir, env: &Rc<Env>, arg: &Value, reach: Reach) -> Option<Valu
 mod tests {
     use crate::eval::{EvalOptions, Evaluator};
     use crate::source::Origin;
+    use crate::value::print::print_value;
 
     fn run(src: &str) -> String {
         let ev = Evaluator::new(EvalOptions::default());
         let v = ev.eval_source(src, Origin::String, "/").unwrap();
         let v = ev.force_deep(&v).unwrap();
-        crate::print::print_value(&v)
+        print_value(&v)
     }
 
     #[test]

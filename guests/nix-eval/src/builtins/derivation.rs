@@ -1,19 +1,15 @@
 //! `derivationStrict` and the `derivation` wrapper: turns an attribute set into a
-//! [`nix_formats::Derivation`], computes its output paths and `.drv` path exactly as Nix
-//! does (hashing modulo input derivations), and remembers each derivation so later ones
-//! can depend on it. Writing the `.drv` to a store is a store operation for the next step;
-//! the paths are pure functions of the attributes.
+//! [`nix_formats::Derivation`] (its inputs from the string contexts of its attributes) and
+//! hands it to the I/O boundary, which computes its output paths and writes it.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
-use nix_formats::{
-    Derivation, DerivationOutput, FileIngestionMethod, NixHash, StoreDir, StorePath,
-};
+use nix_formats::{Derivation, DerivationOutput, FileIngestionMethod, NixHash, StoreDir};
 
-use crate::eval::{Error, ErrorKind, Evaluator, Result};
-use crate::source::{Pos, Sym};
-use crate::value::{AttrsBuilder, NixString, Value};
+use crate::error::{Error, ErrorKind, Result};
+use crate::eval::{Coercion, Evaluator};
+use crate::source::{Origin, Pos, Sym};
+use crate::value::{AttrsBuilder, ContextElem, NixString, Value};
 
 /// The `derivation` function as Nix defines it on top of `derivationStrict`: every output
 /// becomes an attribute set sharing the input attributes, with `outPath`, `drvPath`,
@@ -40,21 +36,28 @@ in
 (builtins.head outputsList).value
 "#;
 
-/// A derivation computed during this evaluation and its modulo hash.
-#[derive(Debug, Clone)]
-pub struct KnownDrv {
-    /// The derivation.
-    pub drv: Derivation,
-    /// `hashDerivationModulo`.
-    pub hash: NixHash,
-}
-
 fn err(msg: impl Into<String>, pos: Pos) -> Error {
     Error::new(ErrorKind::Eval, msg, pos)
 }
 
 fn store_dir(ev: &Evaluator, pos: Pos) -> Result<StoreDir> {
-    StoreDir::new(&ev.opts.store_dir).map_err(|e| err(e.to_string(), pos))
+    StoreDir::new(ev.io.store_dir()).map_err(|e| err(e.to_string(), pos))
+}
+
+/// The `derivation` function (Nix code over `derivationStrict`), compiled on first use.
+pub(super) fn derivation_fn(ev: &Evaluator) -> Result<Value> {
+    if let Some(f) = &*ev.derivation_fn.borrow() {
+        return Ok(f.clone());
+    }
+    let ir = ev.compile_source(
+        DERIVATION_NIX,
+        Origin::File("«nix-internal»/derivation-internal.nix".into()),
+        "/",
+        None,
+    )?;
+    let f = ev.eval(&ir, &ev.base_env.clone())?;
+    *ev.derivation_fn.borrow_mut() = Some(f.clone());
+    Ok(f)
 }
 
 /// `builtins.derivationStrict`.
@@ -164,12 +167,14 @@ fn derivation_strict_named(
         }
         if key == "args" {
             for a in ev.force_list(&v, pos).map_err(what)?.iter() {
-                let s = ev.coerce_to_string(a, pos, true, true).map_err(|e| {
-                    what(e.frame(
-                        Pos::NONE,
-                        "while evaluating an element of the argument list",
-                    ))
-                })?;
+                let s = ev
+                    .coerce_to_string(a, pos, Coercion::DERIVATION)
+                    .map_err(|e| {
+                        what(e.frame(
+                            Pos::NONE,
+                            "while evaluating an element of the argument list",
+                        ))
+                    })?;
                 ctx.merge_ctx(&s);
                 drv.args.push(s.s);
             }
@@ -177,7 +182,7 @@ fn derivation_strict_named(
         }
         if structured && key != "__structuredAttrs" {
             let mut c = NixString::default();
-            let j = crate::formats::to_json(ev, &v, pos, &mut c).map_err(what)?;
+            let j = super::formats::to_json(ev, &v, pos, &mut c).map_err(what)?;
             ctx.merge_ctx(&c);
             json.insert(
                 key.to_owned(),
@@ -193,7 +198,9 @@ fn derivation_strict_named(
                     .collect::<Result<_>>()
                     .map_err(what)?
             } else {
-                let all = ev.coerce_to_string(&v, pos, true, true).map_err(what)?;
+                let all = ev
+                    .coerce_to_string(&v, pos, Coercion::DERIVATION)
+                    .map_err(what)?;
                 all.s.split_whitespace().map(str::to_owned).collect()
             };
             outputs.clear();
@@ -228,7 +235,9 @@ fn derivation_strict_named(
                 _ => String::new(),
             }
         } else {
-            let s = ev.coerce_to_string(&v, pos, true, true).map_err(what)?;
+            let s = ev
+                .coerce_to_string(&v, pos, Coercion::DERIVATION)
+                .map_err(what)?;
             ctx.merge_ctx(&s);
             s.s
         };
@@ -263,33 +272,30 @@ fn derivation_strict_named(
         return Err(err("required attribute 'system' missing", pos));
     }
     // Context: input sources and input derivations.
-    let known = ev.drvs.borrow();
-    for c in ctx.ctx.iter().flat_map(|c| c.iter()) {
-        if let Some(p) = c.strip_prefix('=') {
-            let sp = dir.parse(p).map_err(|e| err(e.to_string(), pos))?;
-            let outs: BTreeSet<String> = match known.get(p) {
-                Some(k) => k.drv.outputs.keys().cloned().collect(),
-                None => {
-                    return Err(err(
-                        format!("derivation '{p}' is not known to this evaluation"),
-                        pos,
-                    ));
-                }
-            };
-            drv.input_derivations.entry(sp).or_default().extend(outs);
-        } else if let Some(rest) = c.strip_prefix('!') {
-            let (out, p) = rest.split_once('!').unwrap_or((rest, ""));
-            let sp = dir.parse(p).map_err(|e| err(e.to_string(), pos))?;
-            drv.input_derivations
-                .entry(sp)
-                .or_default()
-                .insert(out.to_owned());
-        } else {
-            drv.input_sources
-                .insert(dir.parse(c).map_err(|e| err(e.to_string(), pos))?);
+    for elem in ctx.context() {
+        let parse = |p: &str| dir.parse(p).map_err(|e| err(e.to_string(), pos));
+        match elem {
+            ContextElem::Opaque(p) => {
+                drv.input_sources.insert(parse(p)?);
+            }
+            ContextElem::DrvDeep(p) => {
+                let outputs = ev
+                    .io
+                    .derivation_outputs(p)
+                    .map_err(|e| Error::from(e).at(pos))?;
+                drv.input_derivations
+                    .entry(parse(p)?)
+                    .or_default()
+                    .extend(outputs);
+            }
+            ContextElem::Built { drv: p, output } => {
+                drv.input_derivations
+                    .entry(parse(p)?)
+                    .or_default()
+                    .insert(output.clone());
+            }
         }
     }
-    drop(known);
     if let Some(h) = hash {
         if outputs != ["out"] {
             return Err(err(
@@ -323,47 +329,25 @@ fn derivation_strict_named(
             drv.outputs.insert(o.clone(), DerivationOutput::Deferred);
         }
     }
-    let lookup = |p: &StorePath| -> std::result::Result<NixHash, Error> {
-        let key = dir.display(p);
-        ev.drvs.borrow().get(&key).map(|k| k.hash).ok_or_else(|| {
-            err(
-                format!("derivation '{key}' is not known to this evaluation"),
-                pos,
-            )
-        })
-    };
-    drv.compute_output_paths::<Error>(&name, &dir, lookup)
-        .map_err(|e| e.frame(pos, format!("while computing the output paths of '{name}'")))?;
-    let drv_path = drv
-        .drv_path(&name, &dir)
-        .map_err(|e| err(e.to_string(), pos))?;
-    let drv_path_s = dir.display(&drv_path);
-    let modulo = drv.hash_derivation_modulo::<Error>(&dir, lookup)?;
+    let added = ev.io.add_derivation(drv, &name).map_err(|e| {
+        Error::from(e)
+            .at(pos)
+            .frame(pos, format!("while computing the output paths of '{name}'"))
+    })?;
     let mut out = AttrsBuilder::default();
-    let mut dp = NixString::plain(drv_path_s.clone());
-    dp.ctx = Some(Box::new(
-        std::iter::once(format!("={drv_path_s}")).collect(),
-    ));
-    out.add("drvPath", Value::Str(Rc::new(dp)));
-    for (o, d) in &drv.outputs {
-        let p = d.path().map(|p| dir.display(p)).unwrap_or_default();
-        let mut s = NixString::plain(p);
-        s.ctx = Some(Box::new(
-            std::iter::once(format!("!{o}!{drv_path_s}")).collect(),
-        ));
-        out.add(o, Value::Str(Rc::new(s)));
+    out.add(
+        "drvPath",
+        Value::Str(Rc::new(NixString::with_elem(
+            added.drv_path.clone(),
+            ContextElem::DrvDeep(added.drv_path.clone()),
+        ))),
+    );
+    for (o, path) in added.outputs {
+        let elem = ContextElem::Built {
+            drv: added.drv_path.clone(),
+            output: o.clone(),
+        };
+        out.add(&o, Value::Str(Rc::new(NixString::with_elem(path, elem))));
     }
-    ev.drvs
-        .borrow_mut()
-        .insert(drv_path_s, KnownDrv { drv, hash: modulo });
     Ok(out.build())
-}
-
-/// All derivations computed so far, by `.drv` path.
-pub type Registry = BTreeMap<String, KnownDrv>;
-
-impl From<nix_formats::derivation::Error> for Error {
-    fn from(e: nix_formats::derivation::Error) -> Error {
-        Error::new(ErrorKind::Eval, e.to_string(), Pos::NONE)
-    }
 }

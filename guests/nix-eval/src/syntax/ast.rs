@@ -163,3 +163,28 @@ pub struct Formals {
     /// `...` present.
     pub ellipsis: bool,
 }
+/// Where an expression starts, as Nix's `Expr::getPos` reports it (literal numbers, lists
+/// and lambdas have no position of their own).
+pub fn expr_pos(e: &Expr) -> Pos {
+    match e {
+        Expr::Str(_, p)
+        | Expr::Path(_, _, p)
+        | Expr::SearchPath(_, p)
+        | Expr::Uri(_, p)
+        | Expr::Var(_, p)
+        | Expr::Select(_, _, _, p)
+        | Expr::HasAttr(_, _, p)
+        | Expr::Attrs(_, _, p)
+        | Expr::Call(_, _, p)
+        | Expr::Let(_, _, p)
+        | Expr::With(_, _, p)
+        | Expr::If(_, _, _, p)
+        | Expr::Assert(_, _, p)
+        | Expr::Not(_, p)
+        | Expr::Neg(_, p)
+        | Expr::Bin(_, _, _, p, _)
+        | Expr::CurPos(p) => *p,
+        Expr::Lambda(l) => l.pos,
+        Expr::Int(_) | Expr::Float(_) | Expr::List(_) => Pos::NONE,
+    }
+}

@@ -1,10 +1,12 @@
 //! Data formats: `toJSON`, `fromJSON`, `fromTOML` and `toXML`, producing byte-identical
-//! output to Nix's.
+//! output to Nix's; the builtins and the `--json`/`--xml` output of the command line.
 
 use std::fmt::Write;
 use std::rc::Rc;
 
-use crate::eval::{Error, ErrorKind, Evaluator, Result};
+use super::{arg_err, err, s_of, str_ctx};
+use crate::error::{Error, ErrorKind, Result};
+use crate::eval::{Coercion, Evaluator};
 use crate::source::{Pos, Sym};
 use crate::value::*;
 
@@ -74,7 +76,7 @@ fn to_json_inner(
             json_escape(&s.s, out);
         }
         Value::Path(_) => {
-            let s = ev.coerce_to_string(&v, pos, false, true)?;
+            let s = ev.coerce_to_string(&v, pos, Coercion::INTERPOLATE)?;
             ctx.merge_ctx(&s);
             json_escape(&s.s, out);
         }
@@ -106,7 +108,9 @@ fn to_json_inner(
                 if let Value::Attrs(ra) = &r
                     && (ra.get(ev.sym.to_string).is_some() || ra.get(ev.sym.out_path).is_some())
                 {
-                    let s = ev.coerce_to_string(&r, pos, false, true).map_err(using)?;
+                    let s = ev
+                        .coerce_to_string(&r, pos, Coercion::INTERPOLATE)
+                        .map_err(using)?;
                     ctx.merge_ctx(&s);
                     json_escape(&s.s, out);
                     return Ok(());
@@ -400,7 +404,10 @@ fn xml_value(
         Value::Int(i) => x.empty("int", &[("value", i.to_string())]),
         Value::Bool(b) => x.empty("bool", &[("value", b.to_string())]),
         Value::Null => x.empty("null", &[]),
-        Value::Float(f) => x.empty("float", &[("value", crate::print::format_float(*f))]),
+        Value::Float(f) => x.empty(
+            "float",
+            &[("value", crate::syntax::quote::format_float(*f))],
+        ),
         Value::Path(p) => x.empty("path", &[("value", p.s.clone())]),
         Value::List(l) => {
             if l.is_empty() {
@@ -496,4 +503,28 @@ fn xml_attrs(
         x.close("attr");
     }
     Ok(())
+}
+
+pub(super) fn b_to_json(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
+    let mut ctx = NixString::default();
+    let s = to_json(ev, &a[0], pos, &mut ctx)?;
+    Ok(str_ctx(s, ctx.ctx))
+}
+pub(super) fn b_from_json(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
+    let s = s_of(ev, &a[0], pos).map_err(arg_err("first", "fromJSON"))?;
+    from_json(&s.s).map_err(|e| err(e, pos))
+}
+pub(super) fn b_from_toml(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
+    let s = s_of(ev, &a[0], pos).map_err(arg_err("first", "fromTOML"))?;
+    let ts = ev
+        .opts
+        .experimental
+        .iter()
+        .any(|f| f == "parse-toml-timestamps");
+    from_toml(&s.s, ts).map_err(|e| err(format!("while parsing TOML: {e}"), pos))
+}
+pub(super) fn b_to_xml(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
+    let mut ctx = NixString::default();
+    let s = to_xml(ev, &a[0], pos, &mut ctx)?;
+    Ok(str_ctx(s, ctx.ctx))
 }
