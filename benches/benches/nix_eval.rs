@@ -16,8 +16,9 @@ use std::time::Duration;
 
 use criterion::Criterion;
 use evalbox::capabilities::Preopen;
+use evalbox::runtime::OutputTarget;
 use evalbox::runtime::engine::EngineOptions;
-use evalbox::runtime::{OutputTarget, RunConfig, RunOutcome, Sandbox, SandboxOptions};
+use evalbox::sandbox::{RunConfig, RunOutcome, Sandbox, SandboxOptions};
 use nix_eval::cli;
 
 const CASES: &[&str] = &["fib", "fold", "attrs", "strings", "fix"];

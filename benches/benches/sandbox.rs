@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use evalbox::runtime::{OutputTarget, RunConfig, RunOutcome, Sandbox, SandboxOptions};
+use evalbox::runtime::OutputTarget;
+use evalbox::sandbox::{RunConfig, RunOutcome, Sandbox, SandboxOptions};
 
 fn sandbox() -> Sandbox {
     Sandbox::new(SandboxOptions::default()).expect("sandbox")

@@ -73,7 +73,7 @@ fn bench(c: &mut Criterion) {
                 },
                 |(root, store)| {
                     let source = AddSource::Tree {
-                        path: path.clone(),
+                        root: evalbox_store::TreeRoot::host(path).unwrap(),
                         filter: None,
                     };
                     rt.block_on(store.add_to_store(

@@ -40,7 +40,14 @@ async fn main() -> ExitCode {
             eprintln!("error: {p}: no usable file name");
             return ExitCode::from(1);
         };
-        let source = AddSource::Tree { path, filter: None };
+        let root = match evalbox_store::TreeRoot::host(&path) {
+            Ok(root) => root,
+            Err(e) => {
+                eprintln!("error: {p}: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let source = AddSource::Tree { root, filter: None };
         match store
             .add_to_store(
                 &name,

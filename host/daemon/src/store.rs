@@ -10,14 +10,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Read, Write};
-use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use async_trait::async_trait;
 use evalbox_store::derivations::{DrvHashCache, check_output_paths};
-use evalbox_store::{AddSource, BuildResult, BuildTarget, NixStore, PathInfo, StoreUri};
+use evalbox_store::{AddSource, BuildResult, BuildTarget, NixStore, PathInfo, StoreUri, TreeRoot};
 use nix_formats::derivation::Derivation;
 use nix_formats::{FileIngestionMethod, HashAlgo, StoreDir, StorePath};
 use tokio::io::{AsyncRead, ReadBuf};
@@ -269,8 +268,13 @@ fn file_nar(contents: &[u8]) -> StoreResult<Vec<u8>> {
 }
 
 /// Streams a host tree's NAR.
-fn tree_nar(path: PathBuf, filter: Option<evalbox_store::PathFilter>) -> (ChannelReader, Producer) {
-    produce(move |w| evalbox_store::fs::dump_tree(&path, filter.as_ref(), w, None))
+fn tree_nar(
+    root: TreeRoot,
+    filter: Option<evalbox_store::PathFilter>,
+) -> (ChannelReader, Producer) {
+    produce(move |w| {
+        evalbox_store::fs::dump_beneath(&root.dir, &root.path, filter.as_ref(), w, None)
+    })
 }
 
 /// Streams a reader's bytes.
@@ -285,25 +289,33 @@ fn reader_stream(mut r: Box<dyn Read + Send>) -> (ChannelReader, Producer) {
 type Producer = tokio::task::JoinHandle<StoreResult<()>>;
 
 /// The flat method adds one regular file (a symlink is not followed).
-fn check_regular(path: &std::path::Path) -> StoreResult<()> {
-    let meta = std::fs::symlink_metadata(path).map_err(|e| evalbox_store::Error::io(path, e))?;
+/// Opens the regular file `root` names (flat ingestion), refusing anything else.
+fn open_regular(root: &TreeRoot) -> StoreResult<std::fs::File> {
+    let path = &root.path;
+    let meta = root
+        .dir
+        .symlink_metadata(path)
+        .map_err(|e| evalbox_store::Error::io(path, e))?;
     if !meta.is_file() {
         return Err(evalbox_store::Error::BadInput(format!(
             "{}: flat hashing needs a regular file",
             path.display()
         )));
     }
-    Ok(())
+    let f = root
+        .dir
+        .open(path)
+        .map_err(|e| evalbox_store::Error::io(path, e))?;
+    Ok(f.into_std())
 }
 
 /// Streams a host file that the flat method adds.
-fn flat_file(path: PathBuf) -> StoreResult<(ChannelReader, Producer)> {
-    check_regular(&path)?;
+fn flat_file(root: TreeRoot) -> StoreResult<(ChannelReader, Producer)> {
+    let mut f = open_regular(&root)?;
     Ok(produce(move |w| {
-        let mut f = std::fs::File::open(&path).map_err(|e| evalbox_store::Error::io(&path, e))?;
         io::copy(&mut f, w)
             .map(drop)
-            .map_err(|e| evalbox_store::Error::io(&path, e))
+            .map_err(|e| evalbox_store::Error::io(&root.path, e))
     }))
 }
 
@@ -382,18 +394,19 @@ impl NixStore for DaemonStore {
         let payload = match (source, method) {
             (AddSource::Bytes(b), Flat) if framed => Payload::Memory(b),
             (AddSource::Bytes(b), _) => Payload::Memory(file_nar(&b)?),
-            (AddSource::Tree { path, .. }, Flat) if framed => {
-                let (r, p) = flat_file(path)?;
+            (AddSource::Tree { root, .. }, Flat) if framed => {
+                let (r, p) = flat_file(root)?;
                 Payload::Stream(r, p)
             }
-            (AddSource::Tree { path, filter }, Recursive) => {
-                let (r, p) = tree_nar(path, filter);
+            (AddSource::Tree { root, filter }, Recursive) => {
+                let (r, p) = tree_nar(root, filter);
                 Payload::Stream(r, p)
             }
-            (AddSource::Tree { path, .. }, Flat) => {
+            (AddSource::Tree { root, .. }, Flat) => {
                 // Old daemons parse a NAR of the single file.
-                check_regular(&path)?;
-                let bytes = std::fs::read(&path).map_err(|e| evalbox_store::Error::io(&path, e))?;
+                let mut bytes = Vec::new();
+                io::Read::read_to_end(&mut open_regular(&root)?, &mut bytes)
+                    .map_err(|e| evalbox_store::Error::io(&root.path, e))?;
                 Payload::Memory(file_nar(&bytes)?)
             }
             (AddSource::Nar(r), Recursive) => {

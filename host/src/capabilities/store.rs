@@ -5,16 +5,19 @@
 //!
 //! Path resolution for the add-path operations never touches anything outside a preopen: the
 //! guest path must be absolute and free of `..`, it is matched component-wise against the
-//! preopens' guest paths, and the remainder is walked on the host with `lstat`, refusing any
-//! symlink on the way (a symlink as the final component is fine: it is stored as a symlink,
-//! its target never read).
+//! preopens' guest paths, and the remainder is walked below the preopen's directory handle
+//! (opened once, when the sandbox was set up), refusing any symlink on the way (a symlink as
+//! the final component is fine: it is stored as a symlink, its target never read). Every read
+//! goes through that handle, so nothing outside the preopen can be reached, even if the tree
+//! changes meanwhile.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
+use cap_std::fs::Dir;
 use evalbox_store::derivations::{DrvHashCache, compute_output_paths};
-use evalbox_store::{AddSource, BuildTarget, NixStore, PathFilter};
+use evalbox_store::{AddSource, BuildTarget, NixStore, PathFilter, TreeRoot};
 use nix_formats::derivation::{Derivation, DerivationOutput};
 use nix_formats::{FileIngestionMethod, HashAlgo, NixHash, StorePath};
 
@@ -28,7 +31,7 @@ pub struct StoreCapability {
     /// The backend; `None` makes every operation fail with `unsupported`.
     pub backend: Option<Arc<dyn NixStore>>,
     /// The guest's read-only source directories.
-    pub preopens: Vec<Preopen>,
+    pub sources: Vec<SourceDir>,
     /// Cap on one host-call argument, in bytes.
     pub max_host_arg: u64,
     /// Memoised `hashDerivationModulo` of input derivations (shared across runs is fine:
@@ -216,7 +219,7 @@ impl StoreCapability {
             name.len() as u64 + path.len() as u64 + included.as_ref().map_or(0, strings_size);
         self.check_size(operation, size)?;
         let store = guest_try!(self.backend());
-        let host = guest_try!(resolve(&self.preopens, &path));
+        let root = guest_try!(resolve(&self.sources, &path));
         let filter: Option<PathFilter> = match included {
             None => None,
             Some(included) => {
@@ -236,7 +239,7 @@ impl StoreCapability {
                 Some(Arc::new(move |rel: &Path| set.contains(rel)))
             }
         };
-        let source = AddSource::Tree { path: host, filter };
+        let source = AddSource::Tree { root, filter };
         let info = store
             .add_to_store(&name, source, method(m), algo(a), &BTreeSet::new())
             .await
@@ -497,8 +500,30 @@ pub enum ResolveError {
     },
 }
 
-/// Maps `guest_path` to the host path it names inside one of `preopens`.
-pub fn resolve(preopens: &[Preopen], guest_path: &str) -> Result<PathBuf, ResolveError> {
+/// A read-only source directory as the store capability reads it: opened once.
+#[derive(Debug, Clone)]
+pub struct SourceDir {
+    /// The absolute path the guest sees it at.
+    pub guest: String,
+    /// The directory.
+    pub dir: Arc<Dir>,
+}
+
+impl SourceDir {
+    /// Opens the host directory of `preopen`.
+    pub fn open(preopen: &Preopen) -> std::io::Result<SourceDir> {
+        Ok(SourceDir {
+            guest: preopen.guest.clone(),
+            dir: Arc::new(Dir::open_ambient_dir(
+                &preopen.host,
+                cap_std::ambient_authority(),
+            )?),
+        })
+    }
+}
+
+/// The object `guest_path` names inside one of `sources`.
+pub fn resolve(sources: &[SourceDir], guest_path: &str) -> Result<TreeRoot, ResolveError> {
     let path = Path::new(guest_path);
     if !path.is_absolute() {
         return Err(ResolveError::NotAbsolute(guest_path.to_owned()));
@@ -506,50 +531,49 @@ pub fn resolve(preopens: &[Preopen], guest_path: &str) -> Result<PathBuf, Resolv
     if path.components().any(|c| c == Component::ParentDir) {
         return Err(ResolveError::DotDot(guest_path.to_owned()));
     }
-    let (preopen, rest) = preopens
+    let (source, rest) = sources
         .iter()
-        .filter_map(|p| {
-            path.strip_prefix(&p.guest)
+        .filter_map(|s| {
+            path.strip_prefix(&s.guest)
                 .ok()
-                .map(|rest| (p, rest.to_path_buf()))
+                .map(|rest| (s, rest.to_path_buf()))
         })
-        .max_by_key(|(p, _)| Path::new(&p.guest).components().count())
+        .max_by_key(|(s, _)| Path::new(&s.guest).components().count())
         .ok_or_else(|| ResolveError::OutsidePreopens(guest_path.to_owned()))?;
-    let mut host = preopen.host.clone();
-    let mut guest = PathBuf::from(&preopen.guest);
     let components: Vec<_> = rest
         .components()
         .filter(|c| matches!(c, Component::Normal(_)))
         .collect();
+    let not_found = |e: std::io::Error| ResolveError::NotFound {
+        path: guest_path.to_owned(),
+        message: e.to_string(),
+    };
+    let mut rel = PathBuf::new();
     for (i, component) in components.iter().enumerate() {
-        host.push(component);
-        guest.push(component);
-        let meta = std::fs::symlink_metadata(&host).map_err(|e| ResolveError::NotFound {
-            path: guest_path.to_owned(),
-            message: e.to_string(),
-        })?;
-        let last = i + 1 == components.len();
-        if meta.file_type().is_symlink() && !last {
+        rel.push(component);
+        let meta = source.dir.symlink_metadata(&rel).map_err(not_found)?;
+        if meta.file_type().is_symlink() && i + 1 < components.len() {
             return Err(ResolveError::ThroughSymlink {
                 path: guest_path.to_owned(),
-                symlink: guest.display().to_string(),
+                symlink: Path::new(&source.guest).join(&rel).display().to_string(),
             });
         }
     }
     if components.is_empty() {
-        std::fs::symlink_metadata(&host).map_err(|e| ResolveError::NotFound {
-            path: guest_path.to_owned(),
-            message: e.to_string(),
-        })?;
+        rel.push(".");
+        source.dir.symlink_metadata(&rel).map_err(not_found)?;
     }
-    Ok(host)
+    Ok(TreeRoot {
+        dir: source.dir.clone(),
+        path: rel,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn setup() -> (tempfile::TempDir, Vec<Preopen>) {
+    fn setup() -> (tempfile::TempDir, Vec<SourceDir>) {
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("src");
         std::fs::create_dir_all(src.join("sub")).unwrap();
@@ -557,20 +581,23 @@ mod tests {
         std::fs::write(dir.path().join("secret"), "s").unwrap();
         std::os::unix::fs::symlink("../secret", src.join("out")).unwrap();
         std::os::unix::fs::symlink(dir.path(), src.join("outdir")).unwrap();
-        let preopens = vec![Preopen {
+        let preopen = Preopen {
             host: src.canonicalize().unwrap(),
             guest: "/work/src".into(),
-        }];
-        (dir, preopens)
+        };
+        (dir, vec![SourceDir::open(&preopen).unwrap()])
     }
 
     #[test]
     fn resolves_inside() {
         let (_dir, preopens) = setup();
-        let host = resolve(&preopens, "/work/src/sub/a.txt").unwrap();
-        assert_eq!(std::fs::read_to_string(host).unwrap(), "a");
-        assert_eq!(resolve(&preopens, "/work/src").unwrap(), preopens[0].host);
-        assert_eq!(resolve(&preopens, "/work/src/").unwrap(), preopens[0].host);
+        let a = resolve(&preopens, "/work/src/sub/a.txt").unwrap();
+        assert_eq!(a.dir.read_to_string(&a.path).unwrap(), "a");
+        for root in ["/work/src", "/work/src/"] {
+            let root = resolve(&preopens, root).unwrap();
+            assert_eq!(root.path, Path::new("."));
+            assert!(root.dir.read_to_string("sub/a.txt").is_ok());
+        }
     }
 
     #[test]
@@ -602,6 +629,14 @@ mod tests {
         ));
         // The symlink itself may be named: it is stored as a symlink.
         let link = resolve(&preopens, "/work/src/out").unwrap();
-        assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
+        assert!(
+            link.dir
+                .symlink_metadata(&link.path)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        // Nothing outside the preopen is reached through the handle, symlink or not.
+        assert!(link.dir.read_to_string(&link.path).is_err());
     }
 }

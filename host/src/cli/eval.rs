@@ -17,7 +17,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Args;
 use evalbox::capabilities::Preopen;
-use evalbox::runtime::{self, Limits, RunConfig};
+use evalbox::runtime::{self, Limits};
+use evalbox::sandbox::RunConfig;
 
 use super::Globals;
 

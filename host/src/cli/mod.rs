@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use evalbox::runtime::cache::ComponentCache;
 use evalbox::runtime::engine::EngineOptions;
-use evalbox::runtime::{RunOutcome, Sandbox, SandboxOptions, cache::ComponentCache};
+use evalbox::sandbox::{RunOutcome, Sandbox, SandboxOptions};
 
 mod eval;
 mod run;

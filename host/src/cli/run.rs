@@ -11,7 +11,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::Args;
 use evalbox::capabilities::Preopen;
-use evalbox::runtime::{self, Limits, RunConfig, exit_code};
+use evalbox::runtime::{self, Limits, exit_code};
+use evalbox::sandbox::RunConfig;
 
 use super::Globals;
 
@@ -140,7 +141,7 @@ pub fn run(globals: &Globals, args: RunArgs) -> anyhow::Result<ExitCode> {
     let sandbox = super::sandbox(args.no_cache, config.limits.timeout.is_some())?;
     let guest = match sandbox.prepare_file(&args.guest) {
         Ok(guest) => guest,
-        Err(runtime::Error::Refused(refusal)) => {
+        Err(evalbox::sandbox::Error::Refused(refusal)) => {
             eprintln!("error: {}: guest refused: {refusal}", args.guest.display());
             return Ok(ExitCode::from(exit_code::REFUSED));
         }

@@ -291,7 +291,7 @@ async fn add_path(
         None => base_name(path)?,
     };
     let source = AddSource::Tree {
-        path: path.to_path_buf(),
+        root: evalbox_store::TreeRoot::host(path)?,
         filter: None,
     };
     let info = store

@@ -1,6 +1,6 @@
 //! The evaluator world (`guest-abi/wit`, world `evaluator`) as the host reads it: `build.rs`
 //! lists its imports and exports from the WIT itself, so the capability audit's allowlist
-//! ([`super::audit`]) and the linker ([`super::linker`]) cannot drift from the contract
+//! ([`super::audit`]) and the linker (`crate::sandbox`) cannot drift from the contract
 //! guests are written against, nor from each other.
 
 mod generated {

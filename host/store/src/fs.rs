@@ -11,6 +11,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use cap_std::fs::{Dir, MetadataExt as _};
 use filetime::FileTime;
 use nix_formats::hash::Hasher;
 use nix_formats::nar::Error as NarError;
@@ -89,17 +90,49 @@ impl<R: Read, W: Write> Read for Tee<'_, R, W> {
 
 const COPY_BUF: usize = 256 * 1024;
 
-/// NAR-serialise the tree at `src` into `sink`. When `copy_to` is given, also recreate the tree
-/// there (which must not exist). `filter` sees paths relative to `src`; the root is always
-/// included. Symlinks are recorded, never followed, including `src` itself.
+/// NAR-serialise the tree at the host path `src` into `sink` (see [`dump_beneath`]).
 pub fn dump_tree<W: Write>(
     src: &Path,
     filter: Option<&PathFilter>,
     sink: &mut W,
     copy_to: Option<&Path>,
 ) -> Result<()> {
+    let (dir, name) = open_parent(src)?;
+    dump_beneath(&dir, &name, filter, sink, copy_to)
+}
+
+/// The directory holding `path` (opened with the process's authority) and `path`'s name in
+/// it (`.` for `/`).
+pub fn open_parent(path: &Path) -> Result<(Dir, PathBuf)> {
+    let (parent, name) = match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) => (
+            if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            },
+            PathBuf::from(name),
+        ),
+        _ => (path, PathBuf::from(".")),
+    };
+    let dir = Dir::open_ambient_dir(parent, cap_std::ambient_authority())
+        .map_err(|e| Error::io(parent, e))?;
+    Ok((dir, name))
+}
+
+/// NAR-serialise the tree at `src`, a path below the directory `dir`, into `sink`; nothing
+/// outside `dir` is read, whatever the tree holds. When `copy_to` is given, also recreate the
+/// tree there (which must not exist). `filter` sees paths relative to `src`; the root is
+/// always included. Symlinks are recorded, never followed, including `src` itself.
+pub fn dump_beneath<W: Write>(
+    dir: &Dir,
+    src: &Path,
+    filter: Option<&PathFilter>,
+    sink: &mut W,
+    copy_to: Option<&Path>,
+) -> Result<()> {
     let node = writer::open(sink).map_err(|e| nar_err(src, e))?;
-    dump_node(src, Path::new(""), filter, node, copy_to)
+    dump_node(dir, src, Path::new(""), filter, node, copy_to)
 }
 
 /// A NAR error met while serialising the host path `path`.
@@ -115,16 +148,21 @@ fn nar_err(path: &Path, e: NarError) -> Error {
 }
 
 fn dump_node<W: Write>(
+    root: &Dir,
     path: &Path,
     rel: &Path,
     filter: Option<&PathFilter>,
     node: Node<'_, W>,
     copy_to: Option<&Path>,
 ) -> Result<()> {
-    let meta = fs::symlink_metadata(path).map_err(|e| Error::io(path, e))?;
+    let meta = root
+        .symlink_metadata(path)
+        .map_err(|e| Error::io(path, e))?;
     let ft = meta.file_type();
     if ft.is_symlink() {
-        let target = fs::read_link(path).map_err(|e| Error::io(path, e))?;
+        let target = root
+            .read_link_contents(path)
+            .map_err(|e| Error::io(path, e))?;
         let target_bytes = target.as_os_str().as_encoded_bytes();
         node.symlink(target_bytes).map_err(|e| nar_err(path, e))?;
         if let Some(dst) = copy_to {
@@ -132,7 +170,7 @@ fn dump_node<W: Write>(
         }
     } else if ft.is_file() {
         let executable = meta.mode() & 0o100 != 0; // S_IXUSR, as Nix
-        let f = File::open(path).map_err(|e| Error::io(path, e))?;
+        let f = root.open(path).map_err(|e| Error::io(path, e))?.into_std();
         let mut out = match copy_to {
             Some(dst) => Some(create_file(dst, executable)?),
             None => None,
@@ -156,7 +194,7 @@ fn dump_node<W: Write>(
             fs::create_dir(dst).map_err(|e| Error::io(dst, e))?;
         }
         let mut names = Vec::new();
-        for entry in fs::read_dir(path).map_err(|e| Error::io(path, e))? {
+        for entry in root.read_dir(path).map_err(|e| Error::io(path, e))? {
             let entry = entry.map_err(|e| Error::io(path, e))?;
             names.push(entry.file_name());
         }
@@ -174,6 +212,7 @@ fn dump_node<W: Write>(
                 .map_err(|e| nar_err(&path.join(&name), e))?;
             let child_copy = copy_to.map(|d| d.join(&name));
             dump_node(
+                root,
                 &path.join(&name),
                 &child_rel,
                 filter,

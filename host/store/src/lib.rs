@@ -40,10 +40,11 @@ pub enum AddSource {
     /// The contents of one regular, non-executable file.
     Bytes(Vec<u8>),
     /// A file tree on the host (regular files, executables, symlinks, directories). Symlinks
-    /// are recorded, never followed; `path` itself is not followed either when it is a symlink.
+    /// are recorded, never followed; the root itself is not followed either when it is a
+    /// symlink.
     Tree {
         /// The root of the tree.
-        path: PathBuf,
+        root: TreeRoot,
         /// Which entries to include; `None` includes everything.
         filter: Option<PathFilter>,
     },
@@ -56,13 +57,34 @@ impl fmt::Debug for AddSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AddSource::Bytes(b) => f.debug_tuple("Bytes").field(&b.len()).finish(),
-            AddSource::Tree { path, filter } => f
+            AddSource::Tree { root, filter } => f
                 .debug_struct("Tree")
-                .field("path", path)
+                .field("path", &root.path)
                 .field("filtered", &filter.is_some())
                 .finish(),
             AddSource::Nar(_) => f.write_str("Nar(..)"),
         }
+    }
+}
+
+/// Where a tree to add lies: a path below a directory handle, outside of which nothing is
+/// read (a guest's read-only source, or the directory holding a host path).
+#[derive(Debug, Clone)]
+pub struct TreeRoot {
+    /// The directory.
+    pub dir: Arc<cap_std::fs::Dir>,
+    /// The tree's root, relative to `dir` (`.` for `dir` itself).
+    pub path: PathBuf,
+}
+
+impl TreeRoot {
+    /// The object at the host path `path`.
+    pub fn host(path: &Path) -> Result<TreeRoot> {
+        let (dir, path) = fs::open_parent(path)?;
+        Ok(TreeRoot {
+            dir: Arc::new(dir),
+            path,
+        })
     }
 }
 

@@ -102,7 +102,7 @@ async fn same_results_as_the_embedded_store() {
             Box::new({
                 let t = tree.clone();
                 move || AddSource::Tree {
-                    path: t.clone(),
+                    root: evalbox_store::TreeRoot::host(&t).unwrap(),
                     filter: None,
                 }
             }),
@@ -115,7 +115,7 @@ async fn same_results_as_the_embedded_store() {
                 let t = tree.clone();
                 let f = filter.clone();
                 move || AddSource::Tree {
-                    path: t.clone(),
+                    root: evalbox_store::TreeRoot::host(&t).unwrap(),
                     filter: Some(f.clone()),
                 }
             }),
@@ -127,7 +127,7 @@ async fn same_results_as_the_embedded_store() {
             Box::new({
                 let t = tree.clone();
                 move || AddSource::Tree {
-                    path: t.clone(),
+                    root: evalbox_store::TreeRoot::host(&t).unwrap(),
                     filter: None,
                 }
             }),
@@ -139,7 +139,7 @@ async fn same_results_as_the_embedded_store() {
             Box::new({
                 let f = file.clone();
                 move || AddSource::Tree {
-                    path: f.clone(),
+                    root: evalbox_store::TreeRoot::host(&f).unwrap(),
                     filter: None,
                 }
             }),
@@ -191,7 +191,7 @@ async fn same_results_as_the_embedded_store() {
         .add_to_store(
             tree_name,
             AddSource::Tree {
-                path: tree.clone(),
+                root: evalbox_store::TreeRoot::host(&tree).unwrap(),
                 filter: None,
             },
             FileIngestionMethod::Recursive,
@@ -223,7 +223,7 @@ async fn same_results_as_the_embedded_store() {
     l.add_to_store(
         &format!("{text_name}-tree"),
         AddSource::Tree {
-            path: tree.clone(),
+            root: evalbox_store::TreeRoot::host(&tree).unwrap(),
             filter: None,
         },
         FileIngestionMethod::Recursive,

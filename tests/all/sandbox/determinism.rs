@@ -1,8 +1,8 @@
 //! Virtualised clocks and randomness: two runs print identical bytes, and the values are
 //! the documented fixed ones rather than the host's.
 
-use evalbox::runtime::RunOutcome;
 use evalbox::runtime::determinism::FIXED_WALL_CLOCK;
+use evalbox::sandbox::RunOutcome;
 
 use super::{limits, run_guest};
 

@@ -3,7 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use evalbox::runtime::{LimitExceeded, Limits, OutputTarget, RunConfig, RunOutcome, exit_code};
+use evalbox::runtime::{LimitExceeded, Limits, OutputTarget, exit_code};
+use evalbox::sandbox::{RunConfig, RunOutcome};
 
 use super::{SourceTree, limits, run_guest, run_guest_env};
 
@@ -314,7 +315,8 @@ fn the_sandbox_survives_every_case_in_a_row() {
 // than allowed to run unbounded.
 #[test]
 fn an_engine_without_deadlines_refuses_a_timeout_and_runs_without_one() {
-    use evalbox::runtime::{Error, Sandbox, SandboxOptions, engine::EngineOptions};
+    use evalbox::runtime::engine::EngineOptions;
+    use evalbox::sandbox::{Error, Sandbox, SandboxOptions};
     let single_run = |deadline| {
         Sandbox::new(SandboxOptions {
             engine: EngineOptions::single_run(deadline),

@@ -7,9 +7,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use evalbox::capabilities::Preopen;
-use evalbox::runtime::{
-    Limits, OutputTarget, RunConfig, RunOutcome, Sandbox, SandboxOptions, engine::EngineOptions,
-};
+use evalbox::runtime::{Limits, OutputTarget, engine::EngineOptions};
+use evalbox::sandbox::{RunConfig, RunOutcome, Sandbox, SandboxOptions};
 
 mod cli;
 mod determinism;

@@ -7,7 +7,8 @@ use std::path::Path;
 use std::process::Command;
 
 use evalbox::capabilities::Preopen;
-use evalbox::runtime::{LimitExceeded, Limits, RunOutcome, exit_code};
+use evalbox::runtime::{LimitExceeded, Limits, exit_code};
+use evalbox::sandbox::RunOutcome;
 
 use super::{SourceTree, embedded_store, limits, run_guest_full};
 

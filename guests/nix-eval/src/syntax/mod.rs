@@ -2,7 +2,6 @@
 //! merged, and its printing (`--parse`). Knows nothing of evaluation.
 
 pub(crate) mod ast;
-mod lexer;
 pub(crate) mod merge;
 mod parser;
 pub(crate) mod path;

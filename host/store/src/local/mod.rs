@@ -230,9 +230,10 @@ impl Inner {
                 };
                 (nar, ca, size)
             }
-            (AddSource::Tree { path, filter }, method) => {
+            (AddSource::Tree { root, filter }, method) => {
+                let path = &root.path;
                 let mut sink = HashSink::new(algo);
-                sfs::dump_tree(&path, filter.as_ref(), &mut sink, Some(tmp))?;
+                sfs::dump_beneath(&root.dir, path, filter.as_ref(), &mut sink, Some(tmp))?;
                 let (nar, other, size) = sink.finish();
                 let ca = match method {
                     FileIngestionMethod::Recursive => other,

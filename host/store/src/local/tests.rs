@@ -129,7 +129,7 @@ async fn filtered_tree() {
         .add_to_store(
             "src",
             AddSource::Tree {
-                path: src.clone(),
+                root: crate::TreeRoot::host(&src).unwrap(),
                 filter: Some(filter),
             },
             FileIngestionMethod::Recursive,
@@ -149,7 +149,7 @@ async fn filtered_tree() {
         .add_to_store(
             "src",
             AddSource::Tree {
-                path: src,
+                root: crate::TreeRoot::host(&src).unwrap(),
                 filter: None,
             },
             FileIngestionMethod::Recursive,

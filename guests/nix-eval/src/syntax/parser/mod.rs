@@ -5,23 +5,25 @@
 //! match, indented-string stripping, the "cursed" `or`), and so the parser is a single fast
 //! pass over bytes with no intermediate token vector.
 
+mod lexer;
+
 use super::ParseError;
 use super::ast::*;
-use super::lexer::{Tok, is_path_char, tok_name, utf8_len};
 use super::path::canon_path;
 use crate::source::{Pos, Sym};
+use lexer::{Tok, is_path_char, tok_name, utf8_len};
 
 /// The parser state over one source text.
-pub(super) struct Parser<'a> {
-    pub(super) src: &'a [u8],
-    pub(super) pos: usize,
-    pub(super) base: u32,
-    pub(super) base_dir: String,
-    pub(super) lints: &'a Lints,
-    pub(super) warnings: Vec<ParseError>,
-    pub(super) depth: usize,
+struct Parser<'a> {
+    src: &'a [u8],
+    pos: usize,
+    base: u32,
+    base_dir: String,
+    lints: &'a Lints,
+    warnings: Vec<ParseError>,
+    depth: usize,
     /// The last peeked token: (position before, token, start, position after).
-    pub(super) peeked: Option<(usize, Tok, usize, usize)>,
+    peeked: Option<(usize, Tok, usize, usize)>,
 }
 
 /// How a lint reacts.
@@ -80,10 +82,10 @@ pub fn parse_with_lints(
     Ok((e, p.warnings))
 }
 
-pub(super) type PResult<T> = Result<T, ParseError>;
+type PResult<T> = Result<T, ParseError>;
 
 impl<'a> Parser<'a> {
-    pub(super) fn lint(&mut self, level: LintLevel, msg: String, off: usize) -> PResult<()> {
+    fn lint(&mut self, level: LintLevel, msg: String, off: usize) -> PResult<()> {
         let e = ParseError {
             msg,
             pos: self.mkpos(off),
@@ -98,18 +100,18 @@ impl<'a> Parser<'a> {
         }
     }
 
-    pub(super) fn mkpos(&self, off: usize) -> Pos {
+    fn mkpos(&self, off: usize) -> Pos {
         Pos(self.base + off as u32)
     }
 
-    pub(super) fn err<T>(&self, msg: impl Into<String>, off: usize) -> PResult<T> {
+    fn err<T>(&self, msg: impl Into<String>, off: usize) -> PResult<T> {
         Err(ParseError {
             msg: msg.into(),
             pos: self.mkpos(off),
         })
     }
 
-    pub(super) fn unexpected(&self, t: &Tok, off: usize) -> ParseError {
+    fn unexpected(&self, t: &Tok, off: usize) -> ParseError {
         ParseError {
             msg: format!("syntax error, unexpected {}", tok_name(t)),
             pos: self.mkpos(off),

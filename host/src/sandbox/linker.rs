@@ -1,4 +1,4 @@
-//! The linker: exactly the interfaces the evaluator world imports ([`super::world`], read
+//! The linker: exactly the interfaces the evaluator world imports ([`crate::runtime::world`], read
 //! from the WIT), nothing else. WASI sockets, HTTP and every other interface are simply
 //! absent, so even a guest that slipped past the audit could not reach them. This module only
 //! says how each interface is provided; which ones are is the world's to say.
@@ -12,9 +12,9 @@ use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView as _};
 use wasmtime_wasi::p2::bindings::{cli, clocks, filesystem, random};
 use wasmtime_wasi::random::{WasiRandom, WasiRandomView as _};
 
-use super::world;
 use crate::capabilities::GuestCtx;
 use crate::capabilities::store::StoreCapability;
+use crate::runtime::world;
 
 /// `HasData` for the `wasi:io` interfaces, which only need the resource table.
 struct HasIo;

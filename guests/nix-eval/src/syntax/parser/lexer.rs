@@ -1,7 +1,7 @@
 //! The lexer: Nix's tokens, recognised as Nix's `lexer.l` does (paths, URIs and numbers by
 //! longest match), pulled one at a time by the parser (no token vector).
 
-use super::parser::{PResult, Parser};
+use super::{PResult, Parser};
 use crate::source::Sym;
 
 #[derive(Debug, PartialEq)]
