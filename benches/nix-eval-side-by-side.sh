@@ -2,7 +2,7 @@
 # The Nix evaluator side by side, in one run: `evalbox eval --strict` (the nix-eval wasm guest
 # in the sandbox, compiled-component cache warm), the same evaluator core as a native binary
 # (`nix-eval`, optimised like the guest), and `nix-instantiate --eval --strict` (real Nix, 2.8 here), on the benchmark set
-# of issue 5 (guests/nix-eval/bench: fib 25, foldl' over genList 1e6, a 20 000-attribute file, string
+# (guests/nix-eval/bench: fib 25, foldl' over genList 1e6, a 20 000-attribute file, string
 # building + replaceStrings, a 1 000-overlay fixpoint). Whole processes, timed by hyperfine
 # (median wall time: this shared machine has outliers), peak RSS by GNU time (max of 3 runs);
 # prints WASM/Nix and WASM/native, and WASM/native on evaluation alone: each side's start-up

@@ -1,4 +1,4 @@
-//! The Nix evaluator's benchmark set (issue 5), each case measured three times: the `nix-eval`
+//! The Nix evaluator's benchmark set, each case measured three times: the `nix-eval`
 //! wasm guest embedded in evalbox, run in the sandbox (`nix_eval/wasm/<case>`: instantiate +
 //! parse + evaluate + print, the component compiled once beforehand, no epoch checks, as
 //! `evalbox eval` without `--timeout` runs it), the same with the epoch checks a deadline needs

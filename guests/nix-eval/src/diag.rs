@@ -72,45 +72,30 @@ pub fn format_error(e: &Error, show_trace: bool) -> String {
     };
     if frames.is_empty() {
         let _ = writeln!(out, "error: {msg}");
-        if e.0.pos.resolve().is_some() {
-            let mut s = String::new();
-            snippet(&mut s, e.0.pos);
-            // The main error's "at" line is indented by 7, its snippet like a frame's.
-            for (i, line) in s.lines().enumerate() {
-                let line = if i == 0 {
-                    line.strip_prefix("  ").unwrap_or(line)
-                } else {
-                    line
-                };
-                let _ = writeln!(out, "{line}");
+    } else {
+        out.push_str("error:\n");
+        let mut i = 0;
+        while i < frames.len() {
+            let (pos, msg) = frames[i];
+            let _ = writeln!(out, "       … {msg}");
+            snippet(&mut out, *pos);
+            out.push('\n');
+            // Nix collapses runs of identical frames.
+            let mut j = i + 1;
+            while j < frames.len() && frames[j] == frames[i] {
+                j += 1;
             }
+            if j - i > 1 {
+                let _ = writeln!(out, "       ({} duplicate frames omitted)\n", j - i - 1);
+            }
+            i = j;
         }
-        if let Some(h) = hint {
-            let _ = writeln!(out, "       {h}");
-        }
-        return out;
+        let _ = writeln!(out, "       error: {msg}");
     }
-    out.push_str("error:\n");
-    let mut i = 0;
-    while i < frames.len() {
-        let (pos, msg) = frames[i];
-        let _ = writeln!(out, "       … {msg}");
-        snippet(&mut out, *pos);
-        out.push('\n');
-        // Nix collapses runs of identical frames.
-        let mut j = i + 1;
-        while j < frames.len() && frames[j] == frames[i] {
-            j += 1;
-        }
-        if j - i > 1 {
-            let _ = writeln!(out, "       ({} duplicate frames omitted)\n", j - i - 1);
-        }
-        i = j;
-    }
-    let _ = writeln!(out, "       error: {msg}");
     if e.0.pos.resolve().is_some() {
         let mut s = String::new();
         snippet(&mut s, e.0.pos);
+        // The main error's "at" line is indented by 7, its snippet like a frame's.
         for (i, line) in s.lines().enumerate() {
             let line = if i == 0 {
                 line.strip_prefix("  ").unwrap_or(line)

@@ -24,17 +24,21 @@ impl Evaluator {
         }
     }
 
+    /// The builtin `op` applied to all its arguments, one call deeper, with Nix's frame.
+    fn call_primop(&self, op: &PrimOp, args: &[Value], pos: Pos) -> Result<Value> {
+        self.nested(pos, || (self.primops[op.id])(self, args, pos))
+            .map_err(|e| {
+                Self::unpos(e, pos).frame(pos, format!("while calling the '{}' builtin", op.name))
+            })
+    }
+
     /// [`Self::call`] of a function in weak head normal form.
     pub(super) fn call_forced(&self, f: &Value, arg: Value, pos: Pos) -> Result<Value> {
         match f {
             Value::Lambda(c) => self.call_closure(&c.lambda, &c.env, arg, pos),
             Value::PrimOp(op) => {
                 if op.arity == 1 {
-                    self.nested(pos, || (self.primops[op.id])(self, &[arg], pos))
-                        .map_err(|e| {
-                            Self::unpos(e, pos)
-                                .frame(pos, format!("while calling the '{}' builtin", op.name))
-                        })
+                    self.call_primop(op, &[arg], pos)
                 } else {
                     Ok(Value::PrimOpApp(Rc::new(PrimOpApp {
                         op,
@@ -47,11 +51,7 @@ impl Evaluator {
                 args.extend(app.args.iter().cloned());
                 args.push(arg);
                 if args.len() == app.op.arity {
-                    self.nested(pos, || (self.primops[app.op.id])(self, &args, pos))
-                        .map_err(|e| {
-                            Self::unpos(e, pos)
-                                .frame(pos, format!("while calling the '{}' builtin", app.op.name))
-                        })
+                    self.call_primop(app.op, &args, pos)
                 } else {
                     Ok(Value::PrimOpApp(Rc::new(PrimOpApp { op: app.op, args })))
                 }
