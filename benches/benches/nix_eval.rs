@@ -59,7 +59,8 @@ fn native(root: &Path, case: &str) -> String {
     let parsed = cli::parse_args(&args(root, case), &cwd).expect("arguments");
     let mut parsed = parsed;
     parsed.opts.stack_budget = STACK - STACK / 8;
-    let out = cli::run(&parsed, &cwd, None, &|| Ok(String::new()));
+    let io = cli::io(&parsed, None).expect("the native evaluator's I/O");
+    let out = cli::run(&parsed, &cwd, io, &|| Ok(String::new()));
     assert_eq!(out.code, 0, "native {case} failed");
     out.stdout
 }

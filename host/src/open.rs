@@ -163,6 +163,14 @@ impl NixStore for LazyStore {
         self.get().await?.nar_from_path(path, sink).await
     }
 
+    async fn read_object(
+        &self,
+        path: &StorePath,
+        rel: &[&[u8]],
+    ) -> evalbox_store::Result<Option<evalbox_store::objects::Object>> {
+        self.get().await?.read_object(path, rel).await
+    }
+
     async fn query_derivation_output_map(
         &self,
         drv_path: &StorePath,

@@ -1,5 +1,6 @@
 //! One integration-test binary; each module names what it covers.
 mod daemon;
+mod instantiate;
 mod layers;
 mod nix_lang;
 mod sandbox;

@@ -30,11 +30,19 @@ fn cache_dir() -> PathBuf {
         .join("evalbox-test-component-cache")
 }
 
+/// One embedded store for every run of this test binary (evaluation writes sources and
+/// derivations to the store, as Nix does).
+fn store_dir() -> PathBuf {
+    cache_dir().with_file_name("evalbox-test-nix-lang-store")
+}
+
 fn evalbox(mode: &str) -> Command {
     let mut cmd = Command::new(evalbox_tests::evalbox_bin());
     cmd.arg(mode)
         .env("EVALBOX_CACHE_DIR", cache_dir())
+        .env("EVALBOX_STORE", store_dir())
         .env_remove("NIX_PATH")
+        .env_remove("NIX_REMOTE")
         .env_remove("EVALBOX_NIX_EVAL");
     cmd
 }

@@ -206,6 +206,9 @@ pub struct Command {
     pub lints: Vec<(String, String)>,
     /// `--option NAME VALUE`, in order.
     pub options: Vec<(String, String)>,
+    /// `--readonly-mode`: compute store paths without writing anything (the last of
+    /// `--readonly-mode`/`--read-write-mode` wins).
+    pub readonly_mode: bool,
 }
 
 impl Command {
@@ -243,6 +246,8 @@ impl Command {
                 "--show-trace" => c.show_trace = true,
                 "--no-show-trace" => c.show_trace = false,
                 "-E" | "--expr" => c.expr = true,
+                "--readonly-mode" => c.readonly_mode = true,
+                "--read-write-mode" => c.readonly_mode = false,
                 "-A" | "--attr" => c.attrs.push(value(0)),
                 "--arg" => c.auto_args.push(AutoArg {
                     name: value(0),

@@ -38,6 +38,70 @@ pub struct FixedOutput {
     pub hash: String,
 }
 
+/// A derivation as the host takes it: everything but its output paths, which the host
+/// computes (`hashDerivationModulo`) and sets, also in `env` (one variable per output).
+/// [`DerivationBuilder`] makes one the way `builtins.derivation` would; a Nix evaluator
+/// makes its own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Derivation {
+    /// The name (the `.drv` is `<hash>-<name>.drv`).
+    pub name: String,
+    /// The outputs, in order, each with its fixed hash if it is fixed-output (only a single
+    /// output named `out` may be).
+    pub outputs: Vec<(String, Option<FixedOutput>)>,
+    /// Input derivations and the outputs of each that are used.
+    pub input_drvs: Vec<(String, Vec<String>)>,
+    /// Input sources (store paths).
+    pub input_srcs: Vec<String>,
+    /// The system it builds for.
+    pub system: String,
+    /// The builder.
+    pub builder: String,
+    /// The builder's arguments.
+    pub args: Vec<String>,
+    /// The builder's environment.
+    pub env: Vec<(String, String)>,
+}
+
+impl Derivation {
+    /// Writes the derivation to the store.
+    pub fn add(&self) -> Result<AddedDerivation, Error> {
+        let drv = wit::Derivation {
+            name: self.name.clone(),
+            outputs: self
+                .outputs
+                .iter()
+                .map(|(name, fixed)| wit::DerivationOutput {
+                    name: name.clone(),
+                    fixed: fixed.as_ref().map(|f| wit::FixedOutput {
+                        method: f.method,
+                        algo: f.algo,
+                        hash: f.hash.clone(),
+                    }),
+                })
+                .collect(),
+            input_drvs: self
+                .input_drvs
+                .iter()
+                .map(|(drv_path, outputs)| wit::InputDrv {
+                    drv_path: drv_path.clone(),
+                    outputs: outputs.clone(),
+                })
+                .collect(),
+            input_srcs: self.input_srcs.clone(),
+            system: self.system.clone(),
+            builder: self.builder.clone(),
+            args: self.args.clone(),
+            env: self.env.clone(),
+        };
+        let added = store::add_derivation(&drv)?;
+        Ok(AddedDerivation {
+            drv_path: added.drv_path,
+            outputs: added.outputs,
+        })
+    }
+}
+
 /// Collects a derivation. Outputs default to `["out"]`.
 #[derive(Debug, Clone)]
 pub struct DerivationBuilder {
@@ -134,35 +198,23 @@ impl DerivationBuilder {
         } else {
             self.outputs
         };
-        let fixed = self.fixed.map(|f| wit::FixedOutput {
-            method: f.method,
-            algo: f.algo,
-            hash: f.hash,
-        });
-        let drv = wit::Derivation {
+        let fixed = self.fixed;
+        Derivation {
             name: self.name,
             outputs: outputs
                 .into_iter()
-                .map(|name| wit::DerivationOutput {
-                    fixed: if name == "out" { fixed.clone() } else { None },
-                    name,
+                .map(|name| {
+                    let f = if name == "out" { fixed.clone() } else { None };
+                    (name, f)
                 })
                 .collect(),
-            input_drvs: self
-                .input_drvs
-                .into_iter()
-                .map(|(drv_path, outputs)| wit::InputDrv { drv_path, outputs })
-                .collect(),
+            input_drvs: self.input_drvs,
             input_srcs: self.input_srcs,
             system: self.system,
             builder: self.builder,
             args: self.args,
             env: self.env,
-        };
-        let added = store::add_derivation(&drv)?;
-        Ok(AddedDerivation {
-            drv_path: added.drv_path,
-            outputs: added.outputs,
-        })
+        }
+        .add()
     }
 }

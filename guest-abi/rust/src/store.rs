@@ -241,3 +241,51 @@ pub fn query_derivation_outputs(drv_path: &str) -> Result<Vec<(String, Option<St
 pub(crate) fn add_derivation(drv: &wit::Derivation) -> Result<wit::AddedDerivation, Error> {
     Ok(wit::add_derivation(drv)?)
 }
+
+/// What a file system object in the store is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectKind {
+    /// A regular file.
+    Regular {
+        /// Whether it is executable.
+        executable: bool,
+        /// Its size in bytes.
+        size: u64,
+    },
+    /// A directory.
+    Directory,
+    /// A symbolic link and its target (the host never follows it).
+    Symlink(String),
+}
+
+impl From<wit::ObjectKind> for ObjectKind {
+    fn from(k: wit::ObjectKind) -> Self {
+        match k {
+            wit::ObjectKind::Regular(f) => ObjectKind::Regular {
+                executable: f.executable,
+                size: f.size,
+            },
+            wit::ObjectKind::Directory => ObjectKind::Directory,
+            wit::ObjectKind::Symlink(target) => ObjectKind::Symlink(target),
+        }
+    }
+}
+
+/// What is at `path` (a valid store path or a path inside one), following no symlink;
+/// `None` when nothing is there.
+pub fn lstat(path: &str) -> Result<Option<ObjectKind>, Error> {
+    Ok(wit::lstat(path)?.map(Into::into))
+}
+
+/// The contents of the regular file at `path` inside a valid store path.
+pub fn read_file(path: &str) -> Result<Vec<u8>, Error> {
+    Ok(wit::read_file(path)?)
+}
+
+/// The entries of the directory at `path` inside a valid store path, sorted by name.
+pub fn read_directory(path: &str) -> Result<Vec<(String, ObjectKind)>, Error> {
+    Ok(wit::read_directory(path)?
+        .into_iter()
+        .map(|(name, kind)| (name, kind.into()))
+        .collect())
+}

@@ -3,6 +3,7 @@
 //! Kept in the library (not the binary) so the same code serves the native binary, the
 //! wasm guest and tests. Only `std` is used: file reads, arguments, stdout/stderr.
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::rc::Rc;
 
@@ -11,8 +12,8 @@ use nix_args::{AutoArgValue, Command, Source};
 use crate::builtins::formats::{to_json, to_xml_opts};
 use crate::diag::format_error;
 use crate::error::{Error, Result};
-use crate::eval::{EvalOptions, Evaluator};
-use crate::io::StdIo;
+use crate::eval::{Coercion, EvalOptions, Evaluator};
+use crate::io::{EvalIo, IoError, StdIo};
 use crate::source::{Origin, Pos, Sym};
 use crate::syntax::path::{canon_path, parent_dir};
 use crate::value::print::{print_value, print_value_lazy};
@@ -47,6 +48,23 @@ pub fn parse_args(argv: &[String], cwd: &str) -> std::result::Result<Args, nix_a
         opts.max_call_depth = depth;
     }
     Ok(Args { cmd, opts })
+}
+
+/// The I/O the command line asks for. In the sandbox (`roots`: the preopened directories)
+/// the store is the host's, reached through the store capability, unless `--readonly-mode`
+/// asks for store paths to be computed only; natively there is no store to reach.
+pub fn io(
+    args: &Args,
+    roots: Option<Vec<String>>,
+) -> std::result::Result<Box<dyn EvalIo>, IoError> {
+    #[cfg(all(target_os = "wasi", target_env = "p2"))]
+    if let Some(roots) = &roots
+        && !args.cmd.readonly_mode
+    {
+        return Ok(Box::new(crate::io::HostIo::new(roots.clone())?));
+    }
+    let _ = args;
+    Ok(Box::new(StdIo::new("/nix/store", roots)?))
 }
 
 /// Output of a run.
@@ -121,11 +139,10 @@ fn select_path(ev: &Evaluator, mut v: Value, path: &str, args: &Rc<Attrs>) -> Re
 pub fn run(
     args: &Args,
     cwd: &str,
-    roots: Option<Vec<String>>,
+    io: Box<dyn EvalIo>,
     stdin: &dyn Fn() -> std::io::Result<String>,
 ) -> Outcome {
-    let io = StdIo::new("/nix/store", roots).expect("/nix/store is a valid store directory");
-    let ev = Evaluator::with_io(args.opts.clone(), Box::new(io));
+    let ev = Evaluator::with_io(args.opts.clone(), io);
     ev.reset_stack_base();
     let mut out = Outcome::default();
     let r = run_inner(&ev, args, cwd, stdin, &mut out.stdout);
@@ -205,6 +222,16 @@ fn run_inner(
         };
         for p in paths {
             let v = select_path(ev, root.clone(), &p, &auto)?;
+            if !args.cmd.eval {
+                // Instantiation: the derivations are written as they are evaluated.
+                let mut found = Vec::new();
+                derivations(ev, &v, &auto, &mut found, &mut HashSet::new())?;
+                for line in found {
+                    stdout.push_str(&line);
+                    stdout.push('\n');
+                }
+                continue;
+            }
             let v = auto_call(ev, v, &auto)?;
             let v = if args.cmd.strict {
                 ev.force_deep(&v)?
@@ -237,6 +264,102 @@ fn run_inner(
         }
     }
     Ok(())
+}
+
+/// The derivations `v` holds, as `nix-instantiate` finds them (Nix's `getDerivations`): `v`
+/// itself, else the derivations among a set's attributes (in name order, recursing into sets
+/// with `recurseForDerivations = true`) or a list's elements; each as the line
+/// `nix-instantiate` prints, its `.drv` path with `!output` for an output other than `out`.
+fn derivations(
+    ev: &Evaluator,
+    v: &Value,
+    auto: &Rc<Attrs>,
+    out: &mut Vec<String>,
+    done: &mut HashSet<usize>,
+) -> Result<()> {
+    let v = ev.force(&auto_call(ev, v.clone(), auto)?)?;
+    if derivation(ev, &v, out, done)? {
+        return Ok(());
+    }
+    match &v {
+        Value::Attrs(attrs) => {
+            let recurse = Sym::new("recurseForDerivations");
+            for at in attrs.sorted_by_name() {
+                if !is_plain_attr_name(at.name.as_str()) {
+                    continue;
+                }
+                let x = ev.force(&at.value)?;
+                if derivation(ev, &x, out, done)? {
+                    continue;
+                }
+                if let Value::Attrs(inner) = &x
+                    && let Some(r) = inner.get(recurse)
+                    && ev.expect_bool(r, Pos::NONE)?
+                {
+                    derivations(ev, &x, auto, out, done)?;
+                }
+            }
+            Ok(())
+        }
+        Value::List(items) => {
+            for item in items.iter() {
+                let x = ev.force(item)?;
+                if !derivation(ev, &x, out, done)? {
+                    derivations(ev, &x, auto, out, done)?;
+                }
+            }
+            Ok(())
+        }
+        _ => Err(Error::eval(
+            "expression does not evaluate to a derivation (or a set or list of those)",
+        )),
+    }
+}
+
+/// When the forced `v` is a derivation: adds its line (once per set) and says so.
+fn derivation(
+    ev: &Evaluator,
+    v: &Value,
+    out: &mut Vec<String>,
+    done: &mut HashSet<usize>,
+) -> Result<bool> {
+    let Value::Attrs(attrs) = v else {
+        return Ok(false);
+    };
+    if !ev.is_derivation(attrs)? {
+        return Ok(false);
+    }
+    if !done.insert(Rc::as_ptr(attrs) as usize) {
+        return Ok(true);
+    }
+    let string_attr = |name: &str| -> Result<String> {
+        match attrs.get(Sym::new(name)) {
+            Some(v) => Ok(ev.coerce_to_string(v, Pos::NONE, Coercion::AS_IS)?.s),
+            None => Ok(String::new()),
+        }
+    };
+    let drv_path = string_attr("drvPath")?;
+    let output = string_attr("outputName")?;
+    if output.is_empty() {
+        return Err(Error::eval(format!(
+            "derivation '{drv_path}' lacks an 'outputName' attribute"
+        )));
+    }
+    out.push(if output == "out" {
+        drv_path
+    } else {
+        format!("{drv_path}!{output}")
+    });
+    Ok(true)
+}
+
+/// Whether a set's attribute is one `nix-instantiate` looks at (`[A-Za-z_][A-Za-z0-9-_+]*`).
+fn is_plain_attr_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+'))
 }
 
 #[cfg(test)]
@@ -296,7 +419,7 @@ mod tests {
             "y",
             "s",
         ]);
-        let out = run(&a, "/", None, &|| Ok(String::new()));
+        let out = run(&a, "/", io(&a, None).unwrap(), &|| Ok(String::new()));
         assert_eq!(out.code, 0);
         assert_eq!(out.stdout, "[ 2 \"s\" ]\n");
     }

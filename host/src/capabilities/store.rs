@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use cap_std::fs::Dir;
 use evalbox_store::derivations::{DrvHashCache, compute_output_paths};
+use evalbox_store::objects::{Object, ObjectKind};
 use evalbox_store::{AddSource, BuildTarget, NixStore, PathFilter, TreeRoot};
 use nix_formats::derivation::{Derivation, DerivationOutput};
 use nix_formats::{FileIngestionMethod, HashAlgo, NixHash, StorePath};
@@ -204,6 +205,37 @@ impl StoreCapability {
             args: drv.args.clone(),
             env,
         })
+    }
+
+    /// The object at the absolute `path`, at or inside a valid store path.
+    async fn object(
+        &self,
+        operation: &'static str,
+        path: &str,
+    ) -> wasmtime::Result<Result<Option<Object>, wit::Error>> {
+        self.check_size(operation, path.len() as u64)?;
+        let store = match self.backend() {
+            Ok(store) => store,
+            Err(e) => return Ok(Err(e)),
+        };
+        let (store_path, rest) = match store.store_dir().parse_prefix(path) {
+            Ok(parsed) => parsed,
+            Err(e) => return Ok(Err(wit::Error::InvalidPath(format!("`{path}`: {e}")))),
+        };
+        let rel: Vec<&[u8]> = rest
+            .split('/')
+            .filter(|c| !c.is_empty() && *c != ".")
+            .map(str::as_bytes)
+            .collect();
+        if rel.iter().any(|c| *c == b"..") {
+            return Ok(Err(wit::Error::InvalidArgument(format!(
+                "`{path}` contains `..`; store reads take normalised paths"
+            ))));
+        }
+        Ok(store
+            .read_object(&store_path, &rel)
+            .await
+            .map_err(to_wit_error))
     }
 
     async fn add_tree(
@@ -449,6 +481,43 @@ impl wit::Host for StoreCapability {
         Ok(Ok(wit::BuildReport { results, log }))
     }
 
+    async fn lstat(&mut self, path: String) -> HostResult<Option<wit::ObjectKind>> {
+        let object = guest_try!(self.object("lstat", &path).await?);
+        Ok(Ok(object.map(|o| object_kind(o.kind()))))
+    }
+
+    async fn read_file(&mut self, path: String) -> HostResult<Vec<u8>> {
+        match guest_try!(self.object("read-file", &path).await?) {
+            Some(Object::Regular { contents, .. }) => Ok(Ok(contents)),
+            Some(_) => Ok(Err(wit::Error::InvalidArgument(format!(
+                "`{path}` is not a regular file"
+            )))),
+            None => Ok(Err(wit::Error::NotFound(format!(
+                "`{path}` does not exist"
+            )))),
+        }
+    }
+
+    async fn read_directory(&mut self, path: String) -> HostResult<Vec<(String, wit::ObjectKind)>> {
+        match guest_try!(self.object("read-directory", &path).await?) {
+            Some(Object::Directory(entries)) => Ok(Ok(entries
+                .into_iter()
+                .map(|(name, kind)| {
+                    (
+                        String::from_utf8_lossy(&name).into_owned(),
+                        object_kind(kind),
+                    )
+                })
+                .collect())),
+            Some(_) => Ok(Err(wit::Error::InvalidArgument(format!(
+                "`{path}` is not a directory"
+            )))),
+            None => Ok(Err(wit::Error::NotFound(format!(
+                "`{path}` does not exist"
+            )))),
+        }
+    }
+
     async fn query_derivation_outputs(
         &mut self,
         drv_path: String,
@@ -467,6 +536,19 @@ impl wit::Host for StoreCapability {
             .into_iter()
             .map(|(n, p)| (n, p.map(|p| dir.display(&p))))
             .collect()))
+    }
+}
+
+/// The WIT form of an object's kind.
+fn object_kind(kind: ObjectKind) -> wit::ObjectKind {
+    match kind {
+        ObjectKind::Regular { executable, size } => {
+            wit::ObjectKind::Regular(wit::RegularFile { executable, size })
+        }
+        ObjectKind::Directory => wit::ObjectKind::Directory,
+        ObjectKind::Symlink(target) => {
+            wit::ObjectKind::Symlink(String::from_utf8_lossy(&target).into_owned())
+        }
     }
 }
 

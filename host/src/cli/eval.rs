@@ -1,5 +1,6 @@
-//! `evalbox eval` and `evalbox parse`: the Nix language in the sandbox, with
-//! `nix-instantiate --eval`/`--parse`'s command line and output.
+//! `evalbox eval`, `evalbox instantiate` and `evalbox parse`: the Nix language in the sandbox,
+//! with `nix-instantiate --eval`/`nix-instantiate`/`--parse`'s command line and output. The
+//! guest's store is the one `--store` (or `$NIX_REMOTE`) names, the embedded store by default.
 //!
 //! The evaluator is the `nix-eval` guest embedded in evalbox (see [`evalbox::nix_eval`]). This
 //! module decides what the guest may read — the current directory, the directory of each FILE,
@@ -48,6 +49,8 @@ pub struct EvalArgs {
 pub enum Mode {
     /// `--eval`.
     Eval,
+    /// Instantiation: write the derivations, print their `.drv` paths.
+    Instantiate,
     /// `--parse`.
     Parse,
 }
@@ -78,10 +81,11 @@ struct Plan {
 /// for a file, or the other way round.
 fn plan(mode: Mode, args: &[String], nix_path: Option<&str>) -> anyhow::Result<Plan> {
     let mut plan = Plan {
-        guest_args: vec![match mode {
-            Mode::Eval => "--eval".to_owned(),
-            Mode::Parse => "--parse".to_owned(),
-        }],
+        guest_args: match mode {
+            Mode::Eval => vec!["--eval".to_owned()],
+            Mode::Instantiate => Vec::new(),
+            Mode::Parse => vec!["--parse".to_owned()],
+        },
         ..Plan::default()
     };
     let mut i = 0;
@@ -257,8 +261,13 @@ pub fn run(globals: &Globals, mode: Mode, args: EvalArgs) -> anyhow::Result<Exit
     let guest = sandbox
         .prepare_with_digest(&wasm.bytes, &wasm.sha256)
         .context("cannot prepare the Nix guest")?;
-    // Store operations are not used yet: derivation paths are computed by the guest itself.
-    let _ = globals;
+    // Opened on the guest's first store call: an evaluation that never writes to the store
+    // does not create or open one.
+    let store = evalbox::LazyStore::new(globals.store.as_deref()).context("bad store")?;
+    let config = RunConfig {
+        store: Some(std::sync::Arc::new(store)),
+        ..config
+    };
     let outcome = sandbox.run_blocking(&guest, &config)?;
     Ok(super::finish(&outcome, "the evaluation"))
 }

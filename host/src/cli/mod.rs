@@ -40,6 +40,9 @@ enum Command {
     Inspect(run::InspectArgs),
     /// Evaluate a Nix expression in the sandbox, like `nix-instantiate --eval`.
     Eval(eval::EvalArgs),
+    /// Instantiate derivations in the sandbox and print their `.drv` paths, like
+    /// `nix-instantiate`.
+    Instantiate(eval::EvalArgs),
     /// Parse a Nix file (or `-` for stdin) in the sandbox, like `nix-instantiate --parse`.
     Parse(eval::EvalArgs),
 }
@@ -59,6 +62,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(&globals, args),
         Command::Inspect(args) => run::inspect(&globals, args),
         Command::Eval(args) => eval::run(&globals, eval::Mode::Eval, args),
+        Command::Instantiate(args) => eval::run(&globals, eval::Mode::Instantiate, args),
         Command::Parse(args) => eval::run(&globals, eval::Mode::Parse, args),
     };
     match result {

@@ -23,6 +23,7 @@ use nix_formats::{FileIngestionMethod, HashAlgo, StoreDir, StorePath};
 mod error;
 pub mod fs;
 pub mod local;
+pub mod objects;
 mod path_info;
 pub mod uri;
 
@@ -175,6 +176,21 @@ pub trait NixStore: Send + Sync + fmt::Debug {
 
     /// Protect `path` from garbage collection for as long as this store handle lives.
     async fn add_temp_root(&self, path: &StorePath) -> Result<()>;
+
+    /// The object at `rel` (directory entry names, from the root) inside the valid store path
+    /// `path`, following nothing; `None` when the path is not valid or nothing is there.
+    async fn read_object(
+        &self,
+        path: &StorePath,
+        rel: &[&[u8]],
+    ) -> Result<Option<objects::Object>> {
+        if !self.is_valid_path(path).await? {
+            return Ok(None);
+        }
+        let mut nar = Vec::new();
+        self.nar_from_path(path, &mut nar).await?;
+        objects::find_in_nar(&nar, rel)
+    }
 
     /// Read and parse a valid `.drv` file.
     async fn read_derivation(&self, drv_path: &StorePath) -> Result<Derivation> {

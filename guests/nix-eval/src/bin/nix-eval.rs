@@ -38,7 +38,14 @@ fn surroundings() -> (String, Option<Vec<String>>) {
 fn run(mut args: cli::Args, cwd: String, roots: Option<Vec<String>>, stack: usize) -> i32 {
     // Leave room for the frames between the budget check and the deepest native call.
     args.opts.stack_budget = stack - stack / 8;
-    let out = cli::run(&args, &cwd, roots, &|| {
+    let io = match cli::io(&args, roots) {
+        Ok(io) => io,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 1;
+        }
+    };
+    let out = cli::run(&args, &cwd, io, &|| {
         let mut s = String::new();
         std::io::stdin().read_to_string(&mut s)?;
         Ok(s)

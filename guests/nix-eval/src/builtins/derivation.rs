@@ -2,6 +2,7 @@
 //! [`nix_formats::Derivation`] (its inputs from the string contexts of its attributes) and
 //! hands it to the I/O boundary, which computes its output paths and writes it.
 
+use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use nix_formats::{Derivation, DerivationOutput, FileIngestionMethod, NixHash, StoreDir};
@@ -58,6 +59,18 @@ pub(super) fn derivation_fn(ev: &Evaluator) -> Result<Value> {
     let f = ev.eval(&ir, &ev.base_env.clone())?;
     *ev.derivation_fn.borrow_mut() = Some(f.clone());
     Ok(f)
+}
+
+/// The closure of the store path `p`: it and everything it refers to, recursively.
+fn closure(ev: &Evaluator, p: &str) -> std::result::Result<BTreeSet<String>, crate::io::IoError> {
+    let mut seen = BTreeSet::new();
+    let mut todo = vec![p.to_owned()];
+    while let Some(q) = todo.pop() {
+        if seen.insert(q.clone()) {
+            todo.extend(ev.io.references(&q)?);
+        }
+    }
+    Ok(seen)
 }
 
 /// `builtins.derivationStrict`.
@@ -279,14 +292,22 @@ fn derivation_strict_named(
                 drv.input_sources.insert(parse(p)?);
             }
             ContextElem::DrvDeep(p) => {
-                let outputs = ev
-                    .io
-                    .derivation_outputs(p)
-                    .map_err(|e| Error::from(e).at(pos))?;
-                drv.input_derivations
-                    .entry(parse(p)?)
-                    .or_default()
-                    .extend(outputs);
+                // The whole closure of the `.drv`, as Nix does: every path in it is an input
+                // source, every derivation in it an input with all its outputs.
+                for q in closure(ev, p).map_err(|e| Error::from(e).at(pos))? {
+                    let sp = parse(&q)?;
+                    if sp.is_derivation() {
+                        let outputs = ev
+                            .io
+                            .derivation_outputs(&q)
+                            .map_err(|e| Error::from(e).at(pos))?;
+                        drv.input_derivations
+                            .entry(sp.clone())
+                            .or_default()
+                            .extend(outputs);
+                    }
+                    drv.input_sources.insert(sp);
+                }
             }
             ContextElem::Built { drv: p, output } => {
                 drv.input_derivations

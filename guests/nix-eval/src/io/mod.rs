@@ -1,19 +1,25 @@
 //! The evaluator's one I/O boundary: every file it reads and every store effect it has goes
 //! through an [`EvalIo`]. Nothing else in the evaluator touches the file system or a store.
 //!
-//! [`StdIo`] is the implementation the `nix-eval` binary uses, natively and as the wasm guest:
-//! file reads through `std::fs` (in the sandbox that is WASI, confined to the read-only
-//! sources the host preopened) and a [`PureStore`] that computes store paths exactly as Nix
-//! would without writing anything. A read the sandbox refuses is [`IoError::Refused`], told
-//! apart by the boundary itself from the preopened directories, never by a global.
+//! Two implementations: `HostIo`, the evaluator in the sandbox on its capabilities (sources
+//! through WASI, the store through the store capability: paths added, derivations written and
+//! store paths read by the host), and [`StdIo`], for the native evaluator and
+//! `--readonly-mode`: file reads through `std::fs` and a [`PureStore`] that computes store
+//! paths exactly as Nix would without writing anything. A read the sandbox refuses is
+//! [`IoError::Refused`], told apart by the boundary itself from the preopened directories,
+//! never by a global.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use nix_formats::{Derivation, FileIngestionMethod, NixHash};
 
+#[cfg(all(target_os = "wasi", target_env = "p2"))]
+mod host;
 mod pure_store;
 mod std_io;
 
+#[cfg(all(target_os = "wasi", target_env = "p2"))]
+pub use host::HostIo;
 pub use pure_store::PureStore;
 pub use std_io::StdIo;
 #[cfg(all(target_os = "wasi", target_env = "p2"))]
@@ -130,4 +136,7 @@ pub trait EvalIo {
     /// The output names of the derivation at `drv_path` (for a `=drv` string context, which
     /// depends on all of them).
     fn derivation_outputs(&self, drv_path: &str) -> Result<BTreeSet<String>, IoError>;
+
+    /// The store paths the valid store path `path` refers to.
+    fn references(&self, path: &str) -> Result<BTreeSet<String>, IoError>;
 }

@@ -32,6 +32,8 @@ pub struct PureStore {
     dir_str: String,
     /// The derivations computed so far, by `.drv` path.
     drvs: RefCell<BTreeMap<String, KnownDrv>>,
+    /// The references of every path computed so far.
+    references: RefCell<BTreeMap<String, BTreeSet<String>>>,
 }
 
 fn store_error(e: impl std::fmt::Display) -> IoError {
@@ -55,6 +57,7 @@ impl PureStore {
             dir_str: parsed.as_str().to_owned(),
             dir: parsed,
             drvs: RefCell::default(),
+            references: RefCell::default(),
         })
     }
 
@@ -96,7 +99,11 @@ impl PureStore {
             .dir
             .make_fixed_output_path(req.name, req.method, &hash, &BTreeSet::new(), false)
             .map_err(store_error)?;
-        Ok(self.dir.display(&path))
+        let path = self.dir.display(&path);
+        self.references
+            .borrow_mut()
+            .insert(path.clone(), BTreeSet::new());
+        Ok(path)
     }
 
     /// The path of a text file (`builtins.toFile`) referring to `references`.
@@ -116,7 +123,11 @@ impl PureStore {
             .dir
             .make_text_path(name, &hash, &refs)
             .map_err(store_error)?;
-        Ok(self.dir.display(&path))
+        let path = self.dir.display(&path);
+        self.references
+            .borrow_mut()
+            .insert(path.clone(), references.clone());
+        Ok(path)
     }
 
     /// Computes the output paths and `.drv` path of `drv` and remembers it.
@@ -146,6 +157,15 @@ impl PureStore {
                 )
             })
             .collect();
+        let references = drv
+            .input_sources
+            .iter()
+            .chain(drv.input_derivations.keys())
+            .map(|p| self.dir.display(p))
+            .collect();
+        self.references
+            .borrow_mut()
+            .insert(drv_path.clone(), references);
         self.drvs.borrow_mut().insert(
             drv_path.clone(),
             KnownDrv {
@@ -154,6 +174,15 @@ impl PureStore {
             },
         );
         Ok(AddedDerivation { drv_path, outputs })
+    }
+
+    /// The references of a path computed earlier in this evaluation.
+    pub fn references(&self, path: &str) -> Result<BTreeSet<String>, IoError> {
+        self.references
+            .borrow()
+            .get(path)
+            .cloned()
+            .ok_or_else(|| IoError::Store(format!("path '{path}' is not known to this evaluation")))
     }
 
     /// The output names of a derivation computed earlier in this evaluation.

@@ -140,6 +140,10 @@ impl EvalIo for StdIo {
     fn derivation_outputs(&self, drv_path: &str) -> Result<BTreeSet<String>, IoError> {
         self.store.derivation_outputs(drv_path)
     }
+
+    fn references(&self, path: &str) -> Result<BTreeSet<String>, IoError> {
+        self.store.references(path)
+    }
 }
 
 /// The directories the host preopened for this guest, as the guest sees them: WASI itself

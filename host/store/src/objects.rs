@@ -1,0 +1,200 @@
+//! Reading what is inside a valid store path: a file's contents, a directory's entries, a
+//! symlink's target. Any backend can serve it from the path's NAR ([`find_in_nar`]); nothing
+//! is followed, so nothing outside the store path can be reached.
+
+use std::io::Read;
+
+use nix_formats::nar::reader::{Event, NarReader};
+
+use crate::{Error, Result};
+
+/// What a file system object is, without its contents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectKind {
+    /// A regular file.
+    Regular {
+        /// Whether it is executable.
+        executable: bool,
+        /// Its size in bytes.
+        size: u64,
+    },
+    /// A directory.
+    Directory,
+    /// A symbolic link and its target.
+    Symlink(Vec<u8>),
+}
+
+/// A file system object with its contents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Object {
+    /// A regular file.
+    Regular {
+        /// Whether it is executable.
+        executable: bool,
+        /// The contents.
+        contents: Vec<u8>,
+    },
+    /// A directory: its entries, sorted by name, each with its kind.
+    Directory(Vec<(Vec<u8>, ObjectKind)>),
+    /// A symbolic link and its target.
+    Symlink(Vec<u8>),
+}
+
+impl Object {
+    /// What the object is.
+    pub fn kind(&self) -> ObjectKind {
+        match self {
+            Object::Regular {
+                executable,
+                contents,
+            } => ObjectKind::Regular {
+                executable: *executable,
+                size: contents.len() as u64,
+            },
+            Object::Directory(_) => ObjectKind::Directory,
+            Object::Symlink(target) => ObjectKind::Symlink(target.clone()),
+        }
+    }
+}
+
+fn corrupt(e: nix_formats::nar::Error) -> Error {
+    Error::Corrupt(format!("a store path's NAR: {e}"))
+}
+
+/// The object at `rel` (names of directory entries, from the root) in the NAR `nar`, or
+/// `None` when there is none: a missing entry, or a file or symlink where a directory would
+/// have to be.
+pub fn find_in_nar(nar: &[u8], rel: &[&[u8]]) -> Result<Option<Object>> {
+    let mut r = NarReader::new(nar);
+    let mut event = r.next_event().map_err(corrupt)?;
+    for name in rel {
+        if event != Some(Event::DirStart) {
+            return Ok(None);
+        }
+        loop {
+            match r.next_event().map_err(corrupt)? {
+                Some(Event::Entry(entry)) if entry == *name => break,
+                Some(Event::Entry(_)) => skip_node(&mut r)?,
+                _ => return Ok(None),
+            }
+        }
+        event = r.next_event().map_err(corrupt)?;
+    }
+    Ok(Some(match event {
+        Some(Event::File { executable, .. }) => {
+            let mut contents = Vec::new();
+            r.contents()
+                .read_to_end(&mut contents)
+                .map_err(|e| corrupt(e.into()))?;
+            Object::Regular {
+                executable,
+                contents,
+            }
+        }
+        Some(Event::Symlink(target)) => Object::Symlink(target),
+        Some(Event::DirStart) => {
+            let mut entries = Vec::new();
+            while let Some(Event::Entry(name)) = r.next_event().map_err(corrupt)? {
+                let kind = match r.next_event().map_err(corrupt)? {
+                    Some(Event::File { executable, size }) => {
+                        ObjectKind::Regular { executable, size }
+                    }
+                    Some(Event::Symlink(target)) => ObjectKind::Symlink(target),
+                    Some(Event::DirStart) => {
+                        skip_dir(&mut r)?;
+                        ObjectKind::Directory
+                    }
+                    _ => return Err(Error::Corrupt("a NAR entry without a node".into())),
+                };
+                entries.push((name, kind));
+            }
+            Object::Directory(entries)
+        }
+        _ => return Err(Error::Corrupt("a NAR without a root node".into())),
+    }))
+}
+
+/// Skips the node of an entry whose name was just read.
+fn skip_node(r: &mut NarReader<&[u8]>) -> Result<()> {
+    match r.next_event().map_err(corrupt)? {
+        Some(Event::DirStart) => skip_dir(r),
+        Some(_) => Ok(()),
+        None => Err(Error::Corrupt("a NAR entry without a node".into())),
+    }
+}
+
+/// Skips the rest of a directory whose start was just read.
+fn skip_dir(r: &mut NarReader<&[u8]>) -> Result<()> {
+    let mut depth = 1;
+    while depth > 0 {
+        match r.next_event().map_err(corrupt)? {
+            Some(Event::DirStart) => depth += 1,
+            Some(Event::DirEnd) => depth -= 1,
+            Some(_) => {}
+            None => return Err(Error::Corrupt("a NAR directory without its end".into())),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nar() -> Vec<u8> {
+        let mut buf = Vec::new();
+        let root = nix_formats::nar::writer::open(&mut buf).unwrap();
+        let mut dir = root.directory().unwrap();
+        dir.entry(b"a.nix")
+            .unwrap()
+            .file(false, 1, &mut &b"1"[..])
+            .unwrap();
+        {
+            let mut bin = dir.entry(b"bin").unwrap().directory().unwrap();
+            bin.entry(b"run")
+                .unwrap()
+                .file(true, 2, &mut &b"#!"[..])
+                .unwrap();
+            bin.close().unwrap();
+        }
+        dir.entry(b"link").unwrap().symlink(b"a.nix").unwrap();
+        dir.close().unwrap();
+        buf
+    }
+
+    #[test]
+    fn finds_objects_without_following_anything() {
+        let nar = nar();
+        assert_eq!(
+            find_in_nar(&nar, &[b"bin", b"run"]).unwrap(),
+            Some(Object::Regular {
+                executable: true,
+                contents: b"#!".to_vec()
+            })
+        );
+        assert_eq!(
+            find_in_nar(&nar, &[b"link"]).unwrap(),
+            Some(Object::Symlink(b"a.nix".to_vec()))
+        );
+        assert_eq!(find_in_nar(&nar, &[b"link", b"x"]).unwrap(), None);
+        assert_eq!(find_in_nar(&nar, &[b"a.nix", b"x"]).unwrap(), None);
+        assert_eq!(find_in_nar(&nar, &[b"missing"]).unwrap(), None);
+        let Some(Object::Directory(entries)) = find_in_nar(&nar, &[]).unwrap() else {
+            panic!("the root is a directory")
+        };
+        assert_eq!(
+            entries,
+            vec![
+                (
+                    b"a.nix".to_vec(),
+                    ObjectKind::Regular {
+                        executable: false,
+                        size: 1
+                    }
+                ),
+                (b"bin".to_vec(), ObjectKind::Directory),
+                (b"link".to_vec(), ObjectKind::Symlink(b"a.nix".to_vec())),
+            ]
+        );
+    }
+}

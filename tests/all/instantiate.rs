@@ -1,0 +1,169 @@
+//! `evalbox instantiate` against `nix-instantiate` (Nix 2.8): the Nix guest on the store
+//! capability must print the same `.drv` paths and write byte-identical `.drv` files, with the
+//! sources it copied ingested as Nix ingests them (executables, symlinks, filters), and real
+//! Nix must then accept the embedded store (`--verify --check-contents`). Each side writes to
+//! a throw-away store of its own.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+
+use evalbox_tests::{evalbox_local, have_nix, nix_store_on, run_ok};
+
+/// The corpus and the tree it reads, in a fresh directory.
+fn corpus() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors");
+    for f in ["drvs.nix", "instantiate.nix"] {
+        fs::copy(vectors.join(f), dir.path().join(f)).expect("copy the corpus");
+    }
+    let tree = dir.path().join("tree");
+    fs::create_dir_all(tree.join("bin")).unwrap();
+    fs::create_dir_all(tree.join("sub/deeper")).unwrap();
+    fs::create_dir_all(tree.join("empty")).unwrap();
+    fs::write(tree.join("a.txt"), "a\n").unwrap();
+    fs::write(tree.join("sub/b.txt"), "b\n").unwrap();
+    fs::write(tree.join("sub/deeper/c.nix"), "{ }\n").unwrap();
+    fs::write(tree.join("bin/run.sh"), "#!/bin/sh\necho run\n").unwrap();
+    fs::set_permissions(tree.join("bin/run.sh"), fs::Permissions::from_mode(0o755)).unwrap();
+    // Group and other execute bits alone do not make a file executable for Nix.
+    fs::write(tree.join("bin/not-exec"), "x").unwrap();
+    fs::set_permissions(tree.join("bin/not-exec"), fs::Permissions::from_mode(0o611)).unwrap();
+    std::os::unix::fs::symlink("a.txt", tree.join("link")).unwrap();
+    std::os::unix::fs::symlink("../a.txt", tree.join("sub/uplink")).unwrap();
+    dir
+}
+
+/// The `.drv` path of a line `nix-instantiate` prints (`path` or `path!output`).
+fn drv_of(line: &str) -> &str {
+    line.split('!').next().unwrap_or(line)
+}
+
+/// The file a store path is at in the chroot store `root`.
+fn in_root(root: &Path, store_path: &str) -> std::path::PathBuf {
+    root.join(store_path.trim_start_matches('/'))
+}
+
+#[test]
+fn instantiation_matches_nix_instantiate() {
+    if !have_nix("instantiation_matches_nix_instantiate") {
+        return;
+    }
+    let dir = corpus();
+    let ours = tempfile::tempdir().unwrap();
+    let theirs = tempfile::tempdir().unwrap();
+    let names = run_ok(
+        Command::new("nix-instantiate")
+            .current_dir(dir.path())
+            .args([
+                "--eval",
+                "--json",
+                "-E",
+                "builtins.attrNames (import ./instantiate.nix)",
+            ])
+            .arg("--readonly-mode")
+            .env_remove("NIX_REMOTE"),
+    );
+    let names: Vec<String> = serde_json::from_str(&names).expect("attribute names");
+    assert!(
+        names.len() > 30,
+        "the corpus has {} attributes",
+        names.len()
+    );
+    let mut drvs = BTreeSet::new();
+    for name in &names {
+        let expected = run_ok(
+            Command::new("nix-instantiate")
+                .current_dir(dir.path())
+                .arg("--store")
+                .arg(format!("local?root={}", theirs.path().display()))
+                .args(["instantiate.nix", "-A", name])
+                .env_remove("NIX_REMOTE"),
+        );
+        let got = run_ok(evalbox_local(ours.path()).current_dir(dir.path()).args([
+            "instantiate",
+            "instantiate.nix",
+            "-A",
+            name,
+        ]));
+        assert_eq!(got, expected, "{name}: evalbox and nix-instantiate print");
+        drvs.extend(got.lines().map(|l| drv_of(l).to_owned()));
+    }
+    // Every .drv of both closures, byte for byte.
+    let closure = |root: &Path| -> BTreeSet<String> {
+        run_ok(nix_store_on(root).arg("-qR").args(&drvs))
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    };
+    let ours_closure = closure(ours.path());
+    assert_eq!(
+        ours_closure,
+        closure(theirs.path()),
+        "the closures of the .drv files"
+    );
+    for path in &ours_closure {
+        let (a, b) = (in_root(ours.path(), path), in_root(theirs.path(), path));
+        if a.is_file() {
+            assert_eq!(fs::read(&a).unwrap(), fs::read(&b).unwrap(), "{path}");
+        }
+    }
+    run_ok(nix_store_on(ours.path()).args(["--verify", "--check-contents"]));
+}
+
+#[test]
+fn store_paths_read_back_in_the_sandbox() {
+    let dir = corpus();
+    let store = tempfile::tempdir().unwrap();
+    let eval = |expr: &str| {
+        run_ok(
+            evalbox_local(store.path())
+                .current_dir(dir.path())
+                .args(["eval", "--strict", "-E", expr]),
+        )
+    };
+    assert_eq!(eval(r#"builtins.readFile "${./tree/a.txt}""#), "\"a\\n\"\n");
+    assert_eq!(
+        eval(r#"builtins.readDir "${./tree}""#),
+        "{ \"a.txt\" = \"regular\"; bin = \"directory\"; empty = \"directory\"; link = \"symlink\"; sub = \"directory\"; }\n"
+    );
+    // A symlink inside a store path is followed within the store.
+    assert_eq!(
+        eval(r#"builtins.readFile "${./tree}/sub/uplink""#),
+        "\"a\\n\"\n"
+    );
+    assert_eq!(
+        eval(r#"builtins.readFileType "${./tree}/link""#),
+        "\"symlink\"\n"
+    );
+    assert_eq!(
+        eval(r#"builtins.pathExists "${./tree}/missing""#),
+        "false\n"
+    );
+    assert_eq!(
+        eval(r#"import (builtins.toFile "x.nix" "{ a = 1; }")"#),
+        "{ a = 1; }\n"
+    );
+    assert_eq!(
+        eval(r#"builtins.hashFile "sha256" "${./tree/a.txt}""#),
+        "\"87428fc522803d31065e7bce3cf03fe475096631e5e07bbd7a0fde60c4cf25c7\"\n"
+    );
+    // Nothing but valid store paths is readable in the store directory.
+    let out = evalbox_local(store.path())
+        .current_dir(dir.path())
+        .args([
+            "eval",
+            "-E",
+            "builtins.readFile /nix/store/00000000000000000000000000000000-x",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not exist"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
