@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::sync::Arc;
 
+use evalbox_store::settings::BuildSettings;
 use evalbox_store::{AddSource, BuildResult, BuildTarget, NixStore, PathInfo, StoreUri};
 use nix_formats::derivation::Derivation;
 use nix_formats::{FileIngestionMethod, HashAlgo, StoreDir, StorePath};
@@ -34,6 +35,7 @@ fn parse_uri(uri: Option<&str>) -> evalbox_store::Result<StoreUri> {
 pub struct LazyStore {
     uri: StoreUri,
     store_dir: StoreDir,
+    build_settings: Option<BuildSettings>,
     opened: tokio::sync::OnceCell<Arc<dyn NixStore>>,
 }
 
@@ -45,8 +47,16 @@ impl LazyStore {
         Ok(LazyStore {
             uri,
             store_dir,
+            build_settings: None,
             opened: tokio::sync::OnceCell::new(),
         })
+    }
+
+    /// How the store builds, once opened (the embedded store's builder; a daemon builds as
+    /// it is configured).
+    pub fn with_build_settings(mut self, settings: BuildSettings) -> Self {
+        self.build_settings = Some(settings);
+        self
     }
 
     /// The URI this store opens.
@@ -58,6 +68,14 @@ impl LazyStore {
         self.opened
             .get_or_try_init(|| async {
                 let store = open_uri(&self.uri).await?;
+                if let (Some(settings), Some(local)) = (
+                    &self.build_settings,
+                    store
+                        .as_any()
+                        .downcast_ref::<evalbox_store::local::LocalStore>(),
+                ) {
+                    local.set_build_settings(settings.clone());
+                }
                 // The store directory was promised before opening; the backend must agree.
                 if store.store_dir().as_str() != self.store_dir.as_str() {
                     return Err(evalbox_store::Error::BadInput(format!(

@@ -167,3 +167,52 @@ fn store_paths_read_back_in_the_sandbox() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn instantiation_through_the_daemon_matches() {
+    if !evalbox_tests::have_daemon("instantiation_through_the_daemon_matches") {
+        return;
+    }
+    let dir = corpus();
+    let theirs = tempfile::tempdir().unwrap();
+    for name in [
+        "simple",
+        "dep",
+        "depOnDep",
+        "pathFiltered",
+        "toFileRefs",
+        "wholeDrv",
+        "list",
+    ] {
+        let expected = run_ok(
+            Command::new("nix-instantiate")
+                .current_dir(dir.path())
+                .arg("--store")
+                .arg(format!("local?root={}", theirs.path().display()))
+                .args(["instantiate.nix", "-A", name])
+                .env_remove("NIX_REMOTE"),
+        );
+        let got = run_ok(
+            Command::new(evalbox_tests::evalbox_bin())
+                .current_dir(dir.path())
+                .args([
+                    "--store",
+                    "daemon",
+                    "instantiate",
+                    "instantiate.nix",
+                    "-A",
+                    name,
+                ])
+                .env_remove("NIX_REMOTE"),
+        );
+        assert_eq!(got, expected, "{name} through the daemon");
+        for line in got.lines() {
+            let drv = drv_of(line);
+            assert_eq!(
+                fs::read(drv).unwrap(),
+                fs::read(in_root(theirs.path(), drv)).unwrap(),
+                "{drv} written by the daemon"
+            );
+        }
+    }
+}

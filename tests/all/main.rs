@@ -1,4 +1,5 @@
 //! One integration-test binary; each module names what it covers.
+mod build;
 mod daemon;
 mod instantiate;
 mod layers;

@@ -20,7 +20,8 @@
 ///
 /// Every flag of the grammar: `--eval`/`--parse` (mode), `--strict`, `--json`, `--xml`,
 /// `--no-location`, `--show-trace`, `--no-show-trace`, `-E`/`--expr`, `--impure`,
-/// `--pure-eval`, `--read-write-mode`, `--readonly-mode` take none; `-A`/`--attr`,
+/// `--pure-eval`, `--read-write-mode`, `--readonly-mode` and `--no-ifd` (evalbox's short
+/// `--option allow-import-from-derivation false`) take none; `-A`/`--attr`,
 /// `-I`/`--include`, `--nix-path`, `--env K=V`, `--system`, `--current-time`,
 /// `--max-call-depth`, `--extra-experimental-features`, `--experimental-features` and every
 /// `--lint-NAME LEVEL` take one; `--arg`, `--argstr` and `--option` take two. Anything else
@@ -29,7 +30,7 @@ pub fn arity(flag: &str) -> Option<usize> {
     Some(match flag {
         "--eval" | "--parse" | "--strict" | "--json" | "--xml" | "--no-location"
         | "--show-trace" | "--no-show-trace" | "-E" | "--expr" | "--impure" | "--pure-eval"
-        | "--read-write-mode" | "--readonly-mode" => 0,
+        | "--read-write-mode" | "--readonly-mode" | "--no-ifd" => 0,
         "-A"
         | "--attr"
         | "-I"
@@ -209,6 +210,9 @@ pub struct Command {
     /// `--readonly-mode`: compute store paths without writing anything (the last of
     /// `--readonly-mode`/`--read-write-mode` wins).
     pub readonly_mode: bool,
+    /// `--no-ifd`, or `--option allow-import-from-derivation false`: reading a derivation's
+    /// output during evaluation is an error instead of building it (Nix builds by default).
+    pub no_ifd: bool,
 }
 
 impl Command {
@@ -247,6 +251,7 @@ impl Command {
                 "--no-show-trace" => c.show_trace = false,
                 "-E" | "--expr" => c.expr = true,
                 "--readonly-mode" => c.readonly_mode = true,
+                "--no-ifd" => c.no_ifd = true,
                 "--read-write-mode" => c.readonly_mode = false,
                 "-A" | "--attr" => c.attrs.push(value(0)),
                 "--arg" => c.auto_args.push(AutoArg {
@@ -274,6 +279,13 @@ impl Command {
                     .experimental
                     .extend(values[0].split_whitespace().map(str::to_owned)),
                 "--option" => {
+                    if values[0] == "allow-import-from-derivation" {
+                        c.no_ifd = match values[1].as_str() {
+                            "true" => false,
+                            "false" => true,
+                            _ => return Err(Error::BadValue(value(0), value(1))),
+                        };
+                    }
                     if values[0] == "max-call-depth" {
                         c.max_call_depth = Some(
                             values[1]

@@ -47,6 +47,7 @@ pub fn parse_args(argv: &[String], cwd: &str) -> std::result::Result<Args, nix_a
     if let Some(depth) = cmd.max_call_depth {
         opts.max_call_depth = depth;
     }
+    opts.allow_ifd = !cmd.no_ifd;
     Ok(Args { cmd, opts })
 }
 

@@ -15,11 +15,16 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use std::sync::{Arc, Mutex};
+
 use anyhow::Context as _;
 use clap::Args;
 use evalbox::capabilities::Preopen;
+use evalbox::runtime::OutputTarget;
 use evalbox::runtime::{self, Limits};
 use evalbox::sandbox::RunConfig;
+use evalbox::sandbox::RunOutcome;
+use evalbox::store::{BuildTarget, NixStore};
 
 use super::Globals;
 
@@ -51,6 +56,8 @@ pub enum Mode {
     Eval,
     /// Instantiation: write the derivations, print their `.drv` paths.
     Instantiate,
+    /// Instantiation, then building the derivations and printing their output paths.
+    Build,
     /// `--parse`.
     Parse,
 }
@@ -74,6 +81,8 @@ struct Plan {
     max_memory: Option<u64>,
     /// `--no-cache`.
     no_cache: bool,
+    /// `--option NAME VALUE` pairs, for the store's build settings.
+    options: Vec<(String, String)>,
 }
 
 /// Splits the command line into the sandbox's flags and nix-instantiate's, which are read
@@ -83,7 +92,7 @@ fn plan(mode: Mode, args: &[String], nix_path: Option<&str>) -> anyhow::Result<P
     let mut plan = Plan {
         guest_args: match mode {
             Mode::Eval => vec!["--eval".to_owned()],
-            Mode::Instantiate => Vec::new(),
+            Mode::Instantiate | Mode::Build => Vec::new(),
             Mode::Parse => vec!["--parse".to_owned()],
         },
         ..Plan::default()
@@ -137,6 +146,7 @@ fn plan(mode: Mode, args: &[String], nix_path: Option<&str>) -> anyhow::Result<P
         plan.guest_args.push(nix_path.to_owned());
     }
     let cmd = nix_args::Command::parse(&plan.guest_args)?;
+    plan.options = cmd.options.clone();
     for source in cmd.sources() {
         match source {
             nix_args::Source::Stdin => plan.stdin = true,
@@ -263,13 +273,48 @@ pub fn run(globals: &Globals, mode: Mode, args: EvalArgs) -> anyhow::Result<Exit
         .context("cannot prepare the Nix guest")?;
     // Opened on the guest's first store call: an evaluation that never writes to the store
     // does not create or open one.
-    let store = evalbox::LazyStore::new(globals.store.as_deref()).context("bad store")?;
+    let mut settings = super::build_settings(&plan.options)?;
+    settings.log = Some(Arc::new(|line: &str| eprintln!("{line}")));
+    let store: Arc<dyn NixStore> = Arc::new(
+        evalbox::LazyStore::new(globals.store.as_deref())
+            .context("bad store")?
+            .with_build_settings(settings),
+    );
+    let printed = Arc::new(Mutex::new(Vec::new()));
     let config = RunConfig {
-        store: Some(std::sync::Arc::new(store)),
+        store: Some(store.clone()),
+        stdout: match mode {
+            Mode::Build => OutputTarget::Buffer(printed.clone()),
+            _ => OutputTarget::Stdout,
+        },
         ..config
     };
     let outcome = sandbox.run_blocking(&guest, &config)?;
-    Ok(super::finish(&outcome, "the evaluation"))
+    if mode != Mode::Build || outcome != RunOutcome::Exited(0) {
+        return Ok(super::finish(&outcome, "the evaluation"));
+    }
+    // `nix-build --no-out-link`: build what was instantiated, print the outputs' paths.
+    let printed = String::from_utf8(printed.lock().map(|b| b.clone()).unwrap_or_default())
+        .context("the evaluator printed something other than UTF-8")?;
+    let dir = store.store_dir().clone();
+    let mut wanted = Vec::new();
+    for line in printed.lines() {
+        let (drv, output) = line.split_once('!').unwrap_or((line, "out"));
+        let drv_path = dir
+            .parse(drv)
+            .with_context(|| format!("the evaluator printed '{line}', not a .drv path"))?;
+        wanted.push(BuildTarget {
+            drv_path,
+            outputs: [output.to_owned()].into(),
+        });
+    }
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(super::build_and_print(store.as_ref(), &wanted, |r, out| {
+            r.outputs.get(out).cloned().into_iter().collect()
+        }))
 }
 
 #[cfg(test)]

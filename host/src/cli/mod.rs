@@ -11,6 +11,9 @@ use clap::{Parser, Subcommand};
 use evalbox::runtime::cache::ComponentCache;
 use evalbox::runtime::engine::EngineOptions;
 use evalbox::sandbox::{RunOutcome, Sandbox, SandboxOptions};
+use evalbox::store::settings::BuildSettings;
+use evalbox::store::{BuildResult, BuildTarget, NixStore};
+use nix_formats::StorePath;
 
 mod eval;
 mod run;
@@ -43,6 +46,8 @@ enum Command {
     /// Instantiate derivations in the sandbox and print their `.drv` paths, like
     /// `nix-instantiate`.
     Instantiate(eval::EvalArgs),
+    /// Instantiate and build, printing output paths, like `nix-build --no-out-link`.
+    Build(eval::EvalArgs),
     /// Parse a Nix file (or `-` for stdin) in the sandbox, like `nix-instantiate --parse`.
     Parse(eval::EvalArgs),
 }
@@ -63,6 +68,7 @@ pub fn main() -> ExitCode {
         Command::Inspect(args) => run::inspect(&globals, args),
         Command::Eval(args) => eval::run(&globals, eval::Mode::Eval, args),
         Command::Instantiate(args) => eval::run(&globals, eval::Mode::Instantiate, args),
+        Command::Build(args) => eval::run(&globals, eval::Mode::Build, args),
         Command::Parse(args) => eval::run(&globals, eval::Mode::Parse, args),
     };
     match result {
@@ -117,6 +123,47 @@ fn timeout(secs: f64) -> anyhow::Result<Duration> {
         .ok()
         .filter(|d| !d.is_zero())
         .with_context(|| format!("--timeout {secs}: expected a positive number of seconds"))
+}
+
+/// The store's build settings from `--option NAME VALUE` pairs (other options are the
+/// evaluator's, and ignored here).
+fn build_settings(options: &[(String, String)]) -> anyhow::Result<BuildSettings> {
+    let mut settings = BuildSettings::default();
+    for (name, value) in options {
+        settings.set(name, value)?;
+    }
+    Ok(settings)
+}
+
+/// Builds `targets` and prints, for each, the paths `paths` picks from its result (like
+/// `nix-build` and `nix-store --realise`). Every failure is reported; exit 1 if any.
+async fn build_and_print(
+    store: &dyn NixStore,
+    targets: &[BuildTarget],
+    paths: impl Fn(&BuildResult, &str) -> Vec<StorePath>,
+) -> anyhow::Result<ExitCode> {
+    if targets.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let results = store.build_paths(targets).await?;
+    let dir = store.store_dir();
+    let mut failed = false;
+    for (target, result) in targets.iter().zip(&results) {
+        if !result.success {
+            failed = true;
+            eprintln!("error: {}", result.error_msg);
+            continue;
+        }
+        let output = target.outputs.iter().next().map_or("", String::as_str);
+        for p in paths(result, output) {
+            println!("{}", dir.display(&p));
+        }
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Says on stderr why a run that did not exit by itself ended (`what` was stopped: a limit;

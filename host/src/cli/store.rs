@@ -82,6 +82,16 @@ pub enum StoreCommand {
         /// A store path, or a path inside one.
         path: String,
     },
+    /// Build derivations and print their output paths (like `nix-store --realise`).
+    Realise {
+        /// A build setting, as Nix spells it (`sandbox`, `sandbox-paths`, `extra-sandbox-paths`,
+        /// `cores`, `max-jobs`, `keep-failed`, `timeout`, `max-silent-time`); repeatable.
+        #[arg(long = "option", num_args = 2, value_names = ["NAME", "VALUE"])]
+        option: Vec<String>,
+        /// `.drv` store paths (`drv!out` builds one output).
+        #[arg(required = true)]
+        paths: Vec<String>,
+    },
     /// Print derivations as JSON (like `nix show-derivation`).
     ShowDerivation {
         /// `.drv` store paths.
@@ -113,6 +123,35 @@ pub fn run(globals: &Globals, cmd: StoreCommand) -> anyhow::Result<ExitCode> {
 async fn run_async(globals: &Globals, cmd: StoreCommand) -> anyhow::Result<ExitCode> {
     let store = evalbox::open_store(globals.store.as_deref()).await?;
     let store = store.as_ref();
+    if let StoreCommand::Realise { option, paths } = &cmd {
+        let pairs: Vec<(String, String)> = option
+            .chunks(2)
+            .map(|p| (p[0].clone(), p[1].clone()))
+            .collect();
+        let mut settings = super::build_settings(&pairs)?;
+        settings.log = Some(std::sync::Arc::new(|line: &str| eprintln!("{line}")));
+        if let Some(local) = store
+            .as_any()
+            .downcast_ref::<evalbox::store::local::LocalStore>()
+        {
+            local.set_build_settings(settings);
+        }
+        let mut targets = Vec::new();
+        for p in paths {
+            let (drv, output) = match p.split_once('!') {
+                Some((d, o)) => (d, [o.to_owned()].into()),
+                None => (p.as_str(), Default::default()),
+            };
+            targets.push(evalbox::store::BuildTarget {
+                drv_path: parse_store_path(store, drv)?,
+                outputs: output,
+            });
+        }
+        return super::build_and_print(store, &targets, |r, _| {
+            r.outputs.values().cloned().collect()
+        })
+        .await;
+    }
     let mut out = std::io::stdout();
     match cmd {
         StoreCommand::Add { name, flat, paths } => {
@@ -225,6 +264,7 @@ async fn run_async(globals: &Globals, cmd: StoreCommand) -> anyhow::Result<ExitC
             out.write_all(&contents)?;
             out.flush()?;
         }
+        StoreCommand::Realise { .. } => unreachable!("handled above"),
         StoreCommand::ShowDerivation { paths } => {
             let mut all = serde_json::Map::new();
             for p in &paths {

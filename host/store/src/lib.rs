@@ -25,6 +25,8 @@ pub mod fs;
 pub mod local;
 pub mod objects;
 mod path_info;
+pub mod refscan;
+pub mod settings;
 pub mod uri;
 
 pub use error::{Error, Result};

@@ -1,7 +1,8 @@
 //! The store interface from inside the sandbox: every operation against the embedded store,
 //! compared with real Nix where Nix can compute the same value (skipped without Nix unless
 //! EVALBOX_REQUIRE_NIX=1), confinement of add-path to the preopens, the host-call argument
-//! cap, and hello-frontend's derivation against `nix-instantiate`.
+//! cap, a build requested by the guest, and hello-frontend's derivation against
+//! `nix-instantiate`.
 
 use std::path::Path;
 use std::process::Command;
@@ -40,6 +41,16 @@ fn every_store_operation_matches_real_nix() {
     std::fs::remove_file(tree.src.join("link-dir")).unwrap();
     let root = tempfile::tempdir().unwrap();
     let store = embedded_store(root.path());
+    // Builders see the host's shell and coreutils.
+    let mut settings = evalbox_store::settings::BuildSettings::default();
+    settings
+        .set("sandbox-paths", "/bin /usr /lib /lib64?")
+        .unwrap();
+    store
+        .as_any()
+        .downcast_ref::<evalbox_store::local::LocalStore>()
+        .expect("the embedded store")
+        .set_build_settings(settings);
     let src = tree.src.to_str().unwrap();
     let ran = run_guest_full(
         "store_ops",
@@ -61,7 +72,16 @@ fn every_store_operation_matches_real_nix() {
     let (refs, refs_refs) = field(out, "refs").split_once(' ').unwrap();
     assert!(refs.ends_with("-refs.txt"));
     assert_eq!(refs_refs, field(out, "text"));
-    assert_eq!(field(out, "build-error"), "unsupported");
+    // The store built the derivation (its builder sees the host's shell).
+    assert_eq!(
+        field(out, "build"),
+        format!("ok out={}", field(out, "drv-out")),
+        "{out}"
+    );
+    let built = root
+        .path()
+        .join(field(out, "drv-out").trim_start_matches('/'));
+    assert_eq!(std::fs::read_to_string(built).unwrap(), "hi\n");
     assert_eq!(field(out, "bad-ref"), "invalid-argument");
     assert_eq!(field(out, "bad-path"), "invalid-path");
     let drv = field(out, "drv");

@@ -224,10 +224,12 @@ pub(super) fn str_ctx(s: String, ctx: Option<Box<crate::string::Context>>) -> Va
     Value::Str(Rc::new(NixString { s, ctx }))
 }
 
-/// A path argument: coerced to an absolute path, canonicalised.
+/// A path argument of a builtin that reads it: coerced to an absolute path, the derivation
+/// outputs it refers to built (import from derivation), canonicalised.
 pub(super) fn path_arg(ev: &Evaluator, v: &Value, pos: Pos) -> Result<String> {
     let p = ev.coerce_to_path(v, pos)?;
-    Ok(crate::syntax::path::canon_path(&p))
+    ev.realise_context(&p, pos)?;
+    Ok(crate::syntax::path::canon_path(&p.s))
 }
 
 /// The trace frame Nix adds to an error in a builtin's argument: "while evaluating the NTH

@@ -181,6 +181,7 @@ pub(super) fn b_dir_of(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
 pub(super) fn b_to_path(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     let p = ev
         .coerce_to_path(&a[0], pos)
+        .map(|s| s.s)
         .map_err(arg_err("first", "toPath"))?;
     Ok(Value::str(crate::syntax::path::canon_path(&p)))
 }

@@ -155,15 +155,18 @@ impl Evaluator {
     }
 
     /// Coerces to an absolute path string (`toPath`, `readFile`, ...).
-    pub fn coerce_to_path(&self, v: &Value, pos: Pos) -> Result<String> {
-        Ok(self.coerce(v, pos, Coercion::PATH, None)?.s)
+    pub fn coerce_to_path(&self, v: &Value, pos: Pos) -> Result<NixString> {
+        self.coerce(v, pos, Coercion::PATH, None)
     }
 
     /// A path argument of a builtin that reads the file system (`pathExists`,
-    /// `readFileType`): failures are "while realising the context of a path".
+    /// `readFileType`), its context realised: failures are "while realising the context of
+    /// a path".
     pub fn realise_path(&self, v: &Value) -> Result<String> {
         let ctx = (Pos::NONE, "while realising the context of a path");
-        Ok(self.coerce(v, Pos::NONE, Coercion::PATH, Some(ctx))?.s)
+        let s = self.coerce(v, Pos::NONE, Coercion::PATH, Some(ctx))?;
+        self.realise_context(&s, Pos::NONE)?;
+        Ok(s.s)
     }
 
     /// An error of a coercion: under the frame `ctx` when there is one, else at `pos`.

@@ -10,6 +10,9 @@ use crate::io::{FileType, IoError};
 use crate::source::{Origin, Pos, Sym, add_source};
 use crate::syntax::path::{canon_path, parent_dir};
 use crate::syntax::{LintLevel, Lints};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::string::{ContextElem, NixString};
 use crate::value::Value;
 use nix_args::SearchPathEntry;
 
@@ -114,6 +117,36 @@ impl Evaluator {
                 pos,
             )
         })
+    }
+
+    /// Builds the derivation outputs the path `s` refers to (its context), so that reading it
+    /// works: import from derivation. Refused when `allow-import-from-derivation` is off.
+    pub(crate) fn realise_context(&self, s: &NixString, pos: Pos) -> Result<()> {
+        let mut targets: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+        for elem in s.context() {
+            if let ContextElem::Built { drv, output } = elem {
+                targets.entry(drv).or_default().insert(output.clone());
+            }
+        }
+        if targets.is_empty() {
+            return Ok(());
+        }
+        if !self.opts.allow_ifd {
+            let drv = targets.keys().next().expect("not empty");
+            return Err(Error::new(
+                ErrorKind::Eval,
+                format!(
+                    "cannot build '{drv}' during evaluation because the option \
+                     'allow-import-from-derivation' is disabled"
+                ),
+                pos,
+            ));
+        }
+        let targets: Vec<(String, BTreeSet<String>)> = targets
+            .into_iter()
+            .map(|(d, o)| (d.to_owned(), o))
+            .collect();
+        self.io.build(&targets).map_err(|e| Error::from(e).at(pos))
     }
 
     /// Resolves `<name>` against the search path.

@@ -53,6 +53,8 @@ pub struct EvalOptions {
     pub experimental: Vec<String>,
     /// Lint settings: (name, level) e.g. ("absolute-path-literals", "fatal").
     pub lints: Vec<(String, String)>,
+    /// `allow-import-from-derivation`: reading a derivation's output builds it.
+    pub allow_ifd: bool,
 }
 
 impl Default for EvalOptions {
@@ -66,6 +68,7 @@ impl Default for EvalOptions {
             stack_budget: 512 << 20,
             experimental: Vec::new(),
             lints: Vec::new(),
+            allow_ifd: true,
         }
     }
 }

@@ -286,6 +286,26 @@ impl EvalIo for HostIo {
         }
     }
 
+    fn build(&self, targets: &[(String, BTreeSet<String>)]) -> Result<(), IoError> {
+        let paths: Vec<store::DerivedPath> = targets
+            .iter()
+            .map(|(drv, outputs)| store::DerivedPath {
+                drv_path: drv.clone(),
+                outputs: outputs.iter().cloned().collect(),
+            })
+            .collect();
+        // The host shows the builders' log as it comes.
+        let report = store::build_paths(&paths).map_err(host_error)?;
+        match report.results.into_iter().find(|r| !r.success) {
+            Some(failed) => {
+                Err(IoError::Store(failed.error_message.unwrap_or_else(|| {
+                    format!("building '{}' failed", failed.path.drv_path)
+                })))
+            }
+            None => Ok(()),
+        }
+    }
+
     fn derivation_outputs(&self, drv_path: &str) -> Result<BTreeSet<String>, IoError> {
         Ok(store::query_derivation_outputs(drv_path)
             .map_err(host_error)?

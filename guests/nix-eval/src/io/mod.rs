@@ -139,4 +139,7 @@ pub trait EvalIo {
 
     /// The store paths the valid store path `path` refers to.
     fn references(&self, path: &str) -> Result<BTreeSet<String>, IoError>;
+
+    /// Builds the outputs of derivations that are not valid yet (`(.drv path, outputs)`).
+    fn build(&self, targets: &[(String, BTreeSet<String>)]) -> Result<(), IoError>;
 }

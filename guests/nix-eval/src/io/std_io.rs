@@ -144,6 +144,14 @@ impl EvalIo for StdIo {
     fn references(&self, path: &str) -> Result<BTreeSet<String>, IoError> {
         self.store.references(path)
     }
+
+    fn build(&self, targets: &[(String, BTreeSet<String>)]) -> Result<(), IoError> {
+        let drv = targets.first().map_or("", |(d, _)| d.as_str());
+        Err(IoError::Store(format!(
+            "cannot build '{drv}': store paths are only computed here (--readonly-mode, or \
+             an evaluator without a store)"
+        )))
+    }
 }
 
 /// The directories the host preopened for this guest, as the guest sees them: WASI itself

@@ -90,7 +90,18 @@ fn run() -> Result<(), store::Error> {
         drv_path: drv.drv_path.clone(),
         outputs: vec!["out".into()],
     }]) {
-        Ok(report) => println!("build ok {}", report.results.len()),
+        Ok(report) => {
+            for r in report.results {
+                match r.error_message {
+                    None => {
+                        let outs: Vec<_> =
+                            r.outputs.iter().map(|(n, p)| format!("{n}={p}")).collect();
+                        println!("build ok {}", outs.join(" "));
+                    }
+                    Some(e) => println!("build failed {e}"),
+                }
+            }
+        }
         Err(e) => println!("build-error {}", e.kind()),
     }
     match store::add_text_to_store("bad", "x", &[&missing]) {

@@ -270,6 +270,18 @@ impl Db {
         info: &PathInfo,
         drv_outputs: &BTreeMap<String, StorePath>,
     ) -> Result<()> {
+        self.register_all(std::slice::from_ref(info), drv_outputs)
+    }
+
+    /// Register all of `infos` in one immediate transaction (the outputs of one build, which
+    /// may refer to each other): every reference must be registered already or be one of
+    /// `infos`. Paths already valid are left as they are. `drv_outputs` are recorded for the
+    /// first path (a derivation's).
+    pub fn register_all(
+        &mut self,
+        infos: &[PathInfo],
+        drv_outputs: &BTreeMap<String, StorePath>,
+    ) -> Result<()> {
         let path = self.path.clone();
         let store_dir = self.store_dir.clone();
         let err = |source| Error::Database {
@@ -280,63 +292,64 @@ impl Db {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(err)?;
-        let abs = store_dir.display(&info.path);
-        let exists: bool = tx
-            .prepare_cached("select 1 from ValidPaths where path = ?1")
-            .and_then(|mut st| st.exists(params![abs]))
+        let id_of = |abs: &str| -> Result<Option<i64>> {
+            tx.prepare_cached("select id from ValidPaths where path = ?1")
+                .and_then(|mut st| st.query_row(params![abs], |row| row.get(0)).optional())
+                .map_err(err)
+        };
+        // First every row, then the references between them and to older paths.
+        let mut new = Vec::new();
+        for info in infos {
+            let abs = store_dir.display(&info.path);
+            if id_of(&abs)?.is_some() {
+                continue;
+            }
+            tx.prepare_cached(
+                "insert into ValidPaths (path, hash, registrationTime, deriver, narSize, ultimate, sigs, ca) \
+                 values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    abs,
+                    info.nar_hash.to_typed_base16(),
+                    info.registration_time,
+                    info.deriver.as_ref().map(|d| store_dir.display(d)),
+                    info.nar_size as i64,
+                    if info.ultimate { Some(1) } else { None },
+                    if info.signatures.is_empty() {
+                        None
+                    } else {
+                        Some(info.signatures.join(" "))
+                    },
+                    info.ca.as_ref().map(|c| c.to_string()),
+                ])
+            })
             .map_err(err)?;
-        if exists {
-            return Ok(());
+            new.push((info, abs, tx.last_insert_rowid()));
         }
-        tx.prepare_cached(
-            "insert into ValidPaths (path, hash, registrationTime, deriver, narSize, ultimate, sigs, ca) \
-             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )
-        .and_then(|mut st| {
-            st.execute(params![
-                abs,
-                info.nar_hash.to_typed_base16(),
-                info.registration_time,
-                info.deriver.as_ref().map(|d| store_dir.display(d)),
-                info.nar_size as i64,
-                if info.ultimate { Some(1) } else { None },
-                if info.signatures.is_empty() {
-                    None
-                } else {
-                    Some(info.signatures.join(" "))
-                },
-                info.ca.as_ref().map(|c| c.to_string()),
-            ])
-        })
-        .map_err(err)?;
-        let id = tx.last_insert_rowid();
-        for r in &info.references {
-            let rid: Option<i64> = if *r == info.path {
-                Some(id)
-            } else {
-                tx.prepare_cached("select id from ValidPaths where path = ?1")
-                    .and_then(|mut st| {
-                        st.query_row(params![store_dir.display(r)], |row| row.get(0))
-                            .optional()
-                    })
-                    .map_err(err)?
-            };
-            let rid = rid.ok_or_else(|| {
-                Error::BadInput(format!(
-                    "cannot add '{abs}': its reference '{}' is not valid",
-                    store_dir.display(r)
-                ))
-            })?;
-            tx.prepare_cached("insert or ignore into Refs (referrer, reference) values (?1, ?2)")
+        for (info, abs, id) in &new {
+            for r in &info.references {
+                let rid = id_of(&store_dir.display(r))?.ok_or_else(|| {
+                    Error::BadInput(format!(
+                        "cannot add '{abs}': its reference '{}' is not valid",
+                        store_dir.display(r)
+                    ))
+                })?;
+                tx.prepare_cached(
+                    "insert or ignore into Refs (referrer, reference) values (?1, ?2)",
+                )
                 .and_then(|mut st| st.execute(params![id, rid]))
                 .map_err(err)?;
+            }
         }
-        for (name, out) in drv_outputs {
-            tx.prepare_cached(
-                "insert or replace into DerivationOutputs (drv, id, path) values (?1, ?2, ?3)",
-            )
-            .and_then(|mut st| st.execute(params![id, name, store_dir.display(out)]))
-            .map_err(err)?;
+        if let Some((_, _, id)) = new.first() {
+            for (name, out) in drv_outputs {
+                tx.prepare_cached(
+                    "insert or replace into DerivationOutputs (drv, id, path) values (?1, ?2, ?3)",
+                )
+                .and_then(|mut st| st.execute(params![id, name, store_dir.display(out)]))
+                .map_err(err)?;
+            }
         }
         tx.commit().map_err(err)
     }

@@ -21,8 +21,10 @@ use nix_formats::{ContentAddress, FileIngestionMethod, HashAlgo, NixHash, StoreD
 
 use crate::derivations::{self, DrvHashCache};
 use crate::fs::{self as sfs, HashSink};
+use crate::settings::BuildSettings;
 use crate::{AddSource, BuildResult, BuildTarget, Error, NixStore, PathInfo, Result};
 
+mod build;
 mod db;
 mod lock;
 
@@ -48,6 +50,7 @@ struct Inner {
     db: Mutex<Db>,
     tmp_counter: AtomicU64,
     drv_hashes: DrvHashCache,
+    build_settings: Mutex<BuildSettings>,
 }
 
 /// The outcome of checking a store (`evalbox store verify`).
@@ -73,11 +76,21 @@ impl LocalStore {
             db: Mutex::new(db),
             tmp_counter: AtomicU64::new(0),
             drv_hashes: DrvHashCache::new(),
+            build_settings: Mutex::new(BuildSettings::default()),
         };
         inner.clean_dead_temporaries()?;
         Ok(LocalStore {
             inner: Arc::new(inner),
         })
+    }
+
+    /// How this store builds from now on.
+    pub fn set_build_settings(&self, settings: BuildSettings) {
+        *self
+            .inner
+            .build_settings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = settings;
     }
 
     /// The root directory.
@@ -120,6 +133,20 @@ impl Inner {
         self.real_store.join(TMP_DIR)
     }
 
+    /// A fresh directory for building `drv_path` (`ROOT/nix/var/evalbox/builds/...`), on the
+    /// store's file system so that outputs move into the store by renaming.
+    fn new_build_dir(&self, drv_path: &StorePath) -> Result<PathBuf> {
+        let n = self.tmp_counter.fetch_add(1, Ordering::Relaxed);
+        let dir = self.builds_root().join(format!(
+            "{}-{n}-{}",
+            std::process::id(),
+            drv_path.hash_part()
+        ));
+        sfs::remove_tree(&dir)?;
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        Ok(dir)
+    }
+
     fn new_tmp_path(&self) -> Result<PathBuf> {
         let dir = self.tmp_root();
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
@@ -128,15 +155,27 @@ impl Inner {
         Ok(dir.join(format!("{}-{n}-{nonce:08x}", std::process::id())))
     }
 
+    fn builds_root(&self) -> PathBuf {
+        self.root.join("nix/var/evalbox/builds")
+    }
+
+    /// Removes what processes that died left behind: temporaries of store additions and
+    /// build directories (both named after the process that made them).
     fn clean_dead_temporaries(&self) -> Result<()> {
-        let dir = self.tmp_root();
-        let entries = match std::fs::read_dir(&dir) {
+        for dir in [self.tmp_root(), self.builds_root()] {
+            self.clean_dead_in(&dir)?;
+        }
+        Ok(())
+    }
+
+    fn clean_dead_in(&self, dir: &Path) -> Result<()> {
+        let entries = match std::fs::read_dir(dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(Error::io(&dir, e)),
+            Err(e) => return Err(Error::io(dir, e)),
         };
         for entry in entries {
-            let entry = entry.map_err(|e| Error::io(&dir, e))?;
+            let entry = entry.map_err(|e| Error::io(dir, e))?;
             let name = entry.file_name();
             let pid = name
                 .to_str()
@@ -531,12 +570,9 @@ impl NixStore for LocalStore {
     }
 
     async fn build_paths(&self, targets: &[BuildTarget]) -> Result<Vec<BuildResult>> {
-        let _ = targets;
-        Err(Error::Unsupported(
-            "the embedded store cannot build derivations yet; use --store daemon for \
-             import-from-derivation"
-                .into(),
-        ))
+        let inner = self.inner.clone();
+        let targets = targets.to_vec();
+        blocking(move || Ok(inner.build_paths(&targets))).await
     }
 
     async fn add_temp_root(&self, _path: &StorePath) -> Result<()> {

@@ -1,0 +1,254 @@
+//! `evalbox build` against `nix-build` (Nix 2.8, building in a chroot store in its own
+//! sandbox): the same output paths, NAR hashes and references for every derivation kind
+//! (multiple outputs, chains and diamonds, sources and filters, Nix's environment, passAsFile,
+//! structured attributes, fixed outputs, reference checks, import from derivation), then
+//! `nix-store --verify --check-contents` on the embedded store. And the failures: a failing
+//! builder, a fixed-output hash mismatch, a reference-check violation, a killed build, none of
+//! which may leave anything registered.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use evalbox_tests::{evalbox_local, have_nix, nix_store_on, run, run_ok};
+
+/// The host's shell and coreutils, for builders on both sides.
+const SANDBOX_PATHS: &str = "/bin /usr /lib /lib64?";
+
+/// The corpus and its source tree, in a fresh directory.
+fn corpus() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/build.nix"),
+        dir.path().join("build.nix"),
+    )
+    .unwrap();
+    let src = dir.path().join("build-src");
+    fs::create_dir_all(src.join("sub")).unwrap();
+    fs::write(src.join("a.txt"), "a\n").unwrap();
+    fs::write(src.join("skip.txt"), "skipped\n").unwrap();
+    fs::write(src.join("sub/b.txt"), "b\n").unwrap();
+    dir
+}
+
+fn evalbox_build(root: &Path, dir: &Path, attrs: &[&str]) -> std::process::Output {
+    let mut cmd = evalbox_local(root);
+    cmd.current_dir(dir).args(["build", "build.nix"]).args([
+        "--option",
+        "sandbox-paths",
+        SANDBOX_PATHS,
+    ]);
+    for a in attrs {
+        cmd.args(["-A", a]);
+    }
+    run(&mut cmd)
+}
+
+#[test]
+fn builds_match_nix_build() {
+    if !have_nix("builds_match_nix_build") {
+        return;
+    }
+    let dir = corpus();
+    let (ours, theirs) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let attrs = [
+        "simple",
+        "multi",
+        "multi.dev",
+        "multi.lib",
+        "chain",
+        "diamond",
+        "tree",
+        "source",
+        "filtered",
+        "envVars",
+        "passAsFile",
+        "structured",
+        "fodFlat",
+        "fodRecursive",
+        "usesFod",
+        "allowed",
+        "ifd",
+    ];
+    let mut nix = Command::new("nix-build");
+    nix.current_dir(dir.path())
+        .arg("--store")
+        .arg(format!("local?root={}", theirs.path().display()))
+        .args(["--no-out-link", "--option", "sandbox", "true"])
+        .args(["--option", "sandbox-paths", SANDBOX_PATHS])
+        .arg("build.nix")
+        .env_remove("NIX_REMOTE");
+    for a in attrs {
+        nix.args(["-A", a]);
+    }
+    let expected = run_ok(&mut nix);
+    let got = evalbox_build(ours.path(), dir.path(), &attrs);
+    assert!(
+        got.status.success(),
+        "evalbox build failed:\n{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&got.stdout),
+        expected,
+        "output paths"
+    );
+    for path in expected.lines() {
+        for query in ["--hash", "--size", "--references"] {
+            let q = |root: &Path| run_ok(nix_store_on(root).args(["-q", query, path]));
+            assert_eq!(q(ours.path()), q(theirs.path()), "{query} of {path}");
+        }
+    }
+    run_ok(nix_store_on(ours.path()).args(["--verify", "--check-contents"]));
+    // Built once: a second build finds everything valid.
+    let again = evalbox_build(ours.path(), dir.path(), &attrs);
+    assert_eq!(String::from_utf8_lossy(&again.stdout), expected);
+    assert!(!String::from_utf8_lossy(&again.stderr).contains("building"));
+}
+
+/// The output path of the derivation in `file`, evaluated on the store at `root`.
+fn out_path_of(root: &Path, dir: &Path, file: &str) -> String {
+    let out = run_ok(evalbox_local(root).current_dir(dir).args([
+        "eval",
+        "--json",
+        "-E",
+        &format!("(import ./{file}).outPath"),
+    ]));
+    serde_json::from_str(&out).expect("a JSON string")
+}
+
+/// Panics if `path` is a valid path of the store at `root` (only checked with real Nix).
+fn assert_unregistered(root: &Path, path: &str) {
+    if !have_nix("assert_unregistered") {
+        return;
+    }
+    let valid = run(nix_store_on(root).args(["--check-validity", path]));
+    assert!(!valid.status.success(), "{path} was registered");
+}
+
+/// What a failed build leaves: an error, and no registered output.
+fn fails_cleanly(expr: &str, message: &str) {
+    let dir = corpus();
+    let root = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("failing.nix"), expr).unwrap();
+    let out = run(evalbox_local(root.path()).current_dir(dir.path()).args([
+        "build",
+        "failing.nix",
+        "--option",
+        "sandbox-paths",
+        SANDBOX_PATHS,
+    ]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{expr} built");
+    assert!(stderr.contains(message), "{stderr}");
+    let out_path = out_path_of(root.path(), dir.path(), "failing.nix");
+    assert_unregistered(root.path(), &out_path);
+    if have_nix("fails_cleanly") {
+        run_ok(nix_store_on(root.path()).args(["--verify", "--check-contents"]));
+    }
+}
+
+#[test]
+fn failures_register_nothing() {
+    let sh = |script: &str, attrs: &str| {
+        format!(
+            "derivation {{ name = \"x\"; system = \"x86_64-linux\"; builder = \"/bin/sh\"; \
+             args = [ \"-c\" \"PATH=/usr/bin:/bin; {script}\" ]; {attrs} }}"
+        )
+    };
+    fails_cleanly(
+        &sh("echo partial > $out; exit 3", ""),
+        "failed with exit code 3",
+    );
+    fails_cleanly(
+        &sh(
+            "printf ho > $out",
+            "outputHashAlgo = \"sha256\"; outputHash = \"8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4\";",
+        ),
+        "hash mismatch in fixed-output derivation",
+    );
+    fails_cleanly(
+        &sh(
+            "echo ${builtins.toFile \"t\" \"t\"} > $out",
+            "allowedReferences = [ ];",
+        ),
+        "is not allowed to refer to the following paths",
+    );
+    fails_cleanly(&sh("true", ""), "failed to produce output path");
+}
+
+#[test]
+fn a_killed_build_leaves_a_clean_store() {
+    if !have_nix("a_killed_build_leaves_a_clean_store") {
+        return;
+    }
+    let dir = corpus();
+    let root = tempfile::tempdir().unwrap();
+    // The builder waits while /flag exists: the flag is bound in from the host only if it
+    // exists (an optional sandbox path), so the same derivation is slow, then fast.
+    let flag = dir.path().join("flag");
+    fs::write(&flag, "").unwrap();
+    fs::write(
+        dir.path().join("slow.nix"),
+        "derivation { name = \"slow\"; system = \"x86_64-linux\"; builder = \"/bin/sh\"; \
+         args = [ \"-c\" \"PATH=/usr/bin:/bin; echo half > $out; \
+         if [ -e /flag ]; then echo started; sleep 60; fi\" ]; }",
+    )
+    .unwrap();
+    let build = |root: &Path| {
+        let mut c = evalbox_local(root);
+        c.current_dir(dir.path())
+            .args([
+                "build",
+                "slow.nix",
+                "--option",
+                "sandbox-paths",
+                SANDBOX_PATHS,
+            ])
+            .arg("--option")
+            .arg("extra-sandbox-paths")
+            .arg(format!("/flag={}?", flag.display()));
+        c
+    };
+    let mut child = build(root.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Kill it once the builder runs.
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line.contains("started") {
+            break;
+        }
+        seen.push(line);
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the build ended early: {seen:?}"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let out_path = out_path_of(root.path(), dir.path(), "slow.nix");
+    assert_unregistered(root.path(), &out_path);
+    assert!(
+        !root.path().join(out_path.trim_start_matches('/')).exists(),
+        "{out_path} was left behind"
+    );
+    // Opening the store again removed the dead build's directory.
+    let builds = root.path().join("nix/var/evalbox/builds");
+    let left: Vec<_> = fs::read_dir(&builds)
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "left in {}: {left:?}", builds.display());
+    run_ok(nix_store_on(root.path()).args(["--verify", "--check-contents"]));
+
+    // Without the flag the same derivation builds, and is registered.
+    fs::remove_file(&flag).unwrap();
+    let built = run_ok(&mut build(root.path()));
+    assert_eq!(built.trim(), out_path);
+    run_ok(nix_store_on(root.path()).args(["--check-validity", &out_path]));
+}
