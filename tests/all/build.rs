@@ -106,6 +106,84 @@ fn builds_match_nix_build() {
     assert!(!String::from_utf8_lossy(&again.stderr).contains("building"));
 }
 
+#[test]
+fn fetchers_build_through_the_store() {
+    let dir = corpus();
+    let root = tempfile::tempdir().unwrap();
+    let url = format!("file://{}/build-src/a.txt", dir.path().display());
+    let sha = "87428fc522803d31065e7bce3cf03fe475096631e5e07bbd7a0fde60c4cf25c7";
+    let eval = |expr: &str| {
+        run(evalbox_local(root.path())
+            .current_dir(dir.path())
+            .args(["eval", "--strict", "-E", expr]))
+    };
+    // <nix/fetchurl.nix> is a fixed-output derivation of builtin:fetchurl.
+    let fod = format!("import <nix/fetchurl.nix> {{ url = \"{url}\"; sha256 = \"{sha}\"; }}");
+    let built = run_ok(
+        evalbox_local(root.path())
+            .current_dir(dir.path())
+            .args(["build", "-E", &fod]),
+    );
+    let path = built.trim();
+    assert!(path.ends_with("-a.txt"), "{built}");
+    assert_eq!(
+        fs::read_to_string(root.path().join(path.trim_start_matches('/'))).unwrap(),
+        "a\n"
+    );
+    // builtins.fetchurl builds it during evaluation and gives the same path, readable.
+    let fetched = format!("builtins.fetchurl {{ url = \"{url}\"; sha256 = \"{sha}\"; }}");
+    let out = eval(&format!("[ ({fetched}) (builtins.readFile ({fetched})) ]"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("[ \"{path}\" \"a\\n\" ]")
+    );
+    if have_nix("fetchers_build_through_the_store") {
+        let theirs = tempfile::tempdir().unwrap();
+        let nix = run_ok(
+            Command::new("nix-instantiate")
+                .current_dir(dir.path())
+                .arg("--store")
+                .arg(format!("local?root={}", theirs.path().display()))
+                .args(["--eval", "-E", &fetched])
+                .env_remove("NIX_REMOTE"),
+        );
+        assert_eq!(nix.trim(), format!("\"{path}\""));
+        run_ok(nix_store_on(root.path()).args(["--verify", "--check-contents"]));
+    }
+    // A wrong hash is the store's fixed-output mismatch; no hash is an error before fetching.
+    let wrong = "0000000000000000000000000000000000000000000000000000000000000000";
+    let out = eval(&format!(
+        "builtins.fetchurl {{ url = \"{url}\"; sha256 = \"{wrong}\"; }}"
+    ));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("hash mismatch in fixed-output derivation"),
+        "{stderr}"
+    );
+    let out = eval(&format!("builtins.fetchurl \"{url}\""));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("'fetchurl' requires a 'sha256' argument"),
+        "{stderr}"
+    );
+    // storePath takes a valid store path as it is, with its context; an invalid one fails.
+    let out = eval(&format!("builtins.storePath \"{path}\""));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("\"{path}\"")
+    );
+    let gone = format!("{}-gone", &path[..44]);
+    let out = eval(&format!("builtins.storePath \"{gone}\""));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not valid"));
+}
+
 /// The output path of the derivation in `file`, evaluated on the store at `root`.
 fn out_path_of(root: &Path, dir: &Path, file: &str) -> String {
     let out = run_ok(evalbox_local(root).current_dir(dir).args([

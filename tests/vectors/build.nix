@@ -64,6 +64,10 @@ in rec {
   };
   usesFod = sh "cat ${fodFlat} ${fodRecursive}/file > $out" { name = "uses-fod"; };
   allowed = sh "echo ${simple} > $out" { name = "allowed"; allowedReferences = [ simple ]; };
+  # Fetched at evaluation time (Nix) or by the store's builtin:fetchurl (evalbox): the same path.
+  fetched = sh "cat ${builtins.fetchurl { url = "file://${toString ./build-src/a.txt}"; sha256 = "87428fc522803d31065e7bce3cf03fe475096631e5e07bbd7a0fde60c4cf25c7"; }} > $out" {
+    name = "fetched";
+  };
   ifd = let generated = sh "echo '{ value = \"from ifd\"; }' > $out" { name = "generated"; };
         in sh "echo ${(import generated).value} > $out" { name = "ifd"; };
 }

@@ -1,6 +1,7 @@
 //! Store effects, all through the evaluator's I/O boundary: `toFile`, `path`, `filterSource`
 //! (the filter runs here, over the entries the boundary lists), `storePath`, `placeholder`,
-//! `derivation`, and the fetchers (refused: an evaluator has no network).
+//! `derivation`, and the fetchers (`fetchurl` through the store's `builtin:fetchurl`; the others
+//! refused: an evaluator has no network).
 
 use std::collections::BTreeSet;
 use std::rc::Rc;
@@ -51,18 +52,31 @@ pub(super) fn b_placeholder(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Val
         nix_formats::nixbase32::encode(h.digest())
     )))
 }
+/// `builtins.storePath`: a store path (or a path below one) taken as it is, with the store
+/// path as its context; it must be valid.
 pub(super) fn b_store_path(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
-    ev.coerce_to_string(&a[0], pos, Coercion::AS_IS)
-        .map_err(|e| {
-            e.frame(
-                Pos::NONE,
-                "while evaluating the first argument passed to 'builtins.storePath'",
-            )
-        })?;
-    Err(err(
-        "store operation 'storePath' is not available in this evaluator",
-        pos,
-    ))
+    let p = ev.coerce_to_path(&a[0], pos).map_err(|e| {
+        e.frame(
+            Pos::NONE,
+            "while evaluating the first argument passed to 'builtins.storePath'",
+        )
+    })?;
+    let path = crate::syntax::path::canon_path(&p.s);
+    let store_dir = ev.io.store_dir();
+    let store_path = path
+        .strip_prefix(store_dir)
+        .and_then(|r| r.strip_prefix('/'))
+        .and_then(|r| r.split('/').next())
+        .filter(|base| !base.is_empty())
+        .map(|base| format!("{store_dir}/{base}"))
+        .ok_or_else(|| err(format!("path '{path}' is not in the Nix store"), pos))?;
+    if ev.io.file_type(&store_path, false).is_err() {
+        return Err(err(format!("path '{store_path}' is not valid"), pos));
+    }
+    Ok(Value::Str(Rc::new(NixString::with_elem(
+        path,
+        ContextElem::Opaque(store_path),
+    ))))
 }
 pub(super) fn b_path(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     let args = ev.force_attrs(&a[0], pos)?;
@@ -196,9 +210,75 @@ pub(super) fn b_derivation(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Valu
     let f = super::derivation::derivation_fn(ev)?;
     ev.call(&f, a[0].clone(), pos)
 }
+/// `builtins.fetchurl`: the fixed-output derivation of `<nix/fetchurl.nix>`, built by the
+/// store now (the evaluator itself has no network), its output a plain store path as in Nix.
+/// Without a hash the result could not be known in advance: an error, as in pure evaluation.
+pub(super) fn b_fetchurl(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
+    let arg = ev.force(&a[0])?;
+    let mut call = AttrsBuilder::default();
+    let mut hashed = false;
+    match &arg {
+        Value::Attrs(attrs) => {
+            for attr in attrs.sorted_by_name() {
+                let name = attr.name.as_str();
+                match name {
+                    "url" | "name" => {}
+                    "sha256" => hashed = true,
+                    other => {
+                        return Err(err(
+                            format!("unsupported argument '{other}' to 'fetchurl'"),
+                            pos,
+                        ));
+                    }
+                }
+                let value = s_of(ev, &attr.value, pos)?;
+                if value.has_ctx() {
+                    return Err(err(
+                        format!("the {name} passed to 'fetchurl' may not refer to store paths"),
+                        pos,
+                    ));
+                }
+                call.add(name, Value::str(value.s.clone()));
+            }
+            if attrs.get(Sym::new("url")).is_none() {
+                return Err(err("'url' argument required", pos));
+            }
+        }
+        _ => {
+            let url = s_of(ev, &arg, pos)?;
+            call.add("url", Value::str(url.s.clone()));
+        }
+    }
+    if !hashed {
+        return Err(err(
+            "in pure evaluation mode, 'fetchurl' requires a 'sha256' argument",
+            pos,
+        ));
+    }
+    let fetchurl = ev.import(crate::eval::corepkgs::FETCHURL_PATH, pos)?;
+    let drv = ev.call(&fetchurl, call.build(), pos)?;
+    let out = ev.coerce_to_string(&drv, pos, Coercion::INTERPOLATE)?;
+    let targets: Vec<(String, BTreeSet<String>)> = out
+        .context()
+        .filter_map(|c| match c {
+            ContextElem::Built { drv, output } => {
+                Some((drv.clone(), BTreeSet::from([output.clone()])))
+            }
+            _ => None,
+        })
+        .collect();
+    ev.io.build(&targets).map_err(|e| Error::from(e).at(pos))?;
+    Ok(Value::Str(Rc::new(NixString::with_elem(
+        out.s.clone(),
+        ContextElem::Opaque(out.s.clone()),
+    ))))
+}
+
+/// The fetchers that cannot be fixed-output derivations of `builtin:fetchurl` (an unpacked
+/// tarball, a repository): refused, since the evaluator has no network of its own.
 pub(super) fn b_fetch(_ev: &Evaluator, _a: &[Value], pos: Pos) -> Result<Value> {
     Err(err(
-        "fetchers are not available in a sandboxed evaluator",
+        "this fetcher is not available in a sandboxed evaluator (only builtins.fetchurl and <nix/fetchurl.nix> fetch, through the store)",
         pos,
     ))
 }
