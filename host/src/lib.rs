@@ -17,4 +17,4 @@ mod open;
 pub mod runtime;
 pub mod sandbox;
 
-pub use open::{LazyStore, open_store};
+pub use open::{LazyStore, open_store, open_store_with};

@@ -14,7 +14,16 @@ use nix_formats::{FileIngestionMethod, HashAlgo, StoreDir, StorePath};
 /// Opens the store `uri` names, or the default one when `None` (`$NIX_REMOTE`, else the
 /// embedded store at `$EVALBOX_STORE` or under the XDG data directory).
 pub async fn open_store(uri: Option<&str>) -> evalbox_store::Result<Arc<dyn NixStore>> {
-    open_uri(&parse_uri(uri)?).await
+    open_uri(&parse_uri(uri)?, None).await
+}
+
+/// [`open_store`] building with `settings` (the embedded store's builder uses them; a daemon
+/// is sent the ones that were given).
+pub async fn open_store_with(
+    uri: Option<&str>,
+    settings: Option<&BuildSettings>,
+) -> evalbox_store::Result<Arc<dyn NixStore>> {
+    open_uri(&parse_uri(uri)?, settings).await
 }
 
 /// The URI `--store` gave, or the default one (`$NIX_REMOTE`, else the embedded store).
@@ -67,15 +76,7 @@ impl LazyStore {
     async fn get(&self) -> evalbox_store::Result<&Arc<dyn NixStore>> {
         self.opened
             .get_or_try_init(|| async {
-                let store = open_uri(&self.uri).await?;
-                if let (Some(settings), Some(local)) = (
-                    &self.build_settings,
-                    store
-                        .as_any()
-                        .downcast_ref::<evalbox_store::local::LocalStore>(),
-                ) {
-                    local.set_build_settings(settings.clone());
-                }
+                let store = open_uri(&self.uri, self.build_settings.as_ref()).await?;
                 // The store directory was promised before opening; the backend must agree.
                 if store.store_dir().as_str() != self.store_dir.as_str() {
                     return Err(evalbox_store::Error::BadInput(format!(
@@ -91,10 +92,24 @@ impl LazyStore {
     }
 }
 
-async fn open_uri(uri: &StoreUri) -> evalbox_store::Result<Arc<dyn NixStore>> {
+async fn open_uri(
+    uri: &StoreUri,
+    settings: Option<&BuildSettings>,
+) -> evalbox_store::Result<Arc<dyn NixStore>> {
     match uri {
-        StoreUri::Local { .. } => evalbox_store::open_local(uri),
-        _ => evalbox_daemon::store::open(uri).await,
+        StoreUri::Local { .. } => {
+            let store = evalbox_store::open_local(uri)?;
+            if let (Some(settings), Some(local)) = (
+                settings,
+                store
+                    .as_any()
+                    .downcast_ref::<evalbox_store::local::LocalStore>(),
+            ) {
+                local.set_build_settings(settings.clone());
+            }
+            Ok(store)
+        }
+        _ => evalbox_daemon::store::open_with(uri, settings).await,
     }
 }
 

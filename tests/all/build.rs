@@ -4,13 +4,13 @@
 //! structured attributes, fixed outputs, reference checks, import from derivation), then
 //! `nix-store --verify --check-contents` on the embedded store. And the failures: a failing
 //! builder, a fixed-output hash mismatch, a reference-check violation, a killed build, none of
-//! which may leave anything registered.
+//! which may leave anything registered. The same corpus through `--store daemon`.
 
 use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use evalbox_tests::{evalbox_local, have_nix, nix_store_on, run, run_ok};
+use evalbox_tests::{evalbox_local, have_daemon, have_nix, nix_store_on, run, run_ok};
 
 /// The host's shell and coreutils, for builders on both sides.
 const SANDBOX_PATHS: &str = "/bin /usr /lib /lib64?";
@@ -104,6 +104,30 @@ fn builds_match_nix_build() {
     let again = evalbox_build(ours.path(), dir.path(), &attrs);
     assert_eq!(String::from_utf8_lossy(&again.stdout), expected);
     assert!(!String::from_utf8_lossy(&again.stderr).contains("building"));
+
+    // Through the daemon, which is sent the settings (--option) as Nix's client sends them:
+    // the same outputs, in the daemon's store.
+    if !have_daemon("builds_match_nix_build (daemon)") {
+        return;
+    }
+    let mut cmd = Command::new(evalbox_tests::evalbox_bin());
+    cmd.current_dir(dir.path())
+        .args(["--store", "daemon", "build", "build.nix"])
+        .args(["--option", "sandbox", "true"])
+        .args(["--option", "sandbox-paths", SANDBOX_PATHS]);
+    for a in attrs {
+        cmd.args(["-A", a]);
+    }
+    assert_eq!(
+        run_ok(&mut cmd),
+        expected,
+        "output paths through the daemon"
+    );
+    for path in expected.lines() {
+        let daemon = run_ok(Command::new("nix-store").args(["-q", "--hash", path]));
+        let q = run_ok(nix_store_on(theirs.path()).args(["-q", "--hash", path]));
+        assert_eq!(daemon, q, "--hash of {path} through the daemon");
+    }
 }
 
 #[test]

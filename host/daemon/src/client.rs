@@ -47,6 +47,8 @@ pub enum Op {
     AddTextToStore = 8,
     /// Build derived paths.
     BuildPaths = 9,
+    /// The client's settings for the builds of this connection.
+    SetOptions = 19,
     /// Make a path valid, substituting it if needed.
     EnsurePath = 10,
     /// Protect a path from GC for the connection's lifetime.
@@ -165,6 +167,26 @@ pub struct ClientOptions {
     /// The version announced to the daemon (at most [`ProtocolVersion::MAX`]); lower it to
     /// speak an older protocol to a newer daemon, as an older Nix client would.
     pub max_version: ProtocolVersion,
+    /// Settings sent once per connection, after the handshake (`SetOptions`); `None` sends
+    /// nothing, leaving the daemon's own configuration.
+    pub settings: Option<ClientSettings>,
+}
+
+/// The settings a Nix client sends a daemon (`SetOptions`): a few fixed fields, and any other
+/// setting by name. A daemon applies the named ones only for a trusted user (or the few it
+/// allows anyone), warning about the rest.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientSettings {
+    /// `keep-failed`.
+    pub keep_failed: bool,
+    /// `max-jobs`.
+    pub max_jobs: u64,
+    /// `max-silent-time`, in seconds (0: none).
+    pub max_silent_time: u64,
+    /// `cores`.
+    pub cores: u64,
+    /// Other settings, as `--option NAME VALUE` names them.
+    pub overrides: Vec<(String, String)>,
 }
 
 impl Default for ClientOptions {
@@ -175,6 +197,7 @@ impl Default for ClientOptions {
             nar_limits: nix_formats::nar::Limits::default(),
             logger: Arc::new(NullLogger),
             max_version: ProtocolVersion::MAX,
+            settings: None,
         }
     }
 }
@@ -396,6 +419,9 @@ impl DaemonClient {
         };
         client.stderr(Io::default()).await?;
         client.broken = false;
+        if let Some(settings) = &opts.settings {
+            client.set_options(settings).await?;
+        }
         Ok(client)
     }
 
@@ -505,6 +531,32 @@ impl DaemonClient {
         }
         .await;
         self.end(r, true)
+    }
+
+    /// `SetOptions`: the settings for this connection's builds.
+    pub async fn set_options(&mut self, s: &ClientSettings) -> Result<()> {
+        let mut req = Request::new();
+        req.u64(Op::SetOptions as u64)
+            .bool(s.keep_failed)
+            .bool(false) // keep-going
+            .bool(false) // fallback
+            .u64(0) // verbosity: errors
+            .u64(s.max_jobs)
+            .u64(s.max_silent_time)
+            .bool(true) // obsolete: use the build hook
+            .u64(0) // build verbosity: errors, so build logs are sent
+            .u64(0) // obsolete log type
+            .u64(0) // obsolete print-build-trace
+            .u64(s.cores)
+            .bool(true); // substitute
+        if self.info.version >= ProtocolVersion::new(1, 12) {
+            req.u64(s.overrides.len() as u64);
+            for (name, value) in &s.overrides {
+                req.bytes(name).bytes(value);
+            }
+        }
+        self.simple(req, |_, _, _, _| Box::pin(async { Ok(()) }))
+            .await
     }
 
     /// `IsValidPath`.

@@ -31,9 +31,9 @@ pub mod types;
 pub mod version;
 pub mod wire;
 
-pub use client::{ClientOptions, DaemonClient, HandshakeInfo};
+pub use client::{ClientOptions, ClientSettings, DaemonClient, HandshakeInfo};
 pub use error::{Error, Result};
 pub use logger::{Logger, NullLogger, StderrLogger};
-pub use store::{DaemonStore, open};
+pub use store::{DaemonStore, open, open_with};
 pub use transport::Transport;
 pub use version::ProtocolVersion;

@@ -16,13 +16,14 @@ use std::task::{Context, Poll};
 
 use async_trait::async_trait;
 use evalbox_store::derivations::{DrvHashCache, check_output_paths};
+use evalbox_store::settings::BuildSettings;
 use evalbox_store::{AddSource, BuildResult, BuildTarget, NixStore, PathInfo, StoreUri, TreeRoot};
 use nix_formats::derivation::Derivation;
 use nix_formats::{FileIngestionMethod, HashAlgo, StoreDir, StorePath};
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio::sync::mpsc;
 
-use crate::client::{ClientOptions, DaemonClient};
+use crate::client::{ClientOptions, ClientSettings, DaemonClient};
 use crate::error::Error;
 use crate::logger::StderrLogger;
 use crate::pool::Pool;
@@ -75,6 +76,15 @@ pub struct DaemonStore {
 /// Opens the store a daemon URI names (`daemon`, `unix:///path`, `ssh-ng://host`), logging
 /// build output to stderr (with progress bars on a terminal).
 pub async fn open(uri: &StoreUri) -> StoreResult<Arc<dyn NixStore>> {
+    open_with(uri, None).await
+}
+
+/// [`open`], sending each connection the build settings that were given (`--option`), as
+/// Nix's client does; with none given the daemon builds as it is configured.
+pub async fn open_with(
+    uri: &StoreUri,
+    settings: Option<&BuildSettings>,
+) -> StoreResult<Arc<dyn NixStore>> {
     let (transport, pool_size) = match uri {
         StoreUri::Daemon { socket } => (Transport::Unix(socket.clone()), DEFAULT_POOL_SIZE),
         // Each ssh-ng connection is an ssh process: keep it to one.
@@ -87,11 +97,31 @@ pub async fn open(uri: &StoreUri) -> StoreResult<Arc<dyn NixStore>> {
     };
     let opts = ClientOptions {
         logger: Arc::new(StderrLogger::new()),
+        settings: settings
+            .filter(|s| !s.given.is_empty())
+            .map(client_settings),
         ..ClientOptions::default()
     };
     Ok(Arc::new(
         DaemonStore::connect(transport, opts, pool_size).await?,
     ))
+}
+
+/// The settings sent to a daemon: the fixed fields, and the others by name.
+fn client_settings(s: &BuildSettings) -> ClientSettings {
+    const FIXED: [&str; 4] = ["keep-failed", "max-jobs", "max-silent-time", "cores"];
+    ClientSettings {
+        keep_failed: s.keep_failed,
+        max_jobs: s.max_jobs as u64,
+        max_silent_time: s.max_silent_time.map_or(0, |d| d.as_secs()),
+        cores: s.cores as u64,
+        overrides: s
+            .given
+            .iter()
+            .filter(|(name, _)| !FIXED.contains(&name.as_str()))
+            .cloned()
+            .collect(),
+    }
 }
 
 impl DaemonStore {
@@ -536,20 +566,47 @@ impl NixStore for DaemonStore {
             .collect();
         let mut out = Vec::new();
         if self.version >= ProtocolVersion::new(1, 34) {
+            // One request per derivation (the daemon merges the goals of one derivation
+            // anyway, answering once): the union of the outputs wanted, none meaning all.
+            let mut merged: BTreeMap<&StorePath, BTreeSet<String>> = BTreeMap::new();
+            for t in targets {
+                let all = merged.get(&t.drv_path).is_some_and(|o| o.is_empty());
+                let entry = merged
+                    .entry(&t.drv_path)
+                    .or_insert_with(|| t.outputs.clone());
+                if all || t.outputs.is_empty() {
+                    entry.clear();
+                } else {
+                    entry.extend(t.outputs.iter().cloned());
+                }
+            }
+            let derived: Vec<DerivedPath> = merged
+                .into_iter()
+                .map(|(drv, outputs)| DerivedPath::Built {
+                    drv: drv.clone(),
+                    outputs,
+                })
+                .collect();
             let mut c = self.client().await?;
-            let (results, mut logs) = c
+            let (results, logs) = c
                 .build_paths_with_results(&derived)
                 .await
                 .map_err(store_error)?;
             drop(c);
-            if results.len() != targets.len() {
-                return Err(evalbox_store::Error::Protocol(format!(
-                    "nix-daemon returned {} build results for {} targets",
-                    results.len(),
-                    targets.len()
-                )));
-            }
-            for (target, (_, r)) in targets.iter().zip(results) {
+            let by_drv: BTreeMap<StorePath, _> = results
+                .into_iter()
+                .filter_map(|(path, r)| match path {
+                    DerivedPath::Built { drv, .. } => Some((drv, r)),
+                    DerivedPath::Opaque(_) => None,
+                })
+                .collect();
+            for target in targets {
+                let r = by_drv.get(&target.drv_path).ok_or_else(|| {
+                    evalbox_store::Error::Protocol(format!(
+                        "nix-daemon returned no build result for {}",
+                        self.store_dir.display(&target.drv_path)
+                    ))
+                })?;
                 let abs = self.store_dir.display(&target.drv_path);
                 out.push(BuildResult {
                     target: target.clone(),
@@ -557,7 +614,7 @@ impl NixStore for DaemonStore {
                     status: r.status.name().to_string(),
                     error_msg: crate::stderr::strip_ansi(&r.error_msg),
                     outputs: BTreeMap::new(),
-                    log: logs.lines.remove(&abs).unwrap_or_default(),
+                    log: logs.lines.get(&abs).cloned().unwrap_or_default(),
                 });
             }
         } else {

@@ -289,7 +289,13 @@ pub fn run(globals: &Globals, mode: Mode, args: EvalArgs) -> anyhow::Result<Exit
         },
         ..config
     };
-    let outcome = sandbox.run_blocking(&guest, &config)?;
+    // One async runtime for the evaluation and the build after it: a daemon connection the
+    // evaluation opened lives on it.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let outcome = rt.block_on(sandbox.run(&guest, &config))?;
     if mode != Mode::Build || outcome != RunOutcome::Exited(0) {
         return Ok(super::finish(&outcome, "the evaluation"));
     }
@@ -308,13 +314,9 @@ pub fn run(globals: &Globals, mode: Mode, args: EvalArgs) -> anyhow::Result<Exit
             outputs: [output.to_owned()].into(),
         });
     }
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?
-        .block_on(super::build_and_print(store.as_ref(), &wanted, |r, out| {
-            r.outputs.get(out).cloned().into_iter().collect()
-        }))
+    rt.block_on(super::build_and_print(store.as_ref(), &wanted, |r, out| {
+        r.outputs.get(out).cloned().into_iter().collect()
+    }))
 }
 
 #[cfg(test)]

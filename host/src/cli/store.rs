@@ -121,21 +121,21 @@ pub fn run(globals: &Globals, cmd: StoreCommand) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_async(globals: &Globals, cmd: StoreCommand) -> anyhow::Result<ExitCode> {
-    let store = evalbox::open_store(globals.store.as_deref()).await?;
-    let store = store.as_ref();
-    if let StoreCommand::Realise { option, paths } = &cmd {
-        let pairs: Vec<(String, String)> = option
-            .chunks(2)
-            .map(|p| (p[0].clone(), p[1].clone()))
-            .collect();
-        let mut settings = super::build_settings(&pairs)?;
-        settings.log = Some(std::sync::Arc::new(|line: &str| eprintln!("{line}")));
-        if let Some(local) = store
-            .as_any()
-            .downcast_ref::<evalbox::store::local::LocalStore>()
-        {
-            local.set_build_settings(settings);
+    let settings = match &cmd {
+        StoreCommand::Realise { option, .. } => {
+            let pairs: Vec<(String, String)> = option
+                .chunks(2)
+                .map(|p| (p[0].clone(), p[1].clone()))
+                .collect();
+            let mut settings = super::build_settings(&pairs)?;
+            settings.log = Some(std::sync::Arc::new(|line: &str| eprintln!("{line}")));
+            Some(settings)
         }
+        _ => None,
+    };
+    let store = evalbox::open_store_with(globals.store.as_deref(), settings.as_ref()).await?;
+    let store = store.as_ref();
+    if let StoreCommand::Realise { paths, .. } = &cmd {
         let mut targets = Vec::new();
         for p in paths {
             let (drv, output) = match p.split_once('!') {

@@ -58,6 +58,9 @@ pub struct BuildSettings {
     pub max_silent_time: Option<Duration>,
     /// Where builders' log lines go as they come.
     pub log: Option<LogSink>,
+    /// The settings given with [`BuildSettings::set`], in order, as Nix spells them: what a
+    /// nix-daemon is sent (it builds with its own builder).
+    pub given: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for BuildSettings {
@@ -70,6 +73,7 @@ impl std::fmt::Debug for BuildSettings {
             .field("keep_failed", &self.keep_failed)
             .field("timeout", &self.timeout)
             .field("max_silent_time", &self.max_silent_time)
+            .field("given", &self.given)
             .finish()
     }
 }
@@ -85,6 +89,7 @@ impl Default for BuildSettings {
             timeout: None,
             max_silent_time: None,
             log: None,
+            given: Vec::new(),
         }
     }
 }
@@ -147,6 +152,7 @@ impl BuildSettings {
             "max-silent-time" => self.max_silent_time = seconds(name, value)?,
             _ => return Ok(false),
         }
+        self.given.push((name.to_owned(), value.to_owned()));
         Ok(true)
     }
 }
