@@ -216,3 +216,30 @@ fn instantiation_through_the_daemon_matches() {
         }
     }
 }
+
+/// A source tree holding something other than files, directories and symlinks (a FIFO) is
+/// refused, as Nix refuses it, and nothing is added.
+#[test]
+fn special_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("t")).unwrap();
+    fs::write(dir.path().join("t/a"), "a").unwrap();
+    run_ok(Command::new("mkfifo").arg(dir.path().join("t/fifo")));
+    let out = evalbox_tests::run(evalbox_local(root.path()).current_dir(dir.path()).args([
+        "eval",
+        "-E",
+        "\"${./t}\"",
+    ]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("has an unsupported type"), "{stderr}");
+    let added: Vec<_> = fs::read_dir(root.path().join("nix/store"))
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name())
+                .filter(|n| n != ".links" && !n.to_string_lossy().starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(added.is_empty(), "added: {added:?}");
+}

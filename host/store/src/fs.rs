@@ -226,7 +226,7 @@ fn dump_node<W: Write>(
         }
     } else {
         return Err(Error::BadInput(format!(
-            "{}: not a regular file, directory or symlink; it cannot be added to the store",
+            "file '{}' has an unsupported type (not a regular file, directory or symlink)",
             path.display()
         )));
     }
