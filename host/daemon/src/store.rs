@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use async_trait::async_trait;
-use evalbox_store::derivations::{DrvHashCache, check_output_paths};
+use evalbox_store::derivations::{DrvHashCache, check_output_paths, remember};
 use evalbox_store::settings::BuildSettings;
 use evalbox_store::{AddSource, BuildResult, BuildTarget, NixStore, PathInfo, StoreUri, TreeRoot};
 use nix_formats::derivation::Derivation;
@@ -509,7 +509,9 @@ impl NixStore for DaemonStore {
         let mut refs: BTreeSet<StorePath> = drv.input_sources.clone();
         refs.extend(drv.input_derivations.keys().cloned());
         let drv_name = format!("{name}{}", nix_formats::store_path::DRV_EXTENSION);
-        self.add_text_to_store(&drv_name, &aterm, &refs).await
+        let path = self.add_text_to_store(&drv_name, &aterm, &refs).await?;
+        remember(self, &path, drv, &self.drv_hashes)?;
+        Ok(path)
     }
 
     async fn query_referrers(&self, path: &StorePath) -> StoreResult<BTreeSet<StorePath>> {

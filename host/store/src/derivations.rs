@@ -101,6 +101,24 @@ pub async fn compute_output_paths(
         .map_err(|e: Error| Error::BadInput(format!("derivation '{name}': {e}")))
 }
 
+/// Memoises the modulo hash of `drv`, just written at `drv_path` (its inputs' hashes are in
+/// `cache` since its output paths were checked): the derivations that take it as an input
+/// then need not read it back from the store.
+pub fn remember(
+    store: &dyn NixStore,
+    drv_path: &StorePath,
+    drv: &Derivation,
+    cache: &DrvHashCache,
+) -> Result<()> {
+    if cache.get(drv_path).is_none() {
+        let h = drv
+            .hash_derivation_modulo(store.store_dir(), |q| cache.lookup(q))
+            .map_err(|e: Error| Error::BadInput(format!("derivation '{drv_path}': {e}")))?;
+        cache.insert(drv_path.clone(), h);
+    }
+    Ok(())
+}
+
 /// Check that `drv`'s output paths are the ones Nix would compute.
 pub async fn check_output_paths(
     store: &dyn NixStore,

@@ -540,8 +540,10 @@ impl NixStore for LocalStore {
         // Like Nix's checkInvariants: never register a .drv whose output paths are wrong.
         derivations::check_output_paths(self, drv, name, &self.inner.drv_hashes).await?;
         let inner = self.inner.clone();
-        let (drv, name) = (drv.clone(), name.to_string());
-        blocking(move || inner.add_derivation(&drv, &name)).await
+        let (owned, name) = (drv.clone(), name.to_string());
+        let path = blocking(move || inner.add_derivation(&owned, &name)).await?;
+        derivations::remember(self, &path, drv, &self.inner.drv_hashes)?;
+        Ok(path)
     }
 
     async fn query_referrers(&self, path: &StorePath) -> Result<BTreeSet<StorePath>> {
