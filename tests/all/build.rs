@@ -229,17 +229,20 @@ fn assert_unregistered(root: &Path, path: &str) {
 }
 
 /// What a failed build leaves: an error, and no registered output.
-fn fails_cleanly(expr: &str, message: &str) {
+fn fails_cleanly(expr: &str, options: &[&str], message: &str) {
     let dir = corpus();
     let root = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("failing.nix"), expr).unwrap();
-    let out = run(evalbox_local(root.path()).current_dir(dir.path()).args([
-        "build",
-        "failing.nix",
-        "--option",
-        "sandbox-paths",
-        SANDBOX_PATHS,
-    ]));
+    let out = run(evalbox_local(root.path())
+        .current_dir(dir.path())
+        .args([
+            "build",
+            "failing.nix",
+            "--option",
+            "sandbox-paths",
+            SANDBOX_PATHS,
+        ])
+        .args(options));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{expr} built");
     assert!(stderr.contains(message), "{stderr}");
@@ -260,13 +263,25 @@ fn failures_register_nothing() {
     };
     fails_cleanly(
         &sh("echo partial > $out; exit 3", ""),
+        &[],
         "failed with exit code 3",
+    );
+    fails_cleanly(
+        &sh("echo partial > $out; sleep 60", ""),
+        &["--option", "timeout", "1"],
+        "timed out after 1 seconds",
+    );
+    fails_cleanly(
+        &sh("echo partial > $out; sleep 60", ""),
+        &["--option", "max-silent-time", "1"],
+        "timed out after 1 seconds of silence",
     );
     fails_cleanly(
         &sh(
             "printf ho > $out",
             "outputHashAlgo = \"sha256\"; outputHash = \"8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4\";",
         ),
+        &[],
         "hash mismatch in fixed-output derivation",
     );
     fails_cleanly(
@@ -274,9 +289,54 @@ fn failures_register_nothing() {
             "echo ${builtins.toFile \"t\" \"t\"} > $out",
             "allowedReferences = [ ];",
         ),
+        &[],
         "is not allowed to refer to the following paths",
     );
-    fails_cleanly(&sh("true", ""), "failed to produce output path");
+    fails_cleanly(&sh("true", ""), &[], "failed to produce output path");
+}
+
+/// Two builds of one derivation at once on one store: one builds it, the other waits for its
+/// outputs' locks and finds them valid.
+#[test]
+fn concurrent_builds_build_once() {
+    let dir = corpus();
+    let root = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("once.nix"),
+        "derivation { name = \"once\"; system = \"x86_64-linux\"; builder = \"/bin/sh\"; \
+         args = [ \"-c\" \"PATH=/usr/bin:/bin; sleep 1; echo done > $out\" ]; }",
+    )
+    .unwrap();
+    let spawn = || {
+        evalbox_local(root.path())
+            .current_dir(dir.path())
+            .args([
+                "build",
+                "once.nix",
+                "--option",
+                "sandbox-paths",
+                SANDBOX_PATHS,
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(a.status.success() && b.status.success());
+    assert_eq!(a.stdout, b.stdout);
+    let built = [&a, &b]
+        .iter()
+        .filter(|o| String::from_utf8_lossy(&o.stderr).contains("building"))
+        .count();
+    assert_eq!(
+        built,
+        1,
+        "{}\n{}",
+        String::from_utf8_lossy(&a.stderr),
+        String::from_utf8_lossy(&b.stderr)
+    );
 }
 
 #[test]
