@@ -339,6 +339,46 @@ fn concurrent_builds_build_once() {
     );
 }
 
+/// `max-jobs`: with 2, the second of two independent derivations starts while the first
+/// runs; with 1, after it ends.
+#[test]
+fn max_jobs_builds_in_parallel() {
+    let dir = corpus();
+    fs::write(
+        dir.path().join("pair.nix"),
+        "map (n: derivation { name = n; system = \"x86_64-linux\"; builder = \"/bin/sh\"; \
+         args = [ \"-c\" \"PATH=/usr/bin:/bin; echo start-${n}; sleep 2; echo end-${n}; echo > $out\" ]; }) \
+         [ \"a\" \"b\" ]",
+    )
+    .unwrap();
+    for (jobs, parallel) in [("2", true), ("1", false)] {
+        let root = tempfile::tempdir().unwrap();
+        let out = run(evalbox_local(root.path())
+            .current_dir(dir.path())
+            .args([
+                "build",
+                "pair.nix",
+                "--option",
+                "sandbox-paths",
+                SANDBOX_PATHS,
+            ])
+            .args(["--option", "max-jobs", jobs]));
+        let log = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{log}");
+        let lines: Vec<&str> = log.lines().collect();
+        let at = |l: &str| lines.iter().position(|x| x.starts_with(l)).expect(l);
+        let (first_end, second_start) = (
+            at("end-a").min(at("end-b")),
+            at("start-a").max(at("start-b")),
+        );
+        assert_eq!(
+            second_start < first_end,
+            parallel,
+            "max-jobs {jobs}:\n{log}"
+        );
+    }
+}
+
 #[test]
 fn a_killed_build_leaves_a_clean_store() {
     if !have_nix("a_killed_build_leaves_a_clean_store") {

@@ -1,5 +1,5 @@
 //! Building derivations in the embedded store, the way Nix's local builder does: inputs first,
-//! each derivation once (its outputs locked while it builds, so a concurrent build of the same
+//! up to `max-jobs` derivations at once, each derivation once (its outputs locked while it builds, so a concurrent build of the same
 //! derivation waits and then finds it done), the builder run with the environment of the
 //! `.drv` plus Nix's variables in a fresh build directory, in a bubblewrap sandbox that shows
 //! it only its input closure at the store directory (and no network unless the derivation is
@@ -52,34 +52,67 @@ impl From<Error> for Failure {
     }
 }
 
-/// One `build_paths` call: what was built or failed so far, and the log.
+/// A derivation's output paths and how they became valid, or why they did not.
+type Outcome = std::result::Result<(BTreeMap<String, StorePath>, &'static str), Failure>;
+/// A derivation's output paths and, if it must be built, its input derivations.
+type Looked = (BTreeMap<String, StorePath>, Option<BTreeSet<StorePath>>);
+
+/// One `build_paths` call: the derivations to build, what was built or failed so far, and
+/// each derivation's log.
 struct Session<'a> {
     inner: &'a Inner,
     settings: BuildSettings,
-    done: HashMap<StorePath, std::result::Result<BTreeMap<String, StorePath>, Failure>>,
-    log: Vec<String>,
+    state: std::sync::Mutex<State>,
+    /// Signalled when a build ends (more may be ready to start).
+    progress: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    /// The outcome of every derivation looked at.
+    done: HashMap<StorePath, Outcome>,
+    /// Derivations to build, with the inputs among them not built yet.
+    waiting: HashMap<StorePath, BTreeSet<StorePath>>,
+    /// Derivations whose inputs are all done, to be built.
+    ready: Vec<StorePath>,
+    /// How many builds are running.
+    running: usize,
+    /// Log lines by `.drv` path.
+    logs: HashMap<StorePath, Vec<String>>,
 }
 
 impl Inner {
-    /// Builds `targets` (see the module doc); one result each.
+    /// Builds `targets` (see the module doc), up to `max-jobs` derivations at a time; one
+    /// result each.
     pub(super) fn build_paths(&self, targets: &[BuildTarget]) -> Vec<BuildResult> {
         let settings = self
             .build_settings
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        let mut session = Session {
+        let jobs = settings.max_jobs.max(1);
+        let session = Session {
             inner: self,
             settings,
-            done: HashMap::new(),
-            log: Vec::new(),
+            state: Default::default(),
+            progress: Default::default(),
         };
+        for t in targets {
+            session.plan(&t.drv_path);
+        }
+        std::thread::scope(|scope| {
+            for _ in 0..jobs {
+                scope.spawn(|| session.work());
+            }
+        });
+        let mut state = session.lock();
         targets
             .iter()
             .map(|t| {
-                let start = session.log.len();
-                let outcome = session.realise(&t.drv_path);
-                let log = session.log[start..].to_vec();
+                let log = state.logs.remove(&t.drv_path).unwrap_or_default();
+                let outcome = state.done.get(&t.drv_path).cloned().unwrap_or_else(|| {
+                    Err(Failure::new("MiscFailure", "the build was not scheduled"))
+                });
                 match outcome {
                     Ok((outputs, status)) => BuildResult {
                         target: t.clone(),
@@ -135,59 +168,132 @@ impl Inner {
 }
 
 impl Session<'_> {
-    fn say(&mut self, line: String) {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A line of the log of `drv_path`'s build: shown as it comes, and kept for its result.
+    fn say(&self, drv_path: &StorePath, line: String) {
         if let Some(log) = &self.settings.log {
             log(&line);
         }
-        if self.log.len() < KEPT_LOG_LINES {
-            self.log.push(line);
+        let mut state = self.lock();
+        let lines = state.logs.entry(drv_path.clone()).or_default();
+        if lines.len() < KEPT_LOG_LINES {
+            lines.push(line);
         }
     }
 
-    /// Builds `drv_path` and its inputs unless they are valid; its output paths.
-    fn realise(
-        &mut self,
-        drv_path: &StorePath,
-    ) -> std::result::Result<(BTreeMap<String, StorePath>, &'static str), Failure> {
-        if let Some(done) = self.done.get(drv_path) {
-            return done.clone().map(|o| (o, "AlreadyValid"));
+    /// Looks at `root` and the input derivations it needs built: a derivation whose outputs
+    /// are all valid is done; the others wait for their inputs (iteratively: input graphs
+    /// can be deep).
+    fn plan(&self, root: &StorePath) {
+        let mut todo = vec![root.clone()];
+        while let Some(drv_path) = todo.pop() {
+            let mut state = self.lock();
+            if state.done.contains_key(&drv_path) || state.waiting.contains_key(&drv_path) {
+                continue;
+            }
+            drop(state);
+            let looked = self.look(&drv_path);
+            state = self.lock();
+            match looked {
+                Err(f) => {
+                    state.done.insert(drv_path, Err(f));
+                }
+                Ok((outputs, None)) => {
+                    state.done.insert(drv_path, Ok((outputs, "AlreadyValid")));
+                }
+                Ok((_, Some(inputs))) => {
+                    todo.extend(inputs.iter().cloned());
+                    state.waiting.insert(drv_path, inputs);
+                }
+            }
         }
-        let result = self.realise_uncached(drv_path);
-        self.done
-            .insert(drv_path.clone(), result.clone().map(|(o, _)| o));
-        result
+        // Whatever waits only for done derivations is ready.
+        let mut state = self.lock();
+        let State {
+            done,
+            waiting,
+            ready,
+            ..
+        } = &mut *state;
+        for (drv, inputs) in waiting.iter_mut() {
+            inputs.retain(|i| !done.contains_key(i));
+            if inputs.is_empty() && !ready.contains(drv) {
+                ready.push(drv.clone());
+            }
+        }
     }
 
-    fn realise_uncached(
-        &mut self,
-        drv_path: &StorePath,
-    ) -> std::result::Result<(BTreeMap<String, StorePath>, &'static str), Failure> {
+    /// The outputs of `drv_path`, and, unless they are all valid, its input derivations.
+    fn look(&self, drv_path: &StorePath) -> std::result::Result<Looked, Failure> {
+        let shown = self.inner.store_dir.display(drv_path);
+        let drv = self.inner.read_drv(drv_path)?;
+        let outputs = output_paths(&drv, &shown)?;
+        if self.all_valid(&outputs)? {
+            return Ok((outputs, None));
+        }
+        Ok((
+            outputs,
+            Some(drv.input_derivations.keys().cloned().collect()),
+        ))
+    }
+
+    /// A worker: builds ready derivations until nothing is left to build.
+    fn work(&self) {
+        loop {
+            let mut state = self.lock();
+            let drv_path = loop {
+                if let Some(d) = state.ready.pop() {
+                    break d;
+                }
+                if state.running == 0 {
+                    // Nothing ready and nothing running: whatever still waits never will.
+                    return;
+                }
+                state = self.progress.wait(state).unwrap_or_else(|p| p.into_inner());
+            };
+            state.waiting.remove(&drv_path);
+            state.running += 1;
+            drop(state);
+
+            let outcome = self.build_one(&drv_path);
+
+            let mut state = self.lock();
+            state.running -= 1;
+            state.done.insert(drv_path.clone(), outcome);
+            let State { waiting, ready, .. } = &mut *state;
+            for (drv, inputs) in waiting.iter_mut() {
+                if inputs.remove(&drv_path) && inputs.is_empty() {
+                    ready.push(drv.clone());
+                }
+            }
+            drop(state);
+            self.progress.notify_all();
+        }
+    }
+
+    /// Builds `drv_path`, whose input derivations are done, unless its outputs became valid.
+    fn build_one(&self, drv_path: &StorePath) -> Outcome {
         let inner = self.inner;
         let shown = inner.store_dir.display(drv_path);
         let drv = inner.read_drv(drv_path)?;
-        let mut outputs = BTreeMap::new();
-        for (name, output) in &drv.outputs {
-            let path = output.path().ok_or_else(|| {
-                Failure::new(
-                    "MiscFailure",
-                    format!(
-                        "cannot build '{shown}': output '{name}' has no known path \
-                         (content-addressed derivations are not supported)"
-                    ),
-                )
-            })?;
-            outputs.insert(name.clone(), path.clone());
-        }
-        if self.all_valid(&outputs)? {
-            return Ok((outputs, "AlreadyValid"));
-        }
-        // Inputs first.
-        let mut failed = Vec::new();
-        for input in drv.input_derivations.keys() {
-            if let Err(f) = self.realise(input) {
-                failed.push((inner.store_dir.display(input), f));
-            }
-        }
+        let outputs = output_paths(&drv, &shown)?;
+        let failed: Vec<(String, Failure)> = {
+            let state = self.lock();
+            drv.input_derivations
+                .keys()
+                .filter_map(|input| match state.done.get(input) {
+                    Some(Ok(_)) => None,
+                    Some(Err(f)) => Some((inner.store_dir.display(input), f.clone())),
+                    None => Some((
+                        inner.store_dir.display(input),
+                        Failure::new("MiscFailure", "it was not built"),
+                    )),
+                })
+                .collect()
+        };
         if !failed.is_empty() {
             return Err(Failure::new(
                 "DependencyFailed",
@@ -227,7 +333,7 @@ impl Session<'_> {
         if self.all_valid(&outputs)? {
             return Ok((outputs, "AlreadyValid"));
         }
-        self.say(format!("building '{shown}'..."));
+        self.say(drv_path, format!("building '{shown}'..."));
         self.build(drv_path, &drv, &outputs)?;
         Ok((outputs, "Built"))
     }
@@ -244,7 +350,7 @@ impl Session<'_> {
 
     /// Runs the builder of `drv` (its outputs' locks held) and installs its outputs.
     fn build(
-        &mut self,
+        &self,
         drv_path: &StorePath,
         drv: &Derivation,
         outputs: &BTreeMap<String, StorePath>,
@@ -253,10 +359,13 @@ impl Session<'_> {
         let work = inner.new_build_dir(drv_path)?;
         let result = self.build_in(&work, drv_path, drv, outputs);
         if result.is_err() && self.settings.keep_failed {
-            self.say(format!(
-                "note: keeping build directory '{}'",
-                work.join("build").display()
-            ));
+            self.say(
+                drv_path,
+                format!(
+                    "note: keeping build directory '{}'",
+                    work.join("build").display()
+                ),
+            );
         } else {
             let _ = sfs::remove_tree(&work);
         }
@@ -264,7 +373,7 @@ impl Session<'_> {
     }
 
     fn build_in(
-        &mut self,
+        &self,
         work: &Path,
         drv_path: &StorePath,
         drv: &Derivation,
@@ -324,7 +433,7 @@ impl Session<'_> {
                     .envs(&env);
                 c
             };
-            self.run(cmd, &shown)?;
+            self.run(cmd, drv_path, &shown)?;
         }
 
         // The outputs, as the builder left them.
@@ -618,7 +727,12 @@ impl Session<'_> {
     }
 
     /// Runs the builder, streaming its output to the log, within the time limits.
-    fn run(&mut self, mut cmd: Command, shown: &str) -> std::result::Result<(), Failure> {
+    fn run(
+        &self,
+        mut cmd: Command,
+        drv_path: &StorePath,
+        shown: &str,
+    ) -> std::result::Result<(), Failure> {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -686,7 +800,7 @@ impl Session<'_> {
             match rx.recv_timeout(wait) {
                 Ok(line) => {
                     last_output = Instant::now();
-                    self.say(line);
+                    self.say(drv_path, line);
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 Err(mpsc::RecvTimeoutError::Timeout) => {
@@ -756,6 +870,27 @@ impl Write for TeeSink {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+/// The output paths of `drv` (shown as `shown`), all of which must be known.
+fn output_paths(
+    drv: &Derivation,
+    shown: &str,
+) -> std::result::Result<BTreeMap<String, StorePath>, Failure> {
+    let mut outputs = BTreeMap::new();
+    for (name, output) in &drv.outputs {
+        let path = output.path().ok_or_else(|| {
+            Failure::new(
+                "MiscFailure",
+                format!(
+                    "cannot build '{shown}': output '{name}' has no known path \
+                     (content-addressed derivations are not supported)"
+                ),
+            )
+        })?;
+        outputs.insert(name.clone(), path.clone());
+    }
+    Ok(outputs)
 }
 
 /// The builder's environment, as Nix makes it: the derivation's, with Nix's variables, the
