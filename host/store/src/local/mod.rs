@@ -351,8 +351,11 @@ impl Inner {
             f.write_all(text)
                 .and_then(|_| f.sync_all())
                 .map_err(|e| Error::io(&tmp, e))?;
+            // The NAR of one regular file, hashed from memory rather than read back.
             let mut sink = HashSink::new(HashAlgo::Sha256);
-            sfs::dump_tree(&tmp, None, &mut sink, None)?;
+            nix_formats::nar::writer::open(&mut sink)
+                .and_then(|node| node.file_bytes(false, text))
+                .map_err(|e| Error::Corrupt(format!("serialising '{name}': {e}")))?;
             let (nar_hash, _, nar_size) = sink.finish();
             sfs::make_read_only(&tmp)?;
             let info = PathInfo {
