@@ -27,7 +27,7 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   else
-    log "optional tools missing (benchmarks only): ${need[*]}; install them with apt-get"
+    log "tools missing: ${need[*]} (bubblewrap: builds in the embedded store; hyperfine: benchmarks); install them with apt-get"
   fi
 fi
 if [ "$with_nix" = 1 ]; then

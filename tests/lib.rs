@@ -44,6 +44,23 @@ pub fn have_nix(test: &str) -> bool {
     ok
 }
 
+/// True when bubblewrap (`bwrap`), which the embedded store's builder needs, is on PATH; same
+/// skip/fail rule as [`have_nix`] (CI installs both).
+pub fn have_bwrap(test: &str) -> bool {
+    let ok = Command::new("bwrap")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            !nix_required(),
+            "{test}: bubblewrap is required (EVALBOX_REQUIRE_NIX=1) but bwrap is not available"
+        );
+        eprintln!("SKIP {test}: bubblewrap (bwrap) is not installed");
+    }
+    ok
+}
+
 /// The default nix-daemon socket.
 pub const DAEMON_SOCKET: &str = "/nix/var/nix/daemon-socket/socket";
 
