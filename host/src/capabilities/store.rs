@@ -16,7 +16,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use cap_std::fs::Dir;
-use evalbox_store::derivations::{DrvHashCache, compute_output_paths};
+use evalbox_store::derivations::{DrvHashCache, compute_output_paths, remember};
 use evalbox_store::objects::{Object, ObjectKind};
 use evalbox_store::{AddSource, BuildTarget, NixStore, PathFilter, TreeRoot};
 use nix_formats::derivation::{Derivation, DerivationOutput};
@@ -426,6 +426,11 @@ impl wit::Host for StoreCapability {
             store
                 .add_derivation(&derivation, &drv.name)
                 .await
+                .map_err(to_wit_error)
+        );
+        // Derivations that take this one as an input need its modulo hash: keep it.
+        guest_try!(
+            remember(store.as_ref(), &drv_path, &derivation, &self.drv_hashes)
                 .map_err(to_wit_error)
         );
         let dir = store.store_dir();
