@@ -54,8 +54,16 @@ impl From<Error> for Failure {
 
 /// A derivation's output paths and how they became valid, or why they did not.
 type Outcome = std::result::Result<(BTreeMap<String, StorePath>, &'static str), Failure>;
-/// A derivation's output paths and, if it must be built, its input derivations.
-type Looked = (BTreeMap<String, StorePath>, Option<BTreeSet<StorePath>>);
+/// A derivation read, its output paths, and whether they are all valid.
+type Looked = (Derivation, BTreeMap<String, StorePath>, bool);
+
+/// A derivation to build, as read when the build was planned.
+struct Pending {
+    drv: Derivation,
+    outputs: BTreeMap<String, StorePath>,
+    /// Its input derivations that are not done yet.
+    inputs: BTreeSet<StorePath>,
+}
 
 /// One `build_paths` call: the derivations to build, what was built or failed so far, and
 /// each derivation's log.
@@ -71,8 +79,8 @@ struct Session<'a> {
 struct State {
     /// The outcome of every derivation looked at.
     done: HashMap<StorePath, Outcome>,
-    /// Derivations to build, with the inputs among them not built yet.
-    waiting: HashMap<StorePath, BTreeSet<StorePath>>,
+    /// Derivations to build that have not started.
+    waiting: HashMap<StorePath, Pending>,
     /// Derivations whose inputs are all done, to be built.
     ready: Vec<StorePath>,
     /// How many builds are running.
@@ -186,67 +194,67 @@ impl Session<'_> {
 
     /// Looks at `root` and the input derivations it needs built: a derivation whose outputs
     /// are all valid is done; the others wait for their inputs (iteratively: input graphs
-    /// can be deep).
+    /// can be deep). Runs before any worker starts.
     fn plan(&self, root: &StorePath) {
+        let mut state = self.lock();
         let mut todo = vec![root.clone()];
         while let Some(drv_path) = todo.pop() {
-            let mut state = self.lock();
             if state.done.contains_key(&drv_path) || state.waiting.contains_key(&drv_path) {
                 continue;
             }
-            drop(state);
-            let looked = self.look(&drv_path);
-            state = self.lock();
-            match looked {
+            match self.look(&drv_path) {
                 Err(f) => {
                     state.done.insert(drv_path, Err(f));
                 }
-                Ok((outputs, None)) => {
+                Ok((_, outputs, true)) => {
                     state.done.insert(drv_path, Ok((outputs, "AlreadyValid")));
                 }
-                Ok((_, Some(inputs))) => {
+                Ok((drv, outputs, false)) => {
+                    let inputs: BTreeSet<StorePath> =
+                        drv.input_derivations.keys().cloned().collect();
                     todo.extend(inputs.iter().cloned());
-                    state.waiting.insert(drv_path, inputs);
+                    let pending = Pending {
+                        drv,
+                        outputs,
+                        inputs,
+                    };
+                    state.waiting.insert(drv_path, pending);
                 }
             }
         }
         // Whatever waits only for done derivations is ready.
-        let mut state = self.lock();
         let State {
             done,
             waiting,
             ready,
             ..
         } = &mut *state;
-        for (drv, inputs) in waiting.iter_mut() {
-            inputs.retain(|i| !done.contains_key(i));
-            if inputs.is_empty() && !ready.contains(drv) {
+        for (drv, pending) in waiting.iter_mut() {
+            pending.inputs.retain(|i| !done.contains_key(i));
+            if pending.inputs.is_empty() && !ready.contains(drv) {
                 ready.push(drv.clone());
             }
         }
     }
 
-    /// The outputs of `drv_path`, and, unless they are all valid, its input derivations.
+    /// `drv_path` read, its output paths, and whether they are all valid.
     fn look(&self, drv_path: &StorePath) -> std::result::Result<Looked, Failure> {
         let shown = self.inner.store_dir.display(drv_path);
         let drv = self.inner.read_drv(drv_path)?;
         let outputs = output_paths(&drv, &shown)?;
-        if self.all_valid(&outputs)? {
-            return Ok((outputs, None));
-        }
-        Ok((
-            outputs,
-            Some(drv.input_derivations.keys().cloned().collect()),
-        ))
+        let valid = self.all_valid(&outputs)?;
+        Ok((drv, outputs, valid))
     }
 
     /// A worker: builds ready derivations until nothing is left to build.
     fn work(&self) {
         loop {
             let mut state = self.lock();
-            let drv_path = loop {
-                if let Some(d) = state.ready.pop() {
-                    break d;
+            let (drv_path, pending) = loop {
+                if let Some(d) = state.ready.pop()
+                    && let Some(p) = state.waiting.remove(&d)
+                {
+                    break (d, p);
                 }
                 if state.running == 0 {
                     // Nothing ready and nothing running: whatever still waits never will.
@@ -254,18 +262,17 @@ impl Session<'_> {
                 }
                 state = self.progress.wait(state).unwrap_or_else(|p| p.into_inner());
             };
-            state.waiting.remove(&drv_path);
             state.running += 1;
             drop(state);
 
-            let outcome = self.build_one(&drv_path);
+            let outcome = self.build_one(&drv_path, &pending.drv, pending.outputs);
 
             let mut state = self.lock();
             state.running -= 1;
             state.done.insert(drv_path.clone(), outcome);
             let State { waiting, ready, .. } = &mut *state;
-            for (drv, inputs) in waiting.iter_mut() {
-                if inputs.remove(&drv_path) && inputs.is_empty() {
+            for (drv, p) in waiting.iter_mut() {
+                if p.inputs.remove(&drv_path) && p.inputs.is_empty() {
                     ready.push(drv.clone());
                 }
             }
@@ -275,11 +282,14 @@ impl Session<'_> {
     }
 
     /// Builds `drv_path`, whose input derivations are done, unless its outputs became valid.
-    fn build_one(&self, drv_path: &StorePath) -> Outcome {
+    fn build_one(
+        &self,
+        drv_path: &StorePath,
+        drv: &Derivation,
+        outputs: BTreeMap<String, StorePath>,
+    ) -> Outcome {
         let inner = self.inner;
         let shown = inner.store_dir.display(drv_path);
-        let drv = inner.read_drv(drv_path)?;
-        let outputs = output_paths(&drv, &shown)?;
         let failed: Vec<(String, Failure)> = {
             let state = self.lock();
             drv.input_derivations
@@ -334,7 +344,7 @@ impl Session<'_> {
             return Ok((outputs, "AlreadyValid"));
         }
         self.say(drv_path, format!("building '{shown}'..."));
-        self.build(drv_path, &drv, &outputs)?;
+        self.build(drv_path, drv, &outputs)?;
         Ok((outputs, "Built"))
     }
 
