@@ -258,16 +258,7 @@ pub(super) fn b_fetchurl(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value>
     let fetchurl = ev.import(crate::eval::corepkgs::FETCHURL_PATH, pos)?;
     let drv = ev.call(&fetchurl, call.build(), pos)?;
     let out = ev.coerce_to_string(&drv, pos, Coercion::INTERPOLATE)?;
-    let targets: Vec<(String, BTreeSet<String>)> = out
-        .context()
-        .filter_map(|c| match c {
-            ContextElem::Built { drv, output } => {
-                Some((drv.clone(), BTreeSet::from([output.clone()])))
-            }
-            _ => None,
-        })
-        .collect();
-    ev.io.build(&targets).map_err(|e| Error::from(e).at(pos))?;
+    ev.build_context(&out, pos)?;
     Ok(Value::Str(Rc::new(NixString::with_elem(
         out.s.clone(),
         ContextElem::Opaque(out.s.clone()),

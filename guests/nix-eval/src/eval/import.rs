@@ -122,17 +122,9 @@ impl Evaluator {
     /// Builds the derivation outputs the path `s` refers to (its context), so that reading it
     /// works: import from derivation. Refused when `allow-import-from-derivation` is off.
     pub(crate) fn realise_context(&self, s: &NixString, pos: Pos) -> Result<()> {
-        let mut targets: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
-        for elem in s.context() {
-            if let ContextElem::Built { drv, output } = elem {
-                targets.entry(drv).or_default().insert(output.clone());
-            }
-        }
-        if targets.is_empty() {
-            return Ok(());
-        }
-        if !self.opts.allow_ifd {
-            let drv = targets.keys().next().expect("not empty");
+        if !self.opts.allow_ifd
+            && let Some((drv, _)) = built_outputs(s).first()
+        {
             return Err(Error::new(
                 ErrorKind::Eval,
                 format!(
@@ -142,10 +134,16 @@ impl Evaluator {
                 pos,
             ));
         }
-        let targets: Vec<(String, BTreeSet<String>)> = targets
-            .into_iter()
-            .map(|(d, o)| (d.to_owned(), o))
-            .collect();
+        self.build_context(s, pos)
+    }
+
+    /// Builds the derivation outputs in the context of `s`, whatever the IFD setting (a
+    /// fetcher's own fixed-output derivation).
+    pub(crate) fn build_context(&self, s: &NixString, pos: Pos) -> Result<()> {
+        let targets = built_outputs(s);
+        if targets.is_empty() {
+            return Ok(());
+        }
         self.io.build(&targets).map_err(|e| Error::from(e).at(pos))
     }
 
@@ -187,4 +185,18 @@ impl Evaluator {
             pos,
         ))
     }
+}
+
+/// The derivation outputs in the context of `s`, by `.drv` path in sorted order.
+fn built_outputs(s: &NixString) -> Vec<(String, BTreeSet<String>)> {
+    let mut targets: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for elem in s.context() {
+        if let ContextElem::Built { drv, output } = elem {
+            targets.entry(drv).or_default().insert(output.clone());
+        }
+    }
+    targets
+        .into_iter()
+        .map(|(d, o)| (d.to_owned(), o))
+        .collect()
 }
