@@ -559,13 +559,6 @@ impl NixStore for DaemonStore {
     }
 
     async fn build_paths(&self, targets: &[BuildTarget]) -> StoreResult<Vec<BuildResult>> {
-        let derived: Vec<DerivedPath> = targets
-            .iter()
-            .map(|t| DerivedPath::Built {
-                drv: t.drv_path.clone(),
-                outputs: t.outputs.clone(),
-            })
-            .collect();
         let mut out = Vec::new();
         if self.version >= ProtocolVersion::new(1, 34) {
             // One request per derivation (the daemon merges the goals of one derivation
@@ -621,9 +614,13 @@ impl NixStore for DaemonStore {
             }
         } else {
             // No per-target results before 1.34: build one target per request.
-            for (target, d) in targets.iter().zip(&derived) {
+            for target in targets {
+                let d = DerivedPath::Built {
+                    drv: target.drv_path.clone(),
+                    outputs: target.outputs.clone(),
+                };
                 let mut c = self.client().await?;
-                let res = c.build_paths(std::slice::from_ref(d)).await;
+                let res = c.build_paths(std::slice::from_ref(&d)).await;
                 drop(c);
                 let abs = self.store_dir.display(&target.drv_path);
                 let (success, status, error_msg, log) = match res {
