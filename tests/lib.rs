@@ -30,33 +30,28 @@ pub fn nix_required() -> bool {
 /// True when the real Nix CLI (`nix-store`) is on PATH. When it is not: panics if
 /// `EVALBOX_REQUIRE_NIX=1`, else prints a skip note and returns false.
 pub fn have_nix(test: &str) -> bool {
-    let ok = Command::new("nix-store")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            !nix_required(),
-            "{test}: real Nix is required (EVALBOX_REQUIRE_NIX=1) but nix-store is not available"
-        );
-        eprintln!("SKIP {test}: real Nix (nix-store) is not installed");
-    }
-    ok
+    have_tool(test, "nix-store", "real Nix (nix-store)")
 }
 
 /// True when bubblewrap (`bwrap`), which the embedded store's builder needs, is on PATH; same
 /// skip/fail rule as [`have_nix`] (CI installs both).
 pub fn have_bwrap(test: &str) -> bool {
-    let ok = Command::new("bwrap")
+    have_tool(test, "bwrap", "bubblewrap (bwrap)")
+}
+
+/// Whether `program --version` runs; if not, a failure under `EVALBOX_REQUIRE_NIX=1`, else a
+/// skip note naming `what`.
+fn have_tool(test: &str, program: &str, what: &str) -> bool {
+    let ok = Command::new(program)
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
         assert!(
             !nix_required(),
-            "{test}: bubblewrap is required (EVALBOX_REQUIRE_NIX=1) but bwrap is not available"
+            "{test}: {what} is required (EVALBOX_REQUIRE_NIX=1) but is not available"
         );
-        eprintln!("SKIP {test}: bubblewrap (bwrap) is not installed");
+        eprintln!("SKIP {test}: {what} is not installed");
     }
     ok
 }
@@ -110,9 +105,18 @@ pub fn evalbox_local(root: &Path) -> Command {
     c
 }
 
-/// Real Nix's CLI pointed at the embedded store rooted at `root`.
+/// Real Nix's `nix-store` pointed at the (chroot) store rooted at `root`.
 pub fn nix_store_on(root: &Path) -> Command {
-    let mut c = Command::new("nix-store");
+    nix_on("nix-store", root)
+}
+
+/// Real Nix's `nix-instantiate` pointed at the (chroot) store rooted at `root`.
+pub fn nix_instantiate_on(root: &Path) -> Command {
+    nix_on("nix-instantiate", root)
+}
+
+fn nix_on(program: &str, root: &Path) -> Command {
+    let mut c = Command::new(program);
     c.arg("--store")
         .arg(format!("local?root={}", root.display()));
     c.env_remove("NIX_REMOTE");

@@ -10,7 +10,9 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use evalbox_tests::{evalbox_local, have_bwrap, have_daemon, have_nix, nix_store_on, run, run_ok};
+use evalbox_tests::{
+    evalbox_local, have_bwrap, have_daemon, have_nix, nix_instantiate_on, nix_store_on, run, run_ok,
+};
 
 /// The host's shell and coreutils, for builders on both sides.
 const SANDBOX_PATHS: &str = "/bin /usr /lib /lib64?";
@@ -175,12 +177,9 @@ fn fetchers_build_through_the_store() {
     if have_nix("fetchers_build_through_the_store") {
         let theirs = tempfile::tempdir().unwrap();
         let nix = run_ok(
-            Command::new("nix-instantiate")
+            nix_instantiate_on(theirs.path())
                 .current_dir(dir.path())
-                .arg("--store")
-                .arg(format!("local?root={}", theirs.path().display()))
-                .args(["--eval", "-E", &fetched])
-                .env_remove("NIX_REMOTE"),
+                .args(["--eval", "-E", &fetched]),
         );
         assert_eq!(nix.trim(), format!("\"{path}\""));
         run_ok(nix_store_on(root.path()).args(["--verify", "--check-contents"]));

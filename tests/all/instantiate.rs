@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
-use evalbox_tests::{evalbox_local, have_nix, nix_store_on, run_ok};
+use evalbox_tests::{evalbox_local, have_nix, nix_instantiate_on, nix_store_on, run_ok};
 
 /// The corpus and the tree it reads, in a fresh directory.
 fn corpus() -> tempfile::TempDir {
@@ -75,12 +75,9 @@ fn instantiation_matches_nix_instantiate() {
     let mut drvs = BTreeSet::new();
     for name in &names {
         let expected = run_ok(
-            Command::new("nix-instantiate")
+            nix_instantiate_on(theirs.path())
                 .current_dir(dir.path())
-                .arg("--store")
-                .arg(format!("local?root={}", theirs.path().display()))
-                .args(["instantiate.nix", "-A", name])
-                .env_remove("NIX_REMOTE"),
+                .args(["instantiate.nix", "-A", name]),
         );
         let got = run_ok(evalbox_local(ours.path()).current_dir(dir.path()).args([
             "instantiate",
@@ -185,12 +182,9 @@ fn instantiation_through_the_daemon_matches() {
         "list",
     ] {
         let expected = run_ok(
-            Command::new("nix-instantiate")
+            nix_instantiate_on(theirs.path())
                 .current_dir(dir.path())
-                .arg("--store")
-                .arg(format!("local?root={}", theirs.path().display()))
-                .args(["instantiate.nix", "-A", name])
-                .env_remove("NIX_REMOTE"),
+                .args(["instantiate.nix", "-A", name]),
         );
         let got = run_ok(
             Command::new(evalbox_tests::evalbox_bin())

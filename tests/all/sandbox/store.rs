@@ -5,11 +5,11 @@
 //! `nix-instantiate`.
 
 use std::path::Path;
-use std::process::Command;
 
 use evalbox::capabilities::Preopen;
 use evalbox::runtime::{LimitExceeded, Limits, exit_code};
 use evalbox::sandbox::RunOutcome;
+use evalbox_tests::nix_instantiate_on;
 
 use super::{SourceTree, embedded_store, limits, run_guest_full};
 
@@ -21,17 +21,9 @@ fn field<'a>(stdout: &'a str, key: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no `{key}` line in:\n{stdout}"))
 }
 
-fn nix_instantiate(root: &Path) -> Command {
-    let mut c = Command::new("nix-instantiate");
-    c.arg("--store")
-        .arg(format!("local?root={}", root.display()))
-        .env_remove("NIX_REMOTE");
-    c
-}
-
 /// Evaluates `expr` with real Nix (into a throwaway store) and returns the string it gives.
 fn nix_eval_string(root: &Path, expr: &str) -> String {
-    let out = evalbox_tests::run_ok(nix_instantiate(root).args(["--eval", "-E", expr]));
+    let out = evalbox_tests::run_ok(nix_instantiate_on(root).args(["--eval", "-E", expr]));
     out.trim().trim_matches('"').to_owned()
 }
 
@@ -291,7 +283,7 @@ fn hello_frontend_writes_the_drv_nix_instantiate_writes() {
     let nix_root = tempfile::tempdir().unwrap();
     let expr_file = work.path().join("hello.nix");
     std::fs::write(&expr_file, expr).unwrap();
-    let nix_drv = evalbox_tests::run_ok(nix_instantiate(nix_root.path()).arg(&expr_file));
+    let nix_drv = evalbox_tests::run_ok(nix_instantiate_on(nix_root.path()).arg(&expr_file));
     assert_eq!(drv, nix_drv.trim());
     let theirs =
         std::fs::read_to_string(nix_root.path().join(drv.trim_start_matches('/'))).unwrap();
