@@ -186,9 +186,6 @@ fn dump_node<W: Write>(
             return Err(Error::io(copy_to.unwrap_or(path), e));
         }
         res.map_err(|e| nar_err(path, e))?;
-        if let (Some(out), Some(dst)) = (out, copy_to) {
-            out.sync_all().map_err(|e| Error::io(dst, e))?;
-        }
     } else if ft.is_dir() {
         if let Some(dst) = copy_to {
             fs::create_dir(dst).map_err(|e| Error::io(dst, e))?;
@@ -244,7 +241,6 @@ fn create_file(dst: &Path, executable: bool) -> Result<File> {
 
 /// Unpack the NAR read from `nar` into `dst` (which must not exist), validating it strictly;
 /// the input must end right after the NAR.
-/// Files are fsynced, directories too.
 pub fn restore_nar<R: Read>(nar: R, dst: &Path) -> Result<R> {
     let bad = |e: NarError| match e {
         NarError::Io(msg, kind) => Error::io(dst, io::Error::new(kind, msg)),
@@ -271,7 +267,6 @@ pub fn restore_nar<R: Read>(nar: R, dst: &Path) -> Result<R> {
                     out.write_all(&buf[..n])
                         .map_err(|e| Error::io(&target, e))?;
                 }
-                out.sync_all().map_err(|e| Error::io(&target, e))?;
             }
             Event::Symlink(target) => {
                 let at = next
@@ -361,6 +356,23 @@ pub fn remove_tree(path: &Path) -> Result<()> {
 pub fn sync_dir(path: &Path) -> Result<()> {
     File::open(path)
         .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(path, e))
+}
+
+/// fsync every regular file and directory of the tree at `path` (symlinks have nothing to
+/// sync; their directory holds them).
+pub fn sync_tree(path: &Path) -> Result<()> {
+    let meta = fs::symlink_metadata(path).map_err(|e| Error::io(path, e))?;
+    if meta.is_dir() {
+        for entry in fs::read_dir(path).map_err(|e| Error::io(path, e))? {
+            let entry = entry.map_err(|e| Error::io(path, e))?;
+            sync_tree(&entry.path())?;
+        }
+    } else if !meta.is_file() {
+        return Ok(());
+    }
+    File::open(path)
+        .and_then(|f| f.sync_all())
         .map_err(|e| Error::io(path, e))
 }
 

@@ -58,6 +58,10 @@ pub struct BuildSettings {
     pub max_silent_time: Option<Duration>,
     /// Where builders' log lines go as they come.
     pub log: Option<LogSink>,
+    /// `fsync-store-paths`: fsync every file and directory of a new store path before it is
+    /// registered, so that it survives a power loss or an OS crash, not only a killed process.
+    /// Off by default, as in Nix.
+    pub fsync_store_paths: bool,
     /// The settings given with [`BuildSettings::set`], in order, as Nix spells them: what a
     /// nix-daemon is sent (it builds with its own builder).
     pub given: Vec<(String, String)>,
@@ -73,6 +77,7 @@ impl std::fmt::Debug for BuildSettings {
             .field("keep_failed", &self.keep_failed)
             .field("timeout", &self.timeout)
             .field("max_silent_time", &self.max_silent_time)
+            .field("fsync_store_paths", &self.fsync_store_paths)
             .field("given", &self.given)
             .finish()
     }
@@ -89,6 +94,7 @@ impl Default for BuildSettings {
             timeout: None,
             max_silent_time: None,
             log: None,
+            fsync_store_paths: false,
             given: Vec::new(),
         }
     }
@@ -150,6 +156,7 @@ impl BuildSettings {
             "keep-failed" => self.keep_failed = boolean(name, value)?,
             "timeout" => self.timeout = seconds(name, value)?,
             "max-silent-time" => self.max_silent_time = seconds(name, value)?,
+            "fsync-store-paths" => self.fsync_store_paths = boolean(name, value)?,
             _ => return Ok(false),
         }
         self.given.push((name.to_owned(), value.to_owned()));
@@ -193,6 +200,9 @@ mod tests {
         assert!(s.set("timeout", "0").unwrap());
         assert_eq!(s.timeout, None);
         assert!(s.set("max-jobs", "x").is_err());
+        assert!(!s.fsync_store_paths);
+        assert!(s.set("fsync-store-paths", "true").unwrap());
+        assert!(s.fsync_store_paths);
         assert!(!s.set("substituters", "").unwrap());
     }
 }

@@ -541,13 +541,18 @@ impl Session<'_> {
         self.check_references(drv, &shown, &infos)?;
         // Install: move each output into place (its lock is held) and register them together.
         for (_, at, info) in &infos {
+            if inner.fsync() {
+                sfs::sync_tree(at)?;
+            }
             let real = inner.real_path(&info.path);
             if *at != real {
                 sfs::remove_tree(&real)?;
                 std::fs::rename(at, &real).map_err(|e| Error::io(&real, e))?;
             }
         }
-        sfs::sync_dir(&inner.real_store)?;
+        if inner.fsync() {
+            sfs::sync_dir(&inner.real_store)?;
+        }
         let infos: Vec<PathInfo> = infos.into_iter().map(|(_, _, i)| i).collect();
         inner.db().register_all(&infos, &BTreeMap::new())?;
         Ok(())

@@ -3,16 +3,20 @@
 //! `nix-store --store 'local?root=ROOT'` reads what evalbox wrote.
 //!
 //! Crash safety. New contents are written under a temporary name inside the store directory
-//! (`.evalbox-tmp/<pid>-<n>`), fsynced, made read-only, and renamed into place while the path's
-//! lock (Nix's `<path>.lock` flock) is held; only then is the path registered, in one SQLite
-//! transaction. A kill at any moment therefore leaves either nothing registered (a later add
-//! removes the stale, unregistered copy under the same lock) or a complete, durable path.
-//! Temporaries of dead processes are removed when a store is opened.
+//! (`.evalbox-tmp/<pid>-<n>`), made read-only, and renamed into place while the path's lock
+//! (Nix's `<path>.lock` flock) is held; only then is the path registered, in one SQLite
+//! transaction. A killed process therefore leaves either nothing registered (a later add
+//! removes the stale, unregistered copy under the same lock) or a complete path. Surviving a
+//! power loss or an OS crash as well needs the contents on disk before registration: that is
+//! `--option fsync-store-paths true`, off by default as in Nix (two fsyncs per path cost more
+//! than the rest of instantiating a derivation). Temporaries of dead processes are removed when
+//! a store is opened.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -51,6 +55,8 @@ struct Inner {
     tmp_counter: AtomicU64,
     drv_hashes: DrvHashCache,
     build_settings: Mutex<BuildSettings>,
+    /// `fsync-store-paths`, read on every add.
+    fsync: AtomicBool,
 }
 
 /// The outcome of checking a store (`evalbox store verify`).
@@ -77,6 +83,7 @@ impl LocalStore {
             tmp_counter: AtomicU64::new(0),
             drv_hashes: DrvHashCache::new(),
             build_settings: Mutex::new(BuildSettings::default()),
+            fsync: AtomicBool::new(BuildSettings::default().fsync_store_paths),
         };
         inner.clean_dead_temporaries()?;
         Ok(LocalStore {
@@ -86,6 +93,9 @@ impl LocalStore {
 
     /// How this store builds from now on.
     pub fn set_build_settings(&self, settings: BuildSettings) {
+        self.inner
+            .fsync
+            .store(settings.fsync_store_paths, Ordering::Relaxed);
         *self
             .inner
             .build_settings
@@ -119,6 +129,11 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 }
 
 impl Inner {
+    /// Whether new paths are fsynced (`fsync-store-paths`).
+    fn fsync(&self) -> bool {
+        self.fsync.load(Ordering::Relaxed)
+    }
+
     fn db(&self) -> std::sync::MutexGuard<'_, Db> {
         // A panic while holding the lock cannot leave SQLite inconsistent (transactions roll
         // back), so a poisoned lock is still usable.
@@ -225,7 +240,9 @@ impl Inner {
         }
         sfs::remove_tree(&real)?;
         std::fs::rename(tmp, &real).map_err(|e| Error::io(&real, e))?;
-        sfs::sync_dir(&self.real_store)?;
+        if self.fsync() {
+            sfs::sync_dir(&self.real_store)?;
+        }
         self.db().register(&info, drv_outputs)?;
         Ok(info)
     }
@@ -305,7 +322,10 @@ impl Inner {
             }
         };
         sfs::make_read_only(tmp)?;
-        sfs::sync_dir(tmp.parent().unwrap_or(tmp))?;
+        if self.fsync() {
+            sfs::sync_tree(tmp)?;
+            sfs::sync_dir(tmp.parent().unwrap_or(tmp))?;
+        }
 
         // 2. The store path follows from the content address.
         let path = self
@@ -329,6 +349,9 @@ impl Inner {
         self.install(tmp, info, &BTreeMap::new())
     }
 
+    /// Text paths (`toFile`, `.drv` files) are small and written in place under the path's lock,
+    /// as Nix does, rather than through a temporary: an unregistered copy left by a killed
+    /// writer is replaced by the next add, under the same lock.
     fn add_text(
         &self,
         name: &str,
@@ -345,19 +368,39 @@ impl Inner {
             return Ok(path);
         }
         self.check_references_valid(references, &path)?;
-        let tmp = self.new_tmp_path()?;
+        let real = self.real_path(&path);
+        let _lock = PathLock::acquire(&real)?;
+        if self.db().is_valid(&path)? {
+            return Ok(path);
+        }
+        sfs::remove_tree(&real)?;
         let res = (|| {
-            let mut f = std::fs::File::create_new(&tmp).map_err(|e| Error::io(&tmp, e))?;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o444)
+                .open(&real)
+                .map_err(|e| Error::io(&real, e))?;
+            let one = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1);
             f.write_all(text)
-                .and_then(|_| f.sync_all())
-                .map_err(|e| Error::io(&tmp, e))?;
+                .and_then(|_| {
+                    f.set_times(
+                        std::fs::FileTimes::new()
+                            .set_accessed(one)
+                            .set_modified(one),
+                    )
+                })
+                .and_then(|_| if self.fsync() { f.sync_all() } else { Ok(()) })
+                .map_err(|e| Error::io(&real, e))?;
+            if self.fsync() {
+                sfs::sync_dir(&self.real_store)?;
+            }
             // The NAR of one regular file, hashed from memory rather than read back.
             let mut sink = HashSink::new(HashAlgo::Sha256);
             nix_formats::nar::writer::open(&mut sink)
                 .and_then(|node| node.file_bytes(false, text))
                 .map_err(|e| Error::Corrupt(format!("serialising '{name}': {e}")))?;
             let (nar_hash, _, nar_size) = sink.finish();
-            sfs::make_read_only(&tmp)?;
             let info = PathInfo {
                 path: path.clone(),
                 deriver: None,
@@ -369,12 +412,12 @@ impl Inner {
                 signatures: vec![],
                 ca: Some(ContentAddress::Text(content_hash)),
             };
-            self.install(&tmp, info, drv_outputs)
+            self.db().register(&info, drv_outputs)
         })();
         if res.is_err() {
-            let _ = sfs::remove_tree(&tmp);
+            let _ = sfs::remove_tree(&real);
         }
-        res.map(|i| i.path)
+        res.map(|()| path)
     }
 
     fn add_derivation(&self, drv: &Derivation, name: &str) -> Result<StorePath> {
@@ -534,17 +577,17 @@ impl NixStore for LocalStore {
         text: &[u8],
         references: &BTreeSet<StorePath>,
     ) -> Result<StorePath> {
-        let inner = self.inner.clone();
-        let (name, text, refs) = (name.to_string(), text.to_vec(), references.clone());
-        blocking(move || inner.add_text(&name, &text, &refs, &BTreeMap::new())).await
+        // Small writes run on the caller's thread, like the queries: handing them to a
+        // blocking-pool thread cost more than the write itself (adding trees and building,
+        // which can take long, do go there).
+        self.inner
+            .add_text(name, text, references, &BTreeMap::new())
     }
 
     async fn add_derivation(&self, drv: &Derivation, name: &str) -> Result<StorePath> {
         // Like Nix's checkInvariants: never register a .drv whose output paths are wrong.
         derivations::check_output_paths(self, drv, name, &self.inner.drv_hashes).await?;
-        let inner = self.inner.clone();
-        let (owned, name) = (drv.clone(), name.to_string());
-        let path = blocking(move || inner.add_derivation(&owned, &name)).await?;
+        let path = self.inner.add_derivation(drv, name)?;
         derivations::remember(self, &path, drv, &self.inner.drv_hashes)?;
         Ok(path)
     }
