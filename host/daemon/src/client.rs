@@ -139,6 +139,8 @@ pub struct DaemonClient {
     nar_limits: nix_formats::nar::Limits,
     logger: Arc<dyn Logger>,
     broken: bool,
+    /// Replies to pipelined `AddTempRoot` requests not read yet.
+    unread_roots: usize,
     /// Keeps a `--stdio` child alive (and kills it on drop).
     _child: Option<tokio::process::Child>,
 }
@@ -270,7 +272,7 @@ async fn upload_framed(
     upload: Upload<'_>,
     uploaded: &mut bool,
 ) -> Result<()> {
-    writer.flush().await?;
+    // The request itself goes out with the first frames (one write for a small upload).
     let upload = async {
         let mut buf = vec![0u8; 64 * 1024];
         wire::write_frame(writer, &upload.prefix).await?;
@@ -415,6 +417,7 @@ impl DaemonClient {
             nar_limits: opts.nar_limits,
             logger: opts.logger,
             broken: true,
+            unread_roots: 0,
             _child: None,
         };
         client.stderr(Io::default()).await?;
@@ -473,6 +476,11 @@ impl DaemonClient {
             return Err(Error::Io(io::Error::new(
                 io::ErrorKind::NotConnected,
                 "the connection broke during an earlier request",
+            )));
+        }
+        if self.unread_roots > 0 {
+            return Err(Error::Io(io::Error::other(
+                "replies to pipelined temp roots are still unread",
             )));
         }
         self.broken = true;
@@ -634,6 +642,41 @@ impl DaemonClient {
             Box::pin(async move { wire::read_u64(r, "a result").await.map(drop) })
         })
         .await
+    }
+
+    /// `AddTempRoot` without waiting for the reply, so that a run of roots costs no round
+    /// trips. [`DaemonClient::read_temp_root_replies`] reads the replies, and must run before
+    /// any other request on this connection.
+    pub async fn send_temp_root(&mut self, path: &StorePath) -> Result<()> {
+        if self.broken {
+            return self.begin();
+        }
+        let mut req = Request::new();
+        req.u64(Op::AddTempRoot as u64).path(&self.store_dir, path);
+        self.broken = true;
+        self.send(&req).await?;
+        self.writer.flush().await?;
+        self.broken = false;
+        self.unread_roots += 1;
+        Ok(())
+    }
+
+    /// How many replies to [`DaemonClient::send_temp_root`] are unread.
+    pub fn unread_temp_roots(&self) -> usize {
+        self.unread_roots
+    }
+
+    /// Reads the replies to every [`DaemonClient::send_temp_root`] so far; the first failure
+    /// is returned (and the connection is then dropped by its owner).
+    pub async fn read_temp_root_replies(&mut self) -> Result<()> {
+        while self.unread_roots > 0 {
+            self.broken = true;
+            self.stderr(Io::default()).await?;
+            wire::read_u64(&mut self.reader, "a result").await?;
+            self.unread_roots -= 1;
+            self.broken = false;
+        }
+        Ok(())
     }
 
     /// `QueryDerivationOutputMap` (≥ 1.22).

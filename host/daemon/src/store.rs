@@ -5,6 +5,8 @@
 //! keeps a temp root only while the connection that added it is open, so all of them (explicit
 //! `add_temp_root` calls, and every path this store adds) are registered on one dedicated
 //! connection that lives as long as the store; if it ever breaks, a new one re-registers them.
+//! Roots of paths this store adds are pipelined (replies read in batches): the daemon's own
+//! temp root on the adding connection covers them until then.
 //! Host trees and NAR readers are serialised on a blocking thread and streamed through a bounded
 //! channel into the framed upload, so adding a large tree never holds it in memory.
 
@@ -158,8 +160,22 @@ impl DaemonStore {
         self.pool.get().await.map_err(store_error)
     }
 
-    /// Registers `path` as a temp root on the long-lived roots connection.
+    /// Registers `path` as a temp root on the long-lived roots connection, waiting for the
+    /// daemon to confirm it.
     async fn root(&self, path: &StorePath) -> StoreResult<()> {
+        self.root_with(path, true).await
+    }
+
+    /// Roots a path this store has just added. The daemon already holds a temp root for it on
+    /// the connection that added it (kept open while healthy), so the request is pipelined:
+    /// sent without waiting, its reply read with later ones, which saves a round trip per add.
+    async fn root_added(&self, path: &StorePath) -> StoreResult<()> {
+        self.root_with(path, false).await
+    }
+
+    async fn root_with(&self, path: &StorePath, wait: bool) -> StoreResult<()> {
+        /// Replies left unread at most (they sit in the socket's buffer meanwhile).
+        const MAX_UNREAD: usize = 256;
         let mut roots = self.roots.lock().await;
         if roots.paths.contains(path) && roots.client.as_ref().is_some_and(|c| !c.is_broken()) {
             return Ok(());
@@ -167,7 +183,7 @@ impl DaemonStore {
         if roots.client.as_ref().is_none_or(|c| c.is_broken()) {
             let mut c = self.pool.connect().await.map_err(store_error)?;
             for p in &roots.paths {
-                c.add_temp_root(p).await.map_err(store_error)?;
+                c.send_temp_root(p).await.map_err(store_error)?;
             }
             roots.client = Some(c);
         }
@@ -176,7 +192,10 @@ impl DaemonStore {
                 "no temp-root connection".into(),
             ));
         };
-        c.add_temp_root(path).await.map_err(store_error)?;
+        c.send_temp_root(path).await.map_err(store_error)?;
+        if wait || c.unread_temp_roots() >= MAX_UNREAD {
+            c.read_temp_root_replies().await.map_err(store_error)?;
+        }
         roots.paths.insert(path.clone());
         Ok(())
     }
@@ -475,7 +494,7 @@ impl NixStore for DaemonStore {
             let path = finish_upload(r, producer).await?;
             self.info_of(&path).await?
         };
-        self.root(&info.path).await?;
+        self.root_added(&info.path).await?;
         Ok(info)
     }
 
@@ -497,8 +516,8 @@ impl NixStore for DaemonStore {
                 .await
                 .map_err(store_error)?
         };
+        self.root_added(&path).await?;
         drop(c);
-        self.root(&path).await?;
         Ok(path)
     }
 
