@@ -234,3 +234,48 @@ async fn verify_notices_tampering() {
     assert_eq!(report.problems.len(), 1, "{report:?}");
     assert!(report.problems[0].contains("was modified"));
 }
+
+#[tokio::test]
+async fn text_leftovers_are_replaced_with_and_without_fsync() {
+    for fsync in [false, true] {
+        let (_d, s) = store();
+        let mut settings = crate::settings::BuildSettings::default();
+        settings
+            .set("fsync-store-paths", if fsync { "true" } else { "false" })
+            .unwrap();
+        s.set_build_settings(settings);
+        let none = BTreeSet::new();
+        // Text paths are written in place: a killed writer leaves a read-only partial copy.
+        // (The path is `builtins.toFile "hello.txt" "Hello, Nix!\n"` in Nix 2.8.)
+        let want = sp("/nix/store/s8sxyivrbvzq8lbak2293llc6wmi5745-hello.txt");
+        let real = s.real_path(&want);
+        std::fs::write(&real, "half").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o444)).unwrap();
+        let path = s
+            .add_text_to_store("hello.txt", HELLO, &none)
+            .await
+            .unwrap();
+        assert_eq!(path, want, "fsync {fsync}");
+        assert_eq!(std::fs::read(&real).unwrap(), HELLO);
+        let meta = std::fs::metadata(&real).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o444);
+        assert_eq!(
+            meta.modified().unwrap(),
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(1)
+        );
+        let tree = s
+            .add_to_store(
+                "hello.txt",
+                AddSource::Bytes(HELLO.to_vec()),
+                FileIngestionMethod::Recursive,
+                HashAlgo::Sha256,
+                &none,
+            )
+            .await
+            .unwrap();
+        assert!(s.is_valid_path(&tree.path).await.unwrap());
+        let report = s.verify(true).await.unwrap();
+        assert_eq!(report.problems, Vec::<String>::new(), "fsync {fsync}");
+    }
+}
