@@ -188,6 +188,10 @@ impl NixStore for LazyStore {
         self.get().await?.query_referrers(path).await
     }
 
+    async fn add_indirect_root(&self, link: &std::path::Path) -> evalbox_store::Result<()> {
+        self.get().await?.add_indirect_root(link).await
+    }
+
     async fn nar_from_path(
         &self,
         path: &StorePath,

@@ -53,6 +53,8 @@ pub enum Op {
     EnsurePath = 10,
     /// Protect a path from GC for the connection's lifetime.
     AddTempRoot = 11,
+    /// Register a symlink outside the store as a GC root.
+    AddIndirectRoot = 12,
     /// Metadata of a path (keyed reply since 1.17).
     QueryPathInfo = 26,
     /// Which of these paths are valid?
@@ -638,6 +640,16 @@ impl DaemonClient {
     pub async fn add_temp_root(&mut self, path: &StorePath) -> Result<()> {
         let mut req = Request::new();
         req.u64(Op::AddTempRoot as u64).path(&self.store_dir, path);
+        self.simple(req, |r, _, _, _| {
+            Box::pin(async move { wire::read_u64(r, "a result").await.map(drop) })
+        })
+        .await
+    }
+
+    /// `AddIndirectRoot`: make `link` (an absolute path to a symlink into the store) a GC root.
+    pub async fn add_indirect_root(&mut self, link: &str) -> Result<()> {
+        let mut req = Request::new();
+        req.u64(Op::AddIndirectRoot as u64).bytes(link);
         self.simple(req, |r, _, _, _| {
             Box::pin(async move { wire::read_u64(r, "a result").await.map(drop) })
         })

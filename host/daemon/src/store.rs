@@ -682,4 +682,12 @@ impl NixStore for DaemonStore {
     async fn add_temp_root(&self, path: &StorePath) -> StoreResult<()> {
         self.root(path).await
     }
+
+    async fn add_indirect_root(&self, link: &std::path::Path) -> StoreResult<()> {
+        let link = link.to_str().ok_or_else(|| {
+            evalbox_store::Error::BadInput(format!("GC root '{}' is not UTF-8", link.display()))
+        })?;
+        let mut c = self.client().await?;
+        c.add_indirect_root(link).await.map_err(store_error)
+    }
 }

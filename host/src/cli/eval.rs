@@ -11,6 +11,7 @@
 //! Exit status: the guest's (0 success, 1 evaluation or parse error, 2 usage error), or one of
 //! [`evalbox::runtime::exit_code`] when the sandbox stops it.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -83,6 +84,8 @@ struct Plan {
     no_cache: bool,
     /// `--option NAME VALUE` pairs, for the store's build settings.
     options: Vec<(String, String)>,
+    /// `--add-root PATH`.
+    add_root: Option<String>,
 }
 
 /// Splits the command line into the sandbox's flags and nix-instantiate's, which are read
@@ -147,6 +150,7 @@ fn plan(mode: Mode, args: &[String], nix_path: Option<&str>) -> anyhow::Result<P
     }
     let cmd = nix_args::Command::parse(&plan.guest_args)?;
     plan.options = cmd.options.clone();
+    plan.add_root = cmd.add_root.clone();
     for source in cmd.sources() {
         match source {
             nix_args::Source::Stdin => plan.stdin = true,
@@ -280,12 +284,20 @@ pub fn run(globals: &Globals, mode: Mode, args: EvalArgs) -> anyhow::Result<Exit
             .context("bad store")?
             .with_build_settings(settings),
     );
+    let add_root = match (&plan.add_root, mode) {
+        (Some(root), Mode::Instantiate) => Some(lexical(&cwd, root)),
+        (Some(_), Mode::Build) => {
+            anyhow::bail!("--add-root: roots are made for instantiation, not for builds")
+        }
+        _ => None,
+    };
     let printed = Arc::new(Mutex::new(Vec::new()));
     let config = RunConfig {
         store: Some(store.clone()),
-        stdout: match mode {
-            Mode::Build => OutputTarget::Buffer(printed.clone()),
-            _ => OutputTarget::Stdout,
+        stdout: if mode == Mode::Build || add_root.is_some() {
+            OutputTarget::Buffer(printed.clone())
+        } else {
+            OutputTarget::Stdout
         },
         ..config
     };
@@ -296,12 +308,16 @@ pub fn run(globals: &Globals, mode: Mode, args: EvalArgs) -> anyhow::Result<Exit
         .build()
         .context("cannot start the async runtime")?;
     let outcome = rt.block_on(sandbox.run(&guest, &config))?;
+    let printed = String::from_utf8(printed.lock().map(|b| b.clone()).unwrap_or_default())
+        .context("the evaluator printed something other than UTF-8")?;
+    if let Some(root) = add_root {
+        // What was instantiated before a failure is rooted and printed too, as Nix does.
+        rt.block_on(add_roots(store.as_ref(), &root, &printed))?;
+    }
     if mode != Mode::Build || outcome != RunOutcome::Exited(0) {
         return Ok(super::finish(&outcome, "the evaluation"));
     }
     // `nix-build --no-out-link`: build what was instantiated, print the outputs' paths.
-    let printed = String::from_utf8(printed.lock().map(|b| b.clone()).unwrap_or_default())
-        .context("the evaluator printed something other than UTF-8")?;
     let dir = store.store_dir().clone();
     let mut wanted = Vec::new();
     for line in printed.lines() {
@@ -317,6 +333,53 @@ pub fn run(globals: &Globals, mode: Mode, args: EvalArgs) -> anyhow::Result<Exit
     rt.block_on(super::build_and_print(store.as_ref(), &wanted, |r, out| {
         r.outputs.get(out).cloned().into_iter().collect()
     }))
+}
+
+/// `--add-root ROOT`: for each `.drv` path printed (`DRV` or `DRV!OUTPUT`), a symlink `ROOT`
+/// (then `ROOT-2`, `ROOT-3`, ...) to it, registered with the store as an indirect GC root; the
+/// link is printed instead of the path, as nix-instantiate does. An existing file that is
+/// not a symlink into the store is never replaced.
+async fn add_roots(store: &dyn NixStore, root: &Path, printed: &str) -> anyhow::Result<()> {
+    let dir = store.store_dir();
+    for (n, line) in printed.lines().enumerate() {
+        let (drv, output) = match line.split_once('!') {
+            Some((drv, output)) => (drv, Some(output)),
+            None => (line, None),
+        };
+        let drv_path = dir
+            .parse(drv)
+            .with_context(|| format!("the evaluator printed '{line}', not a .drv path"))?;
+        let mut link = root.as_os_str().to_owned();
+        if n > 0 {
+            link.push(format!("-{}", n + 1));
+        }
+        let link = PathBuf::from(link);
+        if link.starts_with(dir.as_str()) {
+            anyhow::bail!(
+                "--add-root {}: a GC root cannot be inside the store",
+                link.display()
+            );
+        }
+        if let Ok(meta) = std::fs::symlink_metadata(&link) {
+            let into_store = meta.file_type().is_symlink()
+                && std::fs::read_link(&link).is_ok_and(|t| t.starts_with(dir.as_str()));
+            anyhow::ensure!(
+                into_store,
+                "cannot create symlink '{}'; already exists",
+                link.display()
+            );
+        }
+        store.add_temp_root(&drv_path).await?;
+        evalbox::store::fs::replace_symlink(Path::new(&dir.display(&drv_path)), &link)
+            .with_context(|| format!("--add-root {}", link.display()))?;
+        store.add_indirect_root(&link).await?;
+        let mut stdout = std::io::stdout().lock();
+        match output {
+            Some(out) => writeln!(stdout, "{}!{out}", link.display())?,
+            None => writeln!(stdout, "{}", link.display())?,
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 the operation failed (bad input, store error); 2 usage error or a
 //! guest refused by the capability audit; `evalbox run` passes a guest's own exit code through.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use evalbox::store::{BuildResult, BuildTarget, NixStore};
 use nix_formats::StorePath;
 
 mod eval;
+mod nix_instantiate;
 mod run;
 mod store;
 
@@ -50,6 +52,10 @@ enum Command {
     Build(eval::EvalArgs),
     /// Parse a Nix file (or `-` for stdin) in the sandbox, like `nix-instantiate --parse`.
     Parse(eval::EvalArgs),
+    /// nix-instantiate's own command line, unchanged, in the sandbox (what evalbox does when
+    /// run under the name `nix-instantiate`).
+    #[command(name = "nix-instantiate")]
+    NixInstantiate(eval::EvalArgs),
 }
 
 /// Global options every subcommand may read.
@@ -59,6 +65,22 @@ pub struct Globals {
 }
 
 pub fn main() -> ExitCode {
+    // Under the name `nix-instantiate` (a symlink), the whole command line is Nix's.
+    let mut argv = std::env::args_os();
+    let program = argv.next().unwrap_or_default();
+    if std::path::Path::new(&program)
+        .file_name()
+        .is_some_and(|name| name == "nix-instantiate")
+    {
+        init_logging();
+        let globals = Globals { store: None };
+        let args: Option<Vec<String>> = argv.map(|a| a.into_string().ok()).collect();
+        let result = match args {
+            Some(args) => nix_instantiate::run(&globals, args),
+            None => Err(anyhow::anyhow!("an argument is not valid UTF-8")),
+        };
+        return report(result);
+    }
     let cli = Cli::parse();
     init_logging();
     let globals = Globals { store: cli.store };
@@ -70,7 +92,13 @@ pub fn main() -> ExitCode {
         Command::Instantiate(args) => eval::run(&globals, eval::Mode::Instantiate, args),
         Command::Build(args) => eval::run(&globals, eval::Mode::Build, args),
         Command::Parse(args) => eval::run(&globals, eval::Mode::Parse, args),
+        Command::NixInstantiate(args) => nix_instantiate::run(&globals, args.args),
     };
+    report(result)
+}
+
+/// The exit code for a command's result, saying why on stderr when it failed.
+fn report(result: anyhow::Result<ExitCode>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
@@ -156,7 +184,7 @@ async fn build_and_print(
         }
         let output = target.outputs.iter().next().map_or("", String::as_str);
         for p in paths(result, output) {
-            println!("{}", dir.display(&p));
+            writeln!(std::io::stdout().lock(), "{}", dir.display(&p))?;
         }
     }
     Ok(if failed {

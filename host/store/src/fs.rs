@@ -376,6 +376,20 @@ pub fn sync_tree(path: &Path) -> Result<()> {
         .map_err(|e| Error::io(path, e))
 }
 
+/// Make `at` a symlink to `target`, atomically replacing what is there (a new link under a
+/// temporary name, renamed over it), as Nix's `makeSymlink`.
+pub fn replace_symlink(target: &Path, at: &Path) -> Result<()> {
+    let mut tmp = at.as_os_str().to_owned();
+    tmp.push(format!(".tmp-{}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    let _ = fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(target, &tmp).map_err(|e| Error::io(&tmp, e))?;
+    fs::rename(&tmp, at).map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        Error::io(at, e)
+    })
+}
+
 /// Write `bytes` to `path` durably and atomically (temporary file, fsync, rename, fsync dir).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));

@@ -179,6 +179,10 @@ pub trait NixStore: Send + Sync + fmt::Debug {
     /// Protect `path` from garbage collection for as long as this store handle lives.
     async fn add_temp_root(&self, path: &StorePath) -> Result<()>;
 
+    /// Make `link`, an absolute path outside the store (a symlink into it, which the caller
+    /// makes), a garbage-collector root: Nix's indirect roots, as `--add-root` registers them.
+    async fn add_indirect_root(&self, link: &std::path::Path) -> Result<()>;
+
     /// The object at `rel` (directory entry names, from the root) inside the valid store path
     /// `path`, following nothing; `None` when the path is not valid or nothing is there.
     async fn read_object(

@@ -434,6 +434,22 @@ impl Inner {
         self.add_text(&drv_name, &aterm, &refs, &outputs)
     }
 
+    /// `ROOT/nix/var/nix/gcroots/auto/<nix32 of the SHA-1 of the link's path>` -> `link`, as
+    /// Nix names indirect roots.
+    fn add_indirect_root(&self, link: &Path) -> Result<()> {
+        let bytes = link.as_os_str().as_encoded_bytes();
+        if !link.is_absolute() {
+            return Err(Error::BadInput(format!(
+                "GC root '{}' is not an absolute path",
+                link.display()
+            )));
+        }
+        let auto = self.root.join("nix/var/nix/gcroots/auto");
+        std::fs::create_dir_all(&auto).map_err(|e| Error::io(&auto, e))?;
+        let name = NixHash::of(HashAlgo::Sha1, bytes).to_nix32();
+        sfs::replace_symlink(link, &auto.join(name))
+    }
+
     fn nar_from_path(&self, path: &StorePath, sink: &mut (dyn Write + Send)) -> Result<()> {
         if !self.db().is_valid(path)? {
             return Err(Error::InvalidPath(self.store_dir.display(path)));
@@ -627,6 +643,10 @@ impl NixStore for LocalStore {
         // evalbox never garbage-collects the embedded store while it is open, and real Nix
         // honours the database's validity: nothing to do.
         Ok(())
+    }
+
+    async fn add_indirect_root(&self, link: &Path) -> Result<()> {
+        self.inner.add_indirect_root(link)
     }
 
     async fn read_derivation(&self, drv_path: &StorePath) -> Result<Derivation> {
