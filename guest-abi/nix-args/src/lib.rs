@@ -26,11 +26,25 @@
 /// `--max-call-depth`, `--extra-experimental-features`, `--experimental-features` and every
 /// `--lint-NAME LEVEL` take one; `--arg`, `--argstr` and `--option` take two. Anything else
 /// starting with `-` (but `-` itself, standard input) is unknown.
+///
+/// Nix's common flags are part of the grammar too: the build settings `--timeout`,
+/// `--max-silent-time`, `-j`/`--max-jobs`, `--cores` (one value each), `-K`/`--keep-failed`,
+/// `--sandbox`, `--no-sandbox` (none) become `--option`s; `--add-root PATH` (one) names a GC
+/// root; `--eval-only` is `--eval`; and the flags that only change what Nix logs or that have
+/// no effect on an evaluation (`-v`/`--verbose` and `-vv…`, `--quiet`, `-Q`/`--no-build-output`,
+/// `-k`/`--keep-going`, `--fallback`, `--no-gc-warning`, `--indirect`, `--log-format FORMAT`)
+/// are accepted and ignored.
 pub fn arity(flag: &str) -> Option<usize> {
     Some(match flag {
-        "--eval" | "--parse" | "--strict" | "--json" | "--xml" | "--no-location"
-        | "--show-trace" | "--no-show-trace" | "-E" | "--expr" | "--impure" | "--pure-eval"
-        | "--read-write-mode" | "--readonly-mode" | "--no-ifd" => 0,
+        "--eval" | "--eval-only" | "--parse" | "--strict" | "--json" | "--xml"
+        | "--no-location" | "--show-trace" | "--no-show-trace" | "-E" | "--expr" | "--impure"
+        | "--pure-eval" | "--read-write-mode" | "--readonly-mode" | "--no-ifd" => 0,
+        "-K" | "--keep-failed" | "--sandbox" | "--no-sandbox" | "--verbose" | "--quiet" | "-Q"
+        | "--no-build-output" | "-k" | "--keep-going" | "--fallback" | "--no-gc-warning"
+        | "--indirect" => 0,
+        _ if flag.len() > 1 && flag.starts_with('-') && flag[1..].bytes().all(|b| b == b'v') => 0,
+        "--timeout" | "--max-silent-time" | "-j" | "--max-jobs" | "--cores" | "--add-root"
+        | "--log-format" => 1,
         "-A"
         | "--attr"
         | "-I"
@@ -65,6 +79,35 @@ pub enum Error {
     /// A flag's value is not of the right kind.
     #[error("invalid value '{1}' for '{0}'")]
     BadValue(String, String),
+    /// An `-A` path with a `"` that is not closed.
+    #[error("missing closing quote in selection path '{0}'")]
+    UnclosedQuote(String),
+}
+
+/// Splits an `-A` attribute path at its dots, as Nix does: a part in double quotes may hold
+/// dots (`services.nginx.virtualHosts."example.com"`); the quotes are removed; an empty last
+/// part is dropped, so `""` is the empty path.
+pub fn parse_attr_path(path: &str) -> Result<Vec<String>, Error> {
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    let mut chars = path.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '.' => parts.push(std::mem::take(&mut cur)),
+            '"' => loop {
+                match chars.next() {
+                    None => return Err(Error::UnclosedQuote(path.to_owned())),
+                    Some('"') => break,
+                    Some(c) => cur.push(c),
+                }
+            },
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        parts.push(cur);
+    }
+    Ok(parts)
 }
 
 /// One `--arg`/`--argstr`: a name and its value.
@@ -207,9 +250,15 @@ pub struct Command {
     pub lints: Vec<(String, String)>,
     /// `--option NAME VALUE`, in order.
     pub options: Vec<(String, String)>,
-    /// `--readonly-mode`: compute store paths without writing anything (the last of
-    /// `--readonly-mode`/`--read-write-mode` wins).
-    pub readonly_mode: bool,
+    /// `Some(true)` for `--readonly-mode` (compute store paths without writing anything),
+    /// `Some(false)` for `--read-write-mode`, the last one winning; `None` when neither is
+    /// given (evalbox writes; `nix-instantiate --eval` would not).
+    pub readonly_mode: Option<bool>,
+    /// `--option abort-on-warn true` (current Nix): `builtins.warn` prints its warning, then
+    /// fails the evaluation, so that a trace shows where the warning came from.
+    pub abort_on_warn: bool,
+    /// `--add-root PATH`: make `PATH` a GC root pointing at the result (instantiation only).
+    pub add_root: Option<String>,
     /// `--no-ifd`, or `--option allow-import-from-derivation false`: reading a derivation's
     /// output during evaluation is an error instead of building it (Nix builds by default).
     pub no_ifd: bool,
@@ -240,8 +289,17 @@ impl Command {
                 })?;
             let value = |n: usize| values[n].clone();
             let number = |v: &str| Error::BadValue(flag.to_owned(), v.to_owned());
+            let setting = |name: &str, value: String| (name.to_owned(), value);
             match flag {
-                "--eval" => c.eval = true,
+                "--eval" | "--eval-only" => c.eval = true,
+                "--timeout" | "--max-silent-time" | "--cores" => {
+                    c.options.push(setting(&flag[2..], value(0)))
+                }
+                "-j" | "--max-jobs" => c.options.push(setting("max-jobs", value(0))),
+                "-K" | "--keep-failed" => c.options.push(setting("keep-failed", "true".into())),
+                "--sandbox" => c.options.push(setting("sandbox", "true".into())),
+                "--no-sandbox" => c.options.push(setting("sandbox", "false".into())),
+                "--add-root" => c.add_root = Some(value(0)),
                 "--parse" => c.parse = true,
                 "--strict" => c.strict = true,
                 "--json" => c.json = true,
@@ -250,9 +308,9 @@ impl Command {
                 "--show-trace" => c.show_trace = true,
                 "--no-show-trace" => c.show_trace = false,
                 "-E" | "--expr" => c.expr = true,
-                "--readonly-mode" => c.readonly_mode = true,
+                "--readonly-mode" => c.readonly_mode = Some(true),
                 "--no-ifd" => c.no_ifd = true,
-                "--read-write-mode" => c.readonly_mode = false,
+                "--read-write-mode" => c.readonly_mode = Some(false),
                 "-A" | "--attr" => c.attrs.push(value(0)),
                 "--arg" => c.auto_args.push(AutoArg {
                     name: value(0),
@@ -283,6 +341,13 @@ impl Command {
                         c.no_ifd = match values[1].as_str() {
                             "true" => false,
                             "false" => true,
+                            _ => return Err(Error::BadValue(value(0), value(1))),
+                        };
+                    }
+                    if values[0] == "abort-on-warn" {
+                        c.abort_on_warn = match values[1].as_str() {
+                            "true" => true,
+                            "false" => false,
                             _ => return Err(Error::BadValue(value(0), value(1))),
                         };
                     }
@@ -437,6 +502,57 @@ mod tests {
         ));
         assert_eq!(arity("--lint-short-path-literals"), Some(1));
         assert_eq!(arity("--src"), None);
+    }
+
+    #[test]
+    fn attr_paths() {
+        let p = |s: &str| parse_attr_path(s).unwrap();
+        assert_eq!(p(""), Vec::<String>::new());
+        assert_eq!(p("a.b.0"), ["a", "b", "0"]);
+        assert_eq!(
+            p(r#"services.nginx.virtualHosts."example.com".ssl"#),
+            ["services", "nginx", "virtualHosts", "example.com", "ssl"]
+        );
+        assert_eq!(p(".a."), ["", "a"]);
+        assert_eq!(
+            parse_attr_path(r#"a."b"#),
+            Err(Error::UnclosedQuote(r#"a."b"#.into()))
+        );
+    }
+
+    #[test]
+    fn nix_common_flags() {
+        let c = Command::parse(&argv(&[
+            "--eval-only",
+            "--timeout",
+            "1",
+            "-j",
+            "2",
+            "-K",
+            "--no-sandbox",
+            "-vvv",
+            "--quiet",
+            "--log-format",
+            "bar",
+            "--add-root",
+            "r",
+            "f.nix",
+        ]))
+        .unwrap();
+        assert!(c.eval);
+        assert_eq!(c.inputs, ["f.nix"]);
+        assert_eq!(c.add_root.as_deref(), Some("r"));
+        let opt = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        assert_eq!(
+            c.options,
+            [
+                opt("timeout", "1"),
+                opt("max-jobs", "2"),
+                opt("keep-failed", "true"),
+                opt("sandbox", "false")
+            ]
+        );
+        assert_eq!(arity("-vx"), None);
     }
 
     #[test]

@@ -48,6 +48,7 @@ pub fn parse_args(argv: &[String], cwd: &str) -> std::result::Result<Args, nix_a
         opts.max_call_depth = depth;
     }
     opts.allow_ifd = !cmd.no_ifd;
+    opts.abort_on_warn = cmd.abort_on_warn;
     Ok(Args { cmd, opts })
 }
 
@@ -60,7 +61,7 @@ pub fn io(
 ) -> std::result::Result<Box<dyn EvalIo>, IoError> {
     #[cfg(all(target_os = "wasi", target_env = "p2"))]
     if let Some(roots) = &roots
-        && !args.cmd.readonly_mode
+        && args.cmd.readonly_mode != Some(true)
     {
         return Ok(Box::new(crate::io::HostIo::new(roots.clone())?));
     }
@@ -101,10 +102,8 @@ fn auto_call(ev: &Evaluator, v: Value, args: &Rc<Attrs>) -> Result<Value> {
 }
 
 fn select_path(ev: &Evaluator, mut v: Value, path: &str, args: &Rc<Attrs>) -> Result<Value> {
-    if path.is_empty() {
-        return Ok(v);
-    }
-    for comp in path.split('.') {
+    let parts = nix_args::parse_attr_path(path).map_err(|e| Error::eval(e.to_string()))?;
+    for comp in parts.iter().map(String::as_str) {
         v = auto_call(ev, v, args)?;
         let f = ev.force(&v)?;
         if let Ok(idx) = comp.parse::<usize>()

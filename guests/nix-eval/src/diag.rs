@@ -110,3 +110,75 @@ pub fn format_error(e: &Error, show_trace: bool) -> String {
     }
     out
 }
+
+/// What Nix's logger does to every message before printing it: escape sequences are removed,
+/// except colour settings (SGR, `ESC [ ... m`) when `keep_colours` (stderr is a terminal);
+/// tabs become spaces up to the next multiple of 8 printed characters (counted over the whole
+/// message, as Nix counts them); carriage returns and bells are dropped.
+pub fn filter_ansi(s: &str, keep_colours: bool) -> std::borrow::Cow<'_, str> {
+    if !s.contains(['\x1b', '\t', '\r', '\x07']) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut width = 0usize;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\x1b' => {
+                let mut seq = String::from(c);
+                let mut last = None;
+                if chars.peek() == Some(&'[') {
+                    seq.extend(chars.next());
+                    while let Some(&p) = chars.peek().filter(|p| ('\x30'..='\x3f').contains(p)) {
+                        seq.push(p);
+                        chars.next();
+                    }
+                    while let Some(&p) = chars.peek().filter(|p| ('\x20'..='\x2f').contains(p)) {
+                        seq.push(p);
+                        chars.next();
+                    }
+                    if let Some(&p) = chars.peek().filter(|p| ('\x40'..='\x7e').contains(p)) {
+                        seq.push(p);
+                        last = Some(p);
+                        chars.next();
+                    }
+                } else if let Some(&p) = chars.peek().filter(|p| ('\x40'..='\x5f').contains(p)) {
+                    seq.push(p);
+                    chars.next();
+                }
+                if keep_colours && last == Some('m') {
+                    out.push_str(&seq);
+                }
+            }
+            '\t' => {
+                out.push(' ');
+                width += 1;
+                while !width.is_multiple_of(8) {
+                    out.push(' ');
+                    width += 1;
+                }
+            }
+            '\r' | '\x07' => {}
+            c => {
+                out.push(c);
+                width += 1;
+            }
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::filter_ansi;
+
+    #[test]
+    fn ansi_is_filtered_as_nix_does() {
+        let s = "a \x1b[1;35m\"x\"\x1b[0m b\x1b[2K\r";
+        assert_eq!(filter_ansi(s, false), "a \"x\" b");
+        assert_eq!(filter_ansi(s, true), "a \x1b[1;35m\"x\"\x1b[0m b");
+        assert_eq!(filter_ansi("ab\tc", false), "ab      c");
+        assert_eq!(filter_ansi("\x1b", false), "");
+        assert_eq!(filter_ansi("plain", false), "plain");
+    }
+}

@@ -109,9 +109,15 @@ impl CappedOutput {
     }
 }
 
+/// A guest learns whether its output goes to a terminal (to colour messages, as programs do),
+/// and nothing else about it.
 impl IsTerminal for CappedOutput {
     fn is_terminal(&self) -> bool {
-        false
+        match self.target {
+            OutputTarget::Stdout => std::io::IsTerminal::is_terminal(&std::io::stdout()),
+            OutputTarget::Stderr => std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            OutputTarget::Buffer(_) | OutputTarget::Discard => false,
+        }
     }
 }
 

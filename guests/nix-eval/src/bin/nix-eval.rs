@@ -35,6 +35,17 @@ fn surroundings() -> (String, Option<Vec<String>>) {
     (cwd, None)
 }
 
+/// Whether standard error is a terminal (in the sandbox, as the host says through WASI).
+#[cfg(all(target_os = "wasi", target_env = "p2"))]
+fn stderr_is_terminal() -> bool {
+    wasip2::cli::terminal_stderr::get_terminal_stderr().is_some()
+}
+
+#[cfg(not(all(target_os = "wasi", target_env = "p2")))]
+fn stderr_is_terminal() -> bool {
+    std::io::IsTerminal::is_terminal(&std::io::stderr())
+}
+
 fn run(mut args: cli::Args, cwd: String, roots: Option<Vec<String>>, stack: usize) -> i32 {
     // Leave room for the frames between the budget check and the deepest native call.
     args.opts.stack_budget = stack - stack / 8;
@@ -66,6 +77,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let mut args = args;
+    args.opts.terminal = stderr_is_terminal();
     let code = if cfg!(target_family = "wasm") {
         run(args, cwd, roots, WASM_STACK)
     } else {

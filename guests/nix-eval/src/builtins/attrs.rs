@@ -162,7 +162,11 @@ pub(super) fn b_list_to_attrs(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<V
                 .frame(Pos::NONE, "in a {name=...; value=...;} pair")
         })?;
         if seen.insert(n) {
-            let p = at.get_attr(ev.sym.name).map(|a| a.pos).unwrap_or(Pos::NONE);
+            // The new attribute is where its value was defined, as in Nix.
+            let p = at
+                .get_attr(ev.sym.value)
+                .map(|a| a.pos)
+                .unwrap_or(Pos::NONE);
             entries.push(Attr {
                 name: n,
                 value: v.clone(),
@@ -188,7 +192,8 @@ pub(super) fn b_map_attrs(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value
                     Value::apply(f.clone(), Value::str(e.name.as_str())),
                     e.value.clone(),
                 ),
-                pos: e.pos,
+                // New values have no definition site: Nix gives them no position.
+                pos: Pos::NONE,
             })
             .collect(),
     })))

@@ -77,6 +77,11 @@ pub(super) fn b_warn(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
             s.s.replace('\n', "\n                    ")
         ));
     }
+    if ev.opts.abort_on_warn {
+        return Err(Error::eval(
+            "aborting to reveal stack trace of warning, as abort-on-warn is set",
+        ));
+    }
     ev.force(&a[1])
 }
 

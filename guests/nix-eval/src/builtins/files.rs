@@ -43,13 +43,16 @@ pub(super) fn b_read_file(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value
     let bytes = ev.io.read_file(&p).map_err(|e| Error::from(e).at(pos))?;
     Ok(Value::str(String::from_utf8_lossy(&bytes).into_owned()))
 }
-pub(super) fn b_path_exists(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
+pub(super) fn b_path_exists(ev: &Evaluator, a: &[Value], _pos: Pos) -> Result<Value> {
     let s = ev.realise_path(&a[0])?;
     let must_dir = s.ends_with('/') || s.ends_with("/.");
     let p = canon_path(&s);
-    Ok(Value::Bool(match ev.io.file_type(&p, true) {
+    // A path the sandbox does not grant does not exist, as in Nix's restricted and pure
+    // modes (reading it is an error that says how to grant it). A final symlink is not
+    // followed (current Nix: a dangling or looping link exists), unless a trailing `/` asks
+    // for a directory.
+    Ok(Value::Bool(match ev.io.file_type(&p, must_dir) {
         Ok(t) => !must_dir || t == FileType::Directory,
-        Err(e @ IoError::Refused(_)) => return Err(Error::from(e).at(pos)),
         Err(_) => false,
     }))
 }

@@ -93,7 +93,7 @@ pub(super) fn b_elem(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
         .force_list(&a[1], pos)
         .map_err(arg_err("second", "elem"))?;
     for x in l.iter() {
-        if ev.equal(&a[0], x, pos)? {
+        if ev.equal_elem(&a[0], x, pos)? {
             return bool_v(true);
         }
     }

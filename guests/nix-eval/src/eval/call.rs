@@ -279,10 +279,11 @@ impl Evaluator {
                 if !l.ellipsis && used < attrs.entries.len() {
                     for a in &attrs.entries {
                         if !formals.iter().any(|f| f.0 == a.name) {
+                            // The name as Nix prints identifiers: quoted unless plain.
                             let mut msg = format!(
                                 "{} called with unexpected argument '{}'",
                                 Self::lambda_name(l),
-                                a.name
+                                crate::syntax::quote::attr_name(a.name.as_str())
                             );
                             did_you_mean(
                                 &mut msg,

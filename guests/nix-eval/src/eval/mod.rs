@@ -55,6 +55,11 @@ pub struct EvalOptions {
     pub lints: Vec<(String, String)>,
     /// `allow-import-from-derivation`: reading a derivation's output builds it.
     pub allow_ifd: bool,
+    /// `abort-on-warn`: `builtins.warn` fails the evaluation after printing its warning.
+    pub abort_on_warn: bool,
+    /// Whether diagnostics go to a terminal: colour codes in messages are kept there and
+    /// removed elsewhere, as Nix does.
+    pub terminal: bool,
 }
 
 impl Default for EvalOptions {
@@ -69,6 +74,8 @@ impl Default for EvalOptions {
             experimental: Vec::new(),
             lints: Vec::new(),
             allow_ifd: true,
+            abort_on_warn: false,
+            terminal: false,
         }
     }
 }
@@ -168,6 +175,7 @@ impl Evaluator {
 
     /// Writes a diagnostic line (trace/warning).
     pub fn diag(&self, line: &str) {
+        let line = crate::diag::filter_ansi(line, self.opts.terminal);
         let mut d = self.diag.borrow_mut();
         let _ = writeln!(d, "{line}");
     }

@@ -425,14 +425,12 @@ impl Evaluator {
         }
     }
 
-    /// Deep equality (`==`).
-    #[allow(clippy::only_used_in_recursion)] // kept for error positions
+    /// Deep equality (`==`) of two operands, as Nix compares them: both are forced and
+    /// compared by content. Nix compares copies of the operands, so a value is never equal to
+    /// itself by identity at this level (`let x = { a = throw ""; }; in x == x` throws); inside
+    /// lists and sets, see [`Evaluator::equal_elem`].
     pub fn equal(&self, a: &Value, b: &Value, pos: Pos) -> Result<bool> {
         self.check_stack(pos)?;
-        match (a, b) {
-            (Value::Thunk(x), Value::Thunk(y)) if Rc::ptr_eq(x, y) => return Ok(true),
-            _ => {}
-        }
         let a = self.force(a)?;
         let b = self.force(b)?;
         Ok(match (&a, &b) {
@@ -445,9 +443,6 @@ impl Evaluator {
             (Value::Str(x), Value::Str(y)) => x.s == y.s,
             (Value::Path(x), Value::Path(y)) => x.s == y.s,
             (Value::List(x), Value::List(y)) => {
-                if Rc::ptr_eq(x, y) {
-                    return Ok(true);
-                }
                 if x.len() != y.len() {
                     return Ok(false);
                 }
@@ -455,7 +450,7 @@ impl Evaluator {
                 // infinite structures ends in an error rather than exhausting the stack.
                 self.nested(pos, || {
                     for (p, q) in x.iter().zip(y.iter()) {
-                        if !same_ref(p, q) && !self.equal(p, q, pos)? {
+                        if !self.equal_elem(p, q, pos)? {
                             return Ok(false);
                         }
                     }
@@ -463,24 +458,18 @@ impl Evaluator {
                 })?
             }
             (Value::Attrs(x), Value::Attrs(y)) => {
-                if Rc::ptr_eq(x, y) {
-                    return Ok(true);
-                }
                 if self.is_derivation(x)?
                     && self.is_derivation(y)?
                     && let (Some(p), Some(q)) = (x.get(self.sym.out_path), y.get(self.sym.out_path))
                 {
-                    return self.equal(p, q, pos);
+                    return self.equal_elem(p, q, pos);
                 }
                 if x.entries.len() != y.entries.len() {
                     return Ok(false);
                 }
                 self.nested(pos, || {
                     for (p, q) in x.entries.iter().zip(y.entries.iter()) {
-                        if p.name != q.name
-                            || (!same_ref(&p.value, &q.value)
-                                && !self.equal(&p.value, &q.value, pos)?)
-                        {
+                        if p.name != q.name || !self.equal_elem(&p.value, &q.value, pos)? {
                             return Ok(false);
                         }
                     }
@@ -489,6 +478,18 @@ impl Evaluator {
             }
             _ => false,
         })
+    }
+
+    /// Equality of values held by reference (list elements, attribute values, a builtin's
+    /// arguments): like [`Evaluator::equal`], except that one value is equal to itself once
+    /// forced, without comparing its contents (Nix's pointer equality, which real code relies
+    /// on: `let f = x: x; in [ f ] == [ f ]` is true although functions never compare equal).
+    pub fn equal_elem(&self, a: &Value, b: &Value, pos: Pos) -> Result<bool> {
+        if same_ref(a, b) {
+            self.force(a)?;
+            return Ok(true);
+        }
+        self.equal(a, b, pos)
     }
 
     /// The error of an `assert` whose condition was false. When the condition is `a == b`,
@@ -649,7 +650,7 @@ impl Evaluator {
             (Value::Path(x), Value::Path(y)) => x.s < y.s,
             (Value::List(x), Value::List(y)) => self.nested(pos, || {
                 for (p, q) in x.iter().zip(y.iter()) {
-                    if !self.equal(p, q, pos)? {
+                    if !self.equal_elem(p, q, pos)? {
                         return self
                             .less_than(p, q, pos)
                             .map_err(|e| e.frame(Pos::NONE, "while comparing two list elements"));
