@@ -237,3 +237,76 @@ fn special_files_are_refused() {
         .unwrap_or_default();
     assert!(added.is_empty(), "added: {added:?}");
 }
+
+/// The drop-in: `nix-instantiate` (a symlink to evalbox) with Nix's own flags instantiates
+/// like Nix, and `--add-root` makes roots that real Nix lists.
+#[test]
+fn drop_in_nix_instantiate_and_gc_roots() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("nix-instantiate");
+    std::os::unix::fs::symlink(evalbox_tests::evalbox_bin(), &bin).unwrap();
+    let root = dir.path().join("root");
+    fs::write(
+        dir.path().join("two.nix"),
+        r#"let mk = n: derivation { name = n; system = "x"; builder = "/bin/sh"; };
+           in [ (mk "one") (mk "two") ]"#,
+    )
+    .unwrap();
+    let store = format!("local?root={}", root.display());
+    let drop_in = |args: &[&str]| {
+        let mut c = Command::new(&bin);
+        c.current_dir(dir.path())
+            .env_remove("NIX_REMOTE")
+            .env_remove("NIX_PATH")
+            .args([
+                "--store",
+                &store,
+                "-vv",
+                "--no-gc-warning",
+                "--timeout",
+                "5",
+            ])
+            .args(args);
+        c
+    };
+    let printed = run_ok(&mut drop_in(&["two.nix", "--add-root", "r"]));
+    let link = dir.path().join("r");
+    let link2 = dir.path().join("r-2");
+    assert_eq!(
+        printed,
+        format!("{}\n{}\n", link.display(), link2.display())
+    );
+    let targets: Vec<String> = [&link, &link2]
+        .iter()
+        .map(|l| fs::read_link(l).unwrap().display().to_string())
+        .collect();
+    assert!(targets[0].ends_with("-one.drv") && targets[1].ends_with("-two.drv"));
+    // --eval computes paths without writing them unless --read-write-mode, as in Nix.
+    let expr = r#"builtins.toFile "x" "y""#;
+    let path = run_ok(&mut drop_in(&["--eval-only", "-E", expr]));
+    let path = path.trim().trim_matches('"').to_owned();
+    assert!(!in_root(&root, &path).exists());
+    run_ok(&mut drop_in(&["--eval", "--read-write-mode", "-E", expr]));
+    assert!(in_root(&root, &path).exists());
+    // A quoted -A path, and a usage error.
+    let attr = run_ok(&mut drop_in(&[
+        "--eval",
+        "-E",
+        r#"{ "a.b" = { c = 1; }; }"#,
+        "-A",
+        r#""a.b".c"#,
+    ]));
+    assert_eq!(attr, "1\n");
+    let bad = drop_in(&["--bogus"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    if !have_nix("drop_in_nix_instantiate_and_gc_roots") {
+        return;
+    }
+    let roots = run_ok(nix_store_on(&root).args(["--gc", "--print-roots"]));
+    for (l, t) in [&link, &link2].iter().zip(&targets) {
+        assert!(
+            roots.contains(&format!("{} -> {t}", l.display())),
+            "{roots}"
+        );
+    }
+}

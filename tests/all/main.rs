@@ -4,5 +4,6 @@ mod daemon;
 mod instantiate;
 mod layers;
 mod nix_lang;
+mod nixpkgs_lib;
 mod sandbox;
 mod store;

@@ -229,7 +229,7 @@ fn reads_only_its_sources() {
     for expr in [
         format!("import {secret}"),
         format!("builtins.readFile {secret}"),
-        format!("builtins.pathExists {secret}"),
+        format!("builtins.readFileType {secret}"),
         format!("builtins.readDir {}", s(&other)),
         "builtins.readFile /etc/passwd".to_owned(),
     ] {
@@ -239,6 +239,15 @@ fn reads_only_its_sources() {
             err.contains("is not allowed: it is outside the sandbox's read-only sources"),
             "{expr}: {err}"
         );
+    }
+    // ...while what is not granted does not exist, as in Nix's restricted mode (and the
+    // secret's very existence is not given away).
+    for expr in [
+        format!("builtins.pathExists {secret}"),
+        "builtins.pathExists /etc/passwd".to_owned(),
+    ] {
+        let (code, out, err) = eval_in(&work, &["-E", &expr]);
+        assert_eq!((code, out.as_str()), (Some(0), "false\n"), "{expr}: {err}");
     }
     // The environment is only --env.
     let (code, out, _) = eval_in(

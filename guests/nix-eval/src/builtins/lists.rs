@@ -65,6 +65,10 @@ pub(super) fn b_map(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     let l = ev
         .force_list(&a[1], pos)
         .map_err(arg_err("second", "map"))?;
+    // An empty list is returned as it is, without forcing the function (current Nix).
+    if l.is_empty() {
+        return Ok(a[1].clone());
+    }
     ev.expect_function(&a[0], pos)
         .map_err(arg_err("first", "map"))?;
     Ok(Value::list(
@@ -77,6 +81,10 @@ pub(super) fn b_filter(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
     let l = ev
         .force_list(&a[1], pos)
         .map_err(arg_err("second", "filter"))?;
+    // An empty list is returned as it is, without forcing the function (current Nix).
+    if l.is_empty() {
+        return Ok(a[1].clone());
+    }
     ev.expect_function(&a[0], pos)
         .map_err(arg_err("first", "filter"))?;
     let mut out = Vec::new();
