@@ -21,13 +21,14 @@ rustup component list --installed | grep -q '^clippy' || rustup component add cl
 need=()
 command -v bwrap >/dev/null || need+=(bubblewrap)
 command -v hyperfine >/dev/null || need+=(hyperfine)
+command -v jq >/dev/null || need+=(jq)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   else
-    log "tools missing: ${need[*]} (bubblewrap: builds in the embedded store; hyperfine: benchmarks); install them with apt-get"
+    log "tools missing: ${need[*]} (bubblewrap: builds in the embedded store; hyperfine: benchmarks; jq: nixpkgs' lib suites); install them with apt-get"
   fi
 fi
 if [ "$with_nix" = 1 ]; then
