@@ -471,3 +471,134 @@ fn a_killed_build_leaves_a_clean_store() {
     assert_eq!(built.trim(), out_path);
     run_ok(nix_store_on(root.path()).args(["--check-validity", &out_path]));
 }
+
+/// `builtins.fetchTarball` with a hash: the same path as Nix 2.8 for each compression, a tree
+/// real Nix verifies, no fetch once the path is valid, Nix's mismatch error, and the same
+/// through the daemon.
+#[test]
+fn fetch_tarball_matches_nix() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src/proj");
+    fs::create_dir_all(src.join("sub")).unwrap();
+    fs::write(src.join("a.txt"), "hello\n").unwrap();
+    fs::write(src.join("sub/run.sh"), "#!/bin/sh\necho x\n").unwrap();
+    fs::set_permissions(
+        src.join("sub/run.sh"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("a.txt", src.join("link")).unwrap();
+    fs::create_dir(src.join("empty")).unwrap();
+    let mut tarballs = Vec::new();
+    for (ext, flag) in [
+        ("tar", None),
+        ("tar.gz", Some("-z")),
+        ("tar.xz", Some("-J")),
+        ("tar.bz2", Some("-j")),
+        ("tar.zst", Some("--zstd")),
+    ] {
+        let file = dir.path().join(format!("proj.{ext}"));
+        let mut tar = Command::new("tar");
+        tar.arg("-C").arg(dir.path().join("src"));
+        tar.args(flag);
+        tar.arg("-cf").arg(&file).arg("proj");
+        if run(&mut tar).status.success() {
+            tarballs.push(format!("file://{}", file.display()));
+        }
+    }
+    assert!(tarballs.len() >= 3, "tar could not make the test tarballs");
+    let expr = |url: &str, hash: &str| {
+        format!("builtins.fetchTarball {{ url = \"{url}\"; sha256 = \"{hash}\"; }}")
+    };
+    // The hash a user learns the usual way: from the mismatch error of a wrong one, which
+    // names both (checked against Nix's own hash of the tree below).
+    let wrong = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    let root = tempfile::tempdir().unwrap();
+    let out = run(evalbox_local(root.path()).args(["eval", "-E", &expr(&tarballs[0], wrong)]));
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !out.status.success() && stderr.contains("hash mismatch in file downloaded from"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!("specified: {wrong}")), "{stderr}");
+    let hash = stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("got:"))
+        .unwrap_or_else(|| panic!("no 'got:' line in {stderr}"))
+        .trim()
+        .to_owned();
+    // Nix's own hash of the tree, in its base-32 form, must name the same path.
+    let nix32 = if have_nix("fetch_tarball_matches_nix") {
+        let h = run_ok(
+            Command::new("nix-hash")
+                .args(["--type", "sha256", "--base32"])
+                .arg(&src),
+        );
+        Some(h.trim().to_owned())
+    } else {
+        None
+    };
+    let mut path = None;
+    for url in &tarballs {
+        let store = tempfile::tempdir().unwrap();
+        let out = run_ok(evalbox_local(store.path()).args(["eval", "-E", &expr(url, &hash)]));
+        let p = out.trim().trim_matches('"').to_owned();
+        assert!(p.ends_with("-source"), "{url}: {out}");
+        assert_eq!(path.get_or_insert(p.clone()), &p, "{url}");
+        let read = run_ok(evalbox_local(store.path()).args([
+            "eval",
+            "-E",
+            &format!("builtins.readFile \"${{{}}}/sub/run.sh\"", expr(url, &hash)),
+        ]));
+        assert_eq!(read, "\"#!/bin/sh\\necho x\\n\"\n");
+        if have_nix("fetch_tarball_matches_nix") {
+            run_ok(nix_store_on(store.path()).args(["--verify", "--check-contents"]));
+        }
+    }
+    let path = path.unwrap();
+    if let Some(nix32) = &nix32 {
+        let store = tempfile::tempdir().unwrap();
+        let out =
+            run_ok(evalbox_local(store.path()).args(["eval", "-E", &expr(&tarballs[0], nix32)]));
+        assert_eq!(out.trim().trim_matches('"'), path);
+    }
+    // Valid already: nothing is fetched (the URL is gone).
+    let store = tempfile::tempdir().unwrap();
+    run_ok(evalbox_local(store.path()).args(["eval", "-E", &expr(&tarballs[1], &hash)]));
+    let gone = format!("file://{}/gone.tar.gz", dir.path().display());
+    let again = run_ok(evalbox_local(store.path()).args(["eval", "-E", &expr(&gone, &hash)]));
+    assert_eq!(again.trim().trim_matches('"'), path);
+    // No hash is a pure-evaluation error; a missing file names the URL.
+    let store = tempfile::tempdir().unwrap();
+    let out = run(evalbox_local(store.path()).args([
+        "eval",
+        "-E",
+        &format!("builtins.fetchTarball \"{}\"", tarballs[1]),
+    ]));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("requires a 'sha256' argument"));
+    let out = run(evalbox_local(store.path()).args(["eval", "-E", &expr(&gone, wrong)]));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unable to download"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if !have_nix("fetch_tarball_matches_nix") {
+        return;
+    }
+    for url in &tarballs {
+        let theirs = tempfile::tempdir().unwrap();
+        let nix =
+            run_ok(nix_instantiate_on(theirs.path()).args(["--eval", "-E", &expr(url, &hash)]));
+        assert_eq!(nix.trim().trim_matches('"'), path, "{url}");
+    }
+    if have_daemon("fetch_tarball_matches_nix") {
+        let out = run_ok(Command::new(evalbox_tests::evalbox_bin()).args([
+            "--store",
+            "daemon",
+            "eval",
+            "-E",
+            &expr(&tarballs[2], &hash),
+        ]));
+        assert_eq!(out.trim().trim_matches('"'), path);
+    }
+}

@@ -172,6 +172,13 @@ pub fn add_text_to_store(name: &str, text: &str, references: &[&str]) -> Result<
     Ok(wit::add_text_to_store(name, text, &owned(references))?)
 }
 
+/// `builtins.fetchTarball`: the store path of the tarball at `url`, unpacked and added as
+/// `name`, whose NAR hash is `nar_hash` (SHA-256); the host fetches it only if that path is
+/// not valid yet.
+pub fn fetch_tarball(url: &str, name: &str, nar_hash: &str) -> Result<String, Error> {
+    Ok(wit::fetch_tarball(url, name, nar_hash)?)
+}
+
 /// Adds `contents` as a file (see the WIT doc for `recursive`).
 pub fn add_bytes_to_store(
     name: &str,

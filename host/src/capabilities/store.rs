@@ -486,6 +486,27 @@ impl wit::Host for StoreCapability {
         Ok(Ok(wit::BuildReport { results, log }))
     }
 
+    async fn fetch_tarball(
+        &mut self,
+        url: String,
+        name: String,
+        nar_hash: String,
+    ) -> HostResult<String> {
+        self.check_size(
+            "fetch-tarball",
+            (url.len() + name.len() + nar_hash.len()) as u64,
+        )?;
+        let store = guest_try!(self.backend());
+        let hash = guest_try!(
+            NixHash::parse(&nar_hash, Some(HashAlgo::Sha256))
+                .map_err(|e| wit::Error::InvalidArgument(format!("hash '{nar_hash}': {e}")))
+        );
+        let path = evalbox_store::fetch::add_tarball(store.as_ref(), &url, &name, &hash)
+            .await
+            .map_err(to_wit_error);
+        Ok(path.map(|p| store.store_dir().display(&p)))
+    }
+
     async fn lstat(&mut self, path: String) -> HostResult<Option<wit::ObjectKind>> {
         let object = guest_try!(self.object("lstat", &path).await?);
         Ok(Ok(object.map(|o| object_kind(o.kind()))))

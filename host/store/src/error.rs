@@ -16,6 +16,14 @@ pub enum Error {
     /// The store's own data is inconsistent.
     #[error("store corruption: {0}")]
     Corrupt(String),
+    /// Fetching a URL failed (`builtins.fetchTarball`, `builtin:fetchurl`).
+    #[error("unable to download '{url}': {message}")]
+    Fetch {
+        /// The URL.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
     /// The operation is not possible with this backend.
     #[error("{0}")]
     Unsupported(String),

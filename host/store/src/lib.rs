@@ -21,6 +21,7 @@ use nix_formats::derivation::Derivation;
 use nix_formats::{FileIngestionMethod, HashAlgo, StoreDir, StorePath};
 
 mod error;
+pub mod fetch;
 pub mod fs;
 pub mod local;
 pub mod objects;

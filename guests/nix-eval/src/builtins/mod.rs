@@ -83,7 +83,7 @@ primops! {
     "addDrvOutputDependencies" 1 context::b_add_drv_output_deps, "toFile" 2 store::b_to_file,
     "placeholder" 1 store::b_placeholder, "storePath" 1 store::b_store_path, "path" 1 store::b_path,
     "filterSource" 2 store::b_filter_source, "derivationStrict" 1 store::b_derivation_strict,
-    "derivation" 1 store::b_derivation, "fetchurl" 1 store::b_fetchurl, "fetchTarball" 1 store::b_fetch,
+    "derivation" 1 store::b_derivation, "fetchurl" 1 store::b_fetchurl, "fetchTarball" 1 store::b_fetch_tarball,
     "fetchGit" 1 store::b_fetch, "fetchMercurial" 1 store::b_fetch, "fetchTree" 1 store::b_fetch,
     "getFlake" 1 store::b_fetch,
 }

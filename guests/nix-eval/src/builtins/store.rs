@@ -265,11 +265,67 @@ pub(super) fn b_fetchurl(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value>
     ))))
 }
 
-/// The fetchers that cannot be fixed-output derivations of `builtin:fetchurl` (an unpacked
-/// tarball, a repository): refused, since the evaluator has no network of its own.
+/// `builtins.fetchTarball`: with a hash, the store path of the unpacked tarball, which the
+/// store's host fetches (only if that path is not valid yet) and checks; the evaluator has
+/// no network. Without a hash the result could not be known in advance: an error, as in
+/// pure evaluation.
+pub(super) fn b_fetch_tarball(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value> {
+    let arg = ev.force(&a[0])?;
+    let (mut url, mut name, mut sha256) = (None, "source".to_owned(), None);
+    let no_ctx = |what: &str, v: &Value| -> Result<String> {
+        let s = s_of(ev, v, pos)?;
+        if s.has_ctx() {
+            return Err(err(
+                format!("the {what} passed to 'fetchTarball' may not refer to store paths"),
+                pos,
+            ));
+        }
+        Ok(s.s.clone())
+    };
+    match &arg {
+        Value::Attrs(attrs) => {
+            for attr in attrs.sorted_by_name() {
+                match attr.name.as_str() {
+                    "url" => url = Some(no_ctx("url", &attr.value)?),
+                    "name" => name = no_ctx("name", &attr.value)?,
+                    "sha256" => sha256 = Some(no_ctx("sha256", &attr.value)?),
+                    other => {
+                        return Err(err(
+                            format!("unsupported argument '{other}' to 'fetchTarball'"),
+                            pos,
+                        ));
+                    }
+                }
+            }
+        }
+        v => url = Some(no_ctx("url", v)?),
+    }
+    let Some(url) = url else {
+        return Err(err("'url' argument required", pos));
+    };
+    let Some(sha256) = sha256 else {
+        return Err(err(
+            "in pure evaluation mode, 'fetchTarball' requires a 'sha256' argument",
+            pos,
+        ));
+    };
+    let hash = NixHash::parse(&sha256, Some(HashAlgo::Sha256))
+        .map_err(|e| err(format!("invalid hash '{sha256}': {e}"), pos))?;
+    let path = ev
+        .io
+        .fetch_tarball(&url, &name, &hash)
+        .map_err(|e| Error::from(e).at(pos))?;
+    Ok(Value::Str(Rc::new(NixString::with_elem(
+        path.clone(),
+        ContextElem::Opaque(path),
+    ))))
+}
+
+/// The fetchers that need a repository (git, Mercurial) or a flake reference: refused, since
+/// the evaluator has no network of its own.
 pub(super) fn b_fetch(_ev: &Evaluator, _a: &[Value], pos: Pos) -> Result<Value> {
     Err(err(
-        "this fetcher is not available in a sandboxed evaluator (only builtins.fetchurl and <nix/fetchurl.nix> fetch, through the store)",
+        "this fetcher is not available in a sandboxed evaluator (builtins.fetchurl, fetchTarball and <nix/fetchurl.nix> fetch, through the store, given a hash)",
         pos,
     ))
 }

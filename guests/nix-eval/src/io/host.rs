@@ -306,6 +306,10 @@ impl EvalIo for HostIo {
         }
     }
 
+    fn fetch_tarball(&self, url: &str, name: &str, nar_hash: &NixHash) -> Result<String, IoError> {
+        store::fetch_tarball(url, name, &nar_hash.to_sri()).map_err(host_error)
+    }
+
     fn derivation_outputs(&self, drv_path: &str) -> Result<BTreeSet<String>, IoError> {
         Ok(store::query_derivation_outputs(drv_path)
             .map_err(host_error)?

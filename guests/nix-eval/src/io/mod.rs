@@ -142,4 +142,8 @@ pub trait EvalIo {
 
     /// Builds the outputs of derivations that are not valid yet (`(.drv path, outputs)`).
     fn build(&self, targets: &[(String, BTreeSet<String>)]) -> Result<(), IoError>;
+
+    /// `builtins.fetchTarball`: the store path `name` of the unpacked tarball at `url`, whose
+    /// NAR hash is `nar_hash` (SHA-256); fetched by the store's host if not valid yet.
+    fn fetch_tarball(&self, url: &str, name: &str, nar_hash: &NixHash) -> Result<String, IoError>;
 }

@@ -66,6 +66,21 @@ impl PureStore {
         &self.dir_str
     }
 
+    /// The path a fetched tarball with this NAR hash gets: computed, never fetched.
+    pub fn fetch_tarball(&self, name: &str, nar_hash: &NixHash) -> Result<String, IoError> {
+        let path = self
+            .dir
+            .make_fixed_output_path(
+                name,
+                FileIngestionMethod::Recursive,
+                nar_hash,
+                &BTreeSet::new(),
+                false,
+            )
+            .map_err(store_error)?;
+        Ok(self.dir.display(&path))
+    }
+
     /// The path `req` would have in the store; `error_of` turns a failed read into the
     /// error to report.
     pub fn add_to_store(

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use nix_formats::Derivation;
+use nix_formats::{Derivation, NixHash};
 
 use super::{AddToStore, AddedDerivation, EvalIo, FileType, IoError, PureStore};
 
@@ -139,6 +139,10 @@ impl EvalIo for StdIo {
 
     fn derivation_outputs(&self, drv_path: &str) -> Result<BTreeSet<String>, IoError> {
         self.store.derivation_outputs(drv_path)
+    }
+
+    fn fetch_tarball(&self, _url: &str, name: &str, nar_hash: &NixHash) -> Result<String, IoError> {
+        self.store.fetch_tarball(name, nar_hash)
     }
 
     fn references(&self, path: &str) -> Result<BTreeSet<String>, IoError> {
