@@ -97,18 +97,7 @@ async fn open_uri(
     settings: Option<&BuildSettings>,
 ) -> evalbox_store::Result<Arc<dyn NixStore>> {
     match uri {
-        StoreUri::Local { .. } => {
-            let store = evalbox_store::open_local(uri)?;
-            if let (Some(settings), Some(local)) = (
-                settings,
-                store
-                    .as_any()
-                    .downcast_ref::<evalbox_store::local::LocalStore>(),
-            ) {
-                local.set_build_settings(settings.clone());
-            }
-            Ok(store)
-        }
+        StoreUri::Local { .. } => evalbox_store::open_local_with(uri, settings),
         _ => evalbox_daemon::store::open_with(uri, settings).await,
     }
 }

@@ -241,9 +241,21 @@ pub async fn open(uri: Option<&str>) -> Result<Arc<dyn NixStore>> {
 
 /// Open the embedded store a URI names.
 pub fn open_local(uri: &StoreUri) -> Result<Arc<dyn NixStore>> {
+    open_local_with(uri, None)
+}
+
+/// [`open_local`], building (and fsyncing) as `settings` say rather than by default.
+pub fn open_local_with(
+    uri: &StoreUri,
+    settings: Option<&settings::BuildSettings>,
+) -> Result<Arc<dyn NixStore>> {
     match uri {
         StoreUri::Local { root, store_dir } => {
-            Ok(Arc::new(local::LocalStore::open(root, store_dir.clone())?))
+            let store = local::LocalStore::open(root, store_dir.clone())?;
+            if let Some(settings) = settings {
+                store.set_build_settings(settings.clone());
+            }
+            Ok(Arc::new(store))
         }
         other => Err(Error::Unsupported(format!(
             "store URI '{other}' is not an embedded store"
