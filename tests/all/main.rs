@@ -1,6 +1,7 @@
 //! One integration-test binary; each module names what it covers.
 mod build;
 mod daemon;
+mod gc;
 mod instantiate;
 mod layers;
 mod nix_lang;

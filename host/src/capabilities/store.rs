@@ -232,6 +232,11 @@ impl StoreCapability {
                 "`{path}` contains `..`; store reads take normalised paths"
             ))));
         }
+        // What a guest reads stays until it is done: a temporary GC root (a no-op for a path
+        // rooted already; an invalid path is simply not found).
+        if let Err(e) = store.add_temp_root(&store_path).await {
+            return Ok(Err(to_wit_error(e)));
+        }
         Ok(store
             .read_object(&store_path, &rel)
             .await

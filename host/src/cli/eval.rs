@@ -150,7 +150,8 @@ fn plan(mode: Mode, args: &[String], nix_path: Option<&str>) -> anyhow::Result<P
     }
     let cmd = nix_args::Command::parse(&plan.guest_args)?;
     plan.options = cmd.options.clone();
-    plan.add_root = cmd.add_root.clone();
+    // As in Nix, a root is made for instantiation only (`--eval`/`--parse` ignore it).
+    plan.add_root = cmd.add_root.clone().filter(|_| !cmd.eval && !cmd.parse);
     for source in cmd.sources() {
         match source {
             nix_args::Source::Stdin => plan.stdin = true,

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
+use evalbox_store::local::GcOptions;
 use evalbox_store::{AddSource, NixStore};
 use nix_formats::derivation::Derivation;
 use nix_formats::{FileIngestionMethod, HashAlgo, StorePath};
@@ -110,6 +111,29 @@ pub enum StoreCommand {
         #[arg(long)]
         check_contents: bool,
     },
+    /// Delete the embedded store's unreachable paths (like `nix-store --gc`): everything not
+    /// reachable from a GC root (`gcroots/`, indirect roots made by `--add-root`, `profiles/`,
+    /// running processes' temporary roots).
+    Gc {
+        /// Only print the dead paths (like `nix-store --gc --print-dead`).
+        #[arg(long, alias = "print-dead")]
+        dry_run: bool,
+        /// Stop after freeing this many bytes.
+        #[arg(long, value_name = "BYTES")]
+        max_freed: Option<u64>,
+        /// `keep-derivations` / `keep-outputs`, as Nix spells them (defaults true / false).
+        #[arg(long = "option", num_args = 2, value_names = ["NAME", "VALUE"])]
+        option: Vec<String>,
+    },
+    /// Delete paths of the embedded store, refusing any that is still alive or referred to
+    /// (like `nix-store --delete`).
+    Delete {
+        /// Store paths.
+        #[arg(required = true)]
+        paths: Vec<String>,
+    },
+    /// Print the embedded store's GC roots, `LINK -> PATH` (like `nix-store --gc --print-roots`).
+    Roots,
 }
 
 pub fn run(globals: &Globals, cmd: StoreCommand) -> anyhow::Result<ExitCode> {
@@ -292,14 +316,7 @@ async fn run_async(globals: &Globals, cmd: StoreCommand) -> anyhow::Result<ExitC
             }
         }
         StoreCommand::Verify { check_contents } => {
-            let Some(local) = store
-                .as_any()
-                .downcast_ref::<evalbox_store::local::LocalStore>()
-            else {
-                bail!(
-                    "verify works on the embedded store only; use `nix-store --verify` for a daemon"
-                );
-            };
+            let local = embedded(store, "verify")?;
             let report = local.verify(check_contents).await?;
             for p in &report.problems {
                 eprintln!("error: {p}");
@@ -314,8 +331,82 @@ async fn run_async(globals: &Globals, cmd: StoreCommand) -> anyhow::Result<ExitC
             }
             eprintln!("checked {} path(s): ok", report.checked);
         }
+        StoreCommand::Gc {
+            dry_run,
+            max_freed,
+            option,
+        } => {
+            let local = embedded(store, "gc")?;
+            let mut opts = GcOptions {
+                dry_run,
+                max_freed,
+                ..GcOptions::default()
+            };
+            for pair in option.chunks(2) {
+                let value = match pair[1].as_str() {
+                    "true" => true,
+                    "false" => false,
+                    v => bail!("option '{}': '{v}' is not a Boolean", pair[0]),
+                };
+                match pair[0].as_str() {
+                    "keep-derivations" => opts.keep_derivations = value,
+                    "keep-outputs" => opts.keep_outputs = value,
+                    other => bail!("unknown garbage-collector option '{other}'"),
+                }
+            }
+            let report = local.collect_garbage(opts).await?;
+            let dir = store.store_dir();
+            if dry_run {
+                for p in &report.dead {
+                    writeln!(out, "{}", dir.display(p))?;
+                }
+            } else {
+                for p in &report.deleted {
+                    eprintln!("deleting '{}'", dir.display(p));
+                }
+                eprintln!(
+                    "{} store paths deleted, {:.2} MiB freed",
+                    report.deleted.len(),
+                    report.bytes_freed as f64 / (1024.0 * 1024.0)
+                );
+            }
+        }
+        StoreCommand::Delete { paths } => {
+            let local = embedded(store, "delete")?;
+            let mut parsed = Vec::new();
+            for p in &paths {
+                parsed.push(parse_store_path(store, p)?);
+            }
+            let deleted = local.delete_paths(parsed).await?;
+            for p in &deleted {
+                eprintln!("deleting '{}'", store.store_dir().display(p));
+            }
+            eprintln!("{} store paths deleted", deleted.len());
+        }
+        StoreCommand::Roots => {
+            let local = embedded(store, "roots")?;
+            let dir = store.store_dir();
+            for (path, links) in local.roots().await? {
+                for link in links {
+                    writeln!(out, "{link} -> {}", dir.display(&path))?;
+                }
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The embedded store behind `store`, for operations only it has.
+fn embedded<'a>(
+    store: &'a dyn NixStore,
+    what: &str,
+) -> anyhow::Result<&'a evalbox_store::local::LocalStore> {
+    store
+        .as_any()
+        .downcast_ref::<evalbox_store::local::LocalStore>()
+        .with_context(|| {
+            format!("`store {what}` works on the embedded store only; a nix-daemon collects its own store (nix-store --gc)")
+        })
 }
 
 async fn add_path(

@@ -541,6 +541,7 @@ impl Session<'_> {
         self.check_references(drv, &shown, &infos)?;
         // Install: move each output into place (its lock is held) and register them together.
         for (_, at, info) in &infos {
+            inner.add_temp_root(&info.path)?;
             if inner.fsync() {
                 sfs::sync_tree(at)?;
             }

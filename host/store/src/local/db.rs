@@ -257,6 +257,98 @@ impl Db {
         Ok(out)
     }
 
+    /// Everything the garbage collector needs at once: each registered path with its
+    /// deriver and NAR size, the references between them, and derivations' outputs.
+    pub fn graph(&self) -> Result<Graph> {
+        let mut g = Graph::default();
+        let mut ids = BTreeMap::new();
+        {
+            let mut st = self
+                .conn
+                .prepare("select id, path, deriver, narSize from ValidPaths")
+                .map_err(|e| self.err(e))?;
+            let rows = st
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, Option<i64>>(3)?,
+                    ))
+                })
+                .map_err(|e| self.err(e))?;
+            for row in rows {
+                let (id, path, deriver, size) = row.map_err(|e| self.err(e))?;
+                let path = self.parse(&path)?;
+                ids.insert(id, path.clone());
+                let deriver = deriver.and_then(|d| self.parse(&d).ok());
+                g.paths.insert(
+                    path,
+                    Node {
+                        deriver,
+                        nar_size: size.unwrap_or(0).max(0) as u64,
+                        ..Node::default()
+                    },
+                );
+            }
+        }
+        let mut st = self
+            .conn
+            .prepare("select referrer, reference from Refs")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(|e| self.err(e))?;
+        for row in rows {
+            let (from, to) = row.map_err(|e| self.err(e))?;
+            if let (Some(from), Some(to)) = (ids.get(&from), ids.get(&to))
+                && let Some(node) = g.paths.get_mut(from)
+            {
+                node.references.insert(to.clone());
+            }
+        }
+        let mut st = self
+            .conn
+            .prepare("select drv, path from DerivationOutputs")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .map_err(|e| self.err(e))?;
+        for row in rows {
+            let (drv, out) = row.map_err(|e| self.err(e))?;
+            if let (Some(drv), Ok(out)) = (ids.get(&drv), self.parse(&out))
+                && let Some(node) = g.paths.get_mut(drv)
+            {
+                node.outputs.insert(out);
+            }
+        }
+        Ok(g)
+    }
+
+    /// Unregisters `paths` in one transaction (their references and derivation outputs go
+    /// with them). No path left registered may refer to one of them.
+    pub fn invalidate(&mut self, paths: &[StorePath]) -> Result<()> {
+        let path = self.path.clone();
+        let err = |source| Error::Database {
+            path: path.clone(),
+            source,
+        };
+        let abs: Vec<String> = paths.iter().map(|p| self.abs(p)).collect();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        // References among the paths themselves are checked when the transaction ends.
+        tx.execute_batch("pragma defer_foreign_keys = on")
+            .map_err(err)?;
+        for p in &abs {
+            tx.prepare_cached("delete from ValidPaths where path = ?1")
+                .and_then(|mut st| st.execute(params![p]))
+                .map_err(err)?;
+        }
+        tx.commit().map_err(err)
+    }
+
     /// All registered paths.
     pub fn all_paths(&self) -> Result<Vec<StorePath>> {
         self.query_paths("select path from ValidPaths order by path", [])
@@ -353,4 +445,24 @@ impl Db {
         }
         tx.commit().map_err(err)
     }
+}
+
+/// The registered paths as the garbage collector sees them ([`Db::graph`]).
+#[derive(Debug, Default)]
+pub struct Graph {
+    /// Every registered path.
+    pub paths: BTreeMap<StorePath, Node>,
+}
+
+/// One registered path in a [`Graph`].
+#[derive(Debug, Default)]
+pub struct Node {
+    /// The paths it refers to.
+    pub references: BTreeSet<StorePath>,
+    /// The derivation that built it, if recorded.
+    pub deriver: Option<StorePath>,
+    /// For a derivation, the output paths recorded for it.
+    pub outputs: BTreeSet<StorePath>,
+    /// Its NAR size.
+    pub nar_size: u64,
 }

@@ -30,10 +30,12 @@ use crate::{AddSource, BuildResult, BuildTarget, Error, NixStore, PathInfo, Resu
 
 mod build;
 mod db;
+mod gc;
 mod lock;
 
 use db::Db;
 pub use db::SCHEMA_VERSION;
+pub use gc::{GcOptions, GcReport};
 use lock::PathLock;
 
 /// The directory (inside the real store directory) holding contents being written.
@@ -57,6 +59,8 @@ struct Inner {
     build_settings: Mutex<BuildSettings>,
     /// `fsync-store-paths`, read on every add.
     fsync: AtomicBool,
+    /// This process's temporary GC roots.
+    temp_roots: Mutex<gc::TempRoots>,
 }
 
 /// The outcome of checking a store (`evalbox store verify`).
@@ -84,6 +88,7 @@ impl LocalStore {
             drv_hashes: DrvHashCache::new(),
             build_settings: Mutex::new(BuildSettings::default()),
             fsync: AtomicBool::new(BuildSettings::default().fsync_store_paths),
+            temp_roots: Mutex::default(),
         };
         inner.clean_dead_temporaries()?;
         Ok(LocalStore {
@@ -101,6 +106,24 @@ impl LocalStore {
             .build_settings
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = settings;
+    }
+
+    /// The garbage collector's roots: each rooted store path and where it is rooted.
+    pub async fn roots(&self) -> Result<BTreeMap<StorePath, BTreeSet<String>>> {
+        let inner = self.inner.clone();
+        blocking(move || inner.find_roots(false)).await
+    }
+
+    /// Collects garbage (see [`GcOptions`]).
+    pub async fn collect_garbage(&self, opts: GcOptions) -> Result<GcReport> {
+        let inner = self.inner.clone();
+        blocking(move || inner.collect_garbage(&opts)).await
+    }
+
+    /// Deletes `paths`, which must all be dead and have no other referrers.
+    pub async fn delete_paths(&self, paths: Vec<StorePath>) -> Result<Vec<StorePath>> {
+        let inner = self.inner.clone();
+        blocking(move || inner.delete_paths(&paths)).await
     }
 
     /// The root directory.
@@ -331,6 +354,7 @@ impl Inner {
         let path = self
             .store_dir
             .make_fixed_output_path(name, method, &ca_hash, references, false)?;
+        self.add_temp_root(&path)?;
         self.check_references_valid(references, &path)?;
         let info = PathInfo {
             path,
@@ -364,6 +388,7 @@ impl Inner {
         let path = self
             .store_dir
             .make_text_path(name, &content_hash, references)?;
+        self.add_temp_root(&path)?;
         if self.db().is_valid(&path)? {
             return Ok(path);
         }
@@ -639,10 +664,8 @@ impl NixStore for LocalStore {
         blocking(move || Ok(inner.build_paths(&targets))).await
     }
 
-    async fn add_temp_root(&self, _path: &StorePath) -> Result<()> {
-        // evalbox never garbage-collects the embedded store while it is open, and real Nix
-        // honours the database's validity: nothing to do.
-        Ok(())
+    async fn add_temp_root(&self, path: &StorePath) -> Result<()> {
+        self.inner.add_temp_root(path)
     }
 
     async fn add_indirect_root(&self, link: &Path) -> Result<()> {

@@ -1,0 +1,437 @@
+//! Garbage collection of the embedded store, with Nix's roots and Nix's locking, so that
+//! evalbox and real Nix can share a store: either side's collection respects the other's
+//! roots.
+//!
+//! Roots: the symlinks (and store-path-named files) under `ROOT/nix/var/nix/gcroots` and
+//! `profiles`, followed one step further for indirect roots (`gcroots/auto/<hash>` -> a
+//! symlink elsewhere -> a store path, what `--add-root` makes); and the temporary roots of
+//! running processes, one file per process in `temproots/<pid>` (store paths, each ended by a
+//! NUL), which the process keeps locked (shared) while it lives.
+//!
+//! Locking, as Nix 2.8 does it: a collection holds `gc.lock` exclusively from the moment it
+//! reads the roots until it has deleted what it found dead. A process records a temporary
+//! root under `gc.lock` shared, so while a collection runs it waits, and any root recorded
+//! before the collection began is read by it. Stores add a temporary root for a path before
+//! they check whether it is valid or write it, so a path a running evaluation made or uses is
+//! never collected under it.
+//!
+//! Liveness: the closure of the roots under references; with `keep-derivations` (default on)
+//! a live output keeps its deriver, with `keep-outputs` (default off) a live derivation keeps
+//! its outputs. Everything else registered is dead. Deleting unregisters first (one
+//! transaction), then removes the files: a collection killed at any point leaves a store that
+//! verifies (files without registration are replaced by the next add).
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use nix_formats::StorePath;
+
+use super::Inner;
+use crate::fs as sfs;
+use crate::{Error, Result};
+
+/// What to collect.
+#[derive(Debug, Clone)]
+pub struct GcOptions {
+    /// Only report what is dead (`nix-store --gc --print-dead`).
+    pub dry_run: bool,
+    /// Stop once this many bytes (NAR sizes) are freed.
+    pub max_freed: Option<u64>,
+    /// `keep-derivations`: a live output keeps the derivation it was built by.
+    pub keep_derivations: bool,
+    /// `keep-outputs`: a live derivation keeps its outputs.
+    pub keep_outputs: bool,
+}
+
+impl Default for GcOptions {
+    fn default() -> Self {
+        GcOptions {
+            dry_run: false,
+            max_freed: None,
+            keep_derivations: true,
+            keep_outputs: false,
+        }
+    }
+}
+
+/// What a collection found and did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct GcReport {
+    /// The dead paths, sorted.
+    pub dead: Vec<StorePath>,
+    /// The paths deleted (empty for a dry run).
+    pub deleted: Vec<StorePath>,
+    /// Their NAR sizes, summed.
+    pub bytes_freed: u64,
+}
+
+/// This process's temporary roots file and the roots recorded in it.
+#[derive(Debug, Default)]
+pub(super) struct TempRoots {
+    file: Option<File>,
+    recorded: HashSet<StorePath>,
+}
+
+impl Inner {
+    fn state_dir(&self) -> PathBuf {
+        self.root.join("nix/var/nix")
+    }
+
+    /// `gc.lock`, opened (created) but not locked.
+    fn gc_lock_file(&self) -> Result<File> {
+        let dir = self.state_dir();
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let path = dir.join("gc.lock");
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))
+    }
+
+    /// Records `path` as a temporary root of this process (waiting while a collection
+    /// runs); a no-op for a path recorded already.
+    pub(super) fn add_temp_root(&self, path: &StorePath) -> Result<()> {
+        let recorded = |roots: &TempRoots| roots.recorded.contains(path);
+        if recorded(&self.temp_roots.lock().unwrap_or_else(|p| p.into_inner())) {
+            return Ok(());
+        }
+        // The GC lock first, the list after: a collection in this process holds the former
+        // while it reads the latter.
+        let gc_lock = self.gc_lock_file()?;
+        let lock_path = self.state_dir().join("gc.lock");
+        gc_lock
+            .lock_shared()
+            .map_err(|e| Error::io(&lock_path, e))?;
+        let mut roots = self.temp_roots.lock().unwrap_or_else(|p| p.into_inner());
+        if recorded(&roots) {
+            return Ok(());
+        }
+        if roots.file.is_none() {
+            roots.file = Some(self.open_temp_roots_file()?);
+        }
+        let line = format!("{}\0", self.store_dir.display(path));
+        let file = roots.file.as_mut().expect("opened above");
+        file.write_all(line.as_bytes())
+            .map_err(|e| Error::io(self.state_dir().join("temproots"), e))?;
+        roots.recorded.insert(path.clone());
+        drop(gc_lock);
+        Ok(())
+    }
+
+    /// `temproots/<pid>`, created and locked shared for as long as this process lives. A file
+    /// a collection deleted meanwhile (it writes to it first) is made again.
+    fn open_temp_roots_file(&self) -> Result<File> {
+        let dir = self.state_dir().join("temproots");
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let path = dir.join(std::process::id().to_string());
+        loop {
+            // Another process with this pid is gone: its file is stale.
+            let _ = std::fs::remove_file(&path);
+            let file = OpenOptions::new()
+                .read(true)
+                .append(true)
+                .create(true)
+                .open(&path)
+                .map_err(|e| Error::io(&path, e))?;
+            file.lock_shared().map_err(|e| Error::io(&path, e))?;
+            let len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
+            if len == 0 {
+                return Ok(file);
+            }
+        }
+    }
+
+    /// Every root: store path -> where it is rooted (links, or `temproots/<pid>`).
+    /// `remove_stale` deletes dead indirect links and temporary-roots files of dead
+    /// processes, as a real collection does.
+    pub(super) fn find_roots(
+        &self,
+        remove_stale: bool,
+    ) -> Result<BTreeMap<StorePath, BTreeSet<String>>> {
+        let mut roots = BTreeMap::new();
+        let state = self.state_dir();
+        for dir in ["gcroots", "profiles"] {
+            let top = state.join(dir);
+            if top.exists() {
+                self.roots_below(&top, &top.join("auto"), remove_stale, &mut roots)?;
+            }
+        }
+        let temp = state.join("temproots");
+        let entries = match std::fs::read_dir(&temp) {
+            Ok(e) => e.collect::<Vec<_>>(),
+            Err(_) => Vec::new(),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(&temp, e))?;
+            let path = entry.path();
+            let Ok(mut file) = OpenOptions::new().read(true).write(true).open(&path) else {
+                continue;
+            };
+            if file.try_lock().is_ok() {
+                // Nobody holds it: its process is gone.
+                if remove_stale {
+                    let _ = std::fs::remove_file(&path);
+                    let _ = file.write_all(b"d");
+                }
+                continue;
+            }
+            let mut bytes = Vec::new();
+            file.read_to_end(&mut bytes)
+                .map_err(|e| Error::io(&path, e))?;
+            for p in bytes.split(|&b| b == 0).filter(|p| !p.is_empty()) {
+                if let Ok(sp) = self.store_dir.parse(&String::from_utf8_lossy(p)) {
+                    roots
+                        .entry(sp)
+                        .or_default()
+                        .insert(path.display().to_string());
+                }
+            }
+        }
+        // This process's own (its file is locked by this very process).
+        let own = self.temp_roots.lock().unwrap_or_else(|p| p.into_inner());
+        for p in &own.recorded {
+            roots
+                .entry(p.clone())
+                .or_default()
+                .insert(format!("{{temp:{}}}", std::process::id()));
+        }
+        Ok(roots)
+    }
+
+    /// Nix's `findRoots` below `path`.
+    fn roots_below(
+        &self,
+        path: &Path,
+        auto: &Path,
+        remove_stale: bool,
+        roots: &mut BTreeMap<StorePath, BTreeSet<String>>,
+    ) -> Result<()> {
+        let Ok(meta) = std::fs::symlink_metadata(path) else {
+            return Ok(());
+        };
+        let mut found = |link: &Path, target: &Path| {
+            if let Some(sp) = self.store_path_in(target) {
+                roots
+                    .entry(sp)
+                    .or_default()
+                    .insert(link.display().to_string());
+            }
+        };
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(path).map_err(|e| Error::io(path, e))? {
+                let entry = entry.map_err(|e| Error::io(path, e))?;
+                self.roots_below(&entry.path(), auto, remove_stale, roots)?;
+            }
+        } else if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(path).map_err(|e| Error::io(path, e))?;
+            if self.store_path_in(&target).is_some() {
+                found(path, &target);
+                return Ok(());
+            }
+            // An indirect root: a link to a link into the store.
+            let target = path.parent().unwrap_or(Path::new("/")).join(&target);
+            match std::fs::symlink_metadata(&target) {
+                Err(_) => {
+                    if remove_stale && path.starts_with(auto) {
+                        let _ = std::fs::remove_file(path);
+                    }
+                }
+                Ok(m) if m.file_type().is_symlink() => {
+                    let target2 = std::fs::read_link(&target).map_err(|e| Error::io(&target, e))?;
+                    found(&target, &target2);
+                }
+                Ok(_) => {}
+            }
+        } else if meta.is_file()
+            && let Some(name) = path.file_name()
+        {
+            let candidate = Path::new(self.store_dir.as_str()).join(name);
+            found(path, &candidate);
+        }
+        Ok(())
+    }
+
+    /// The store path `target` lies in (itself or below it), if it is in the store.
+    fn store_path_in(&self, target: &Path) -> Option<StorePath> {
+        let rel = target.strip_prefix(self.store_dir.as_str()).ok()?;
+        let first = rel.components().next()?;
+        let full = Path::new(self.store_dir.as_str()).join(first);
+        self.store_dir.parse(full.to_str()?).ok()
+    }
+
+    /// Finds the dead paths and, unless `opts.dry_run`, deletes them (or enough of them for
+    /// `max_freed`), holding `gc.lock` throughout.
+    pub(super) fn collect_garbage(&self, opts: &GcOptions) -> Result<GcReport> {
+        let gc_lock = self.gc_lock_file()?;
+        let lock_path = self.state_dir().join("gc.lock");
+        gc_lock.lock().map_err(|e| Error::io(&lock_path, e))?;
+        let roots = self.find_roots(!opts.dry_run)?;
+        let graph = self.db().graph()?;
+        // The live set: the roots' closure.
+        let mut live: HashSet<&StorePath> = HashSet::new();
+        let mut todo: Vec<&StorePath> = roots
+            .keys()
+            .filter(|p| graph.paths.contains_key(*p))
+            .collect();
+        while let Some(p) = todo.pop() {
+            if !live.insert(p) {
+                continue;
+            }
+            let Some(node) = graph.paths.get(p) else {
+                continue;
+            };
+            todo.extend(
+                node.references
+                    .iter()
+                    .filter(|r| graph.paths.contains_key(*r)),
+            );
+            if opts.keep_derivations
+                && let Some(d) = &node.deriver
+                && let Some(drv) = graph.paths.get(d)
+                && drv.outputs.contains(p)
+            {
+                todo.push(d);
+            }
+            if opts.keep_outputs {
+                todo.extend(node.outputs.iter().filter(|o| graph.paths.contains_key(*o)));
+            }
+        }
+        let dead: Vec<StorePath> = graph
+            .paths
+            .keys()
+            .filter(|p| !live.contains(p))
+            .cloned()
+            .collect();
+        let mut report = GcReport {
+            dead: dead.clone(),
+            ..GcReport::default()
+        };
+        if opts.dry_run {
+            return Ok(report);
+        }
+        // Referrers before what they refer to, so that what is left is always closed.
+        let order = referrers_first(&dead, &graph);
+        let mut batch = Vec::new();
+        for p in order {
+            if opts.max_freed.is_some_and(|max| report.bytes_freed >= max) {
+                break;
+            }
+            report.bytes_freed += graph.paths[&p].nar_size;
+            batch.push(p);
+        }
+        self.delete_unregistered(&batch)?;
+        report.deleted = batch;
+        drop(gc_lock);
+        Ok(report)
+    }
+
+    /// Unregisters `paths` (one transaction), then removes their files.
+    fn delete_unregistered(&self, paths: &[StorePath]) -> Result<()> {
+        if paths.is_empty() {
+            return Ok(());
+        }
+        self.db().invalidate(paths)?;
+        for p in paths {
+            sfs::remove_tree(&self.real_path(p))?;
+        }
+        Ok(())
+    }
+
+    /// `nix-store --delete`: deletes `paths` if none of them is alive (rooted, or kept by
+    /// a live path); otherwise nothing is deleted and the error names one that is.
+    pub(super) fn delete_paths(&self, paths: &[StorePath]) -> Result<Vec<StorePath>> {
+        let wanted: BTreeSet<&StorePath> = paths.iter().collect();
+        let report = self.collect_garbage(&GcOptions {
+            dry_run: true,
+            ..GcOptions::default()
+        })?;
+        let dead: BTreeSet<&StorePath> = report.dead.iter().collect();
+        for p in &wanted {
+            if !self.db().is_valid(p)? {
+                return Err(Error::InvalidPath(self.store_dir.display(p)));
+            }
+            if !dead.contains(p) {
+                return Err(Error::BadInput(format!(
+                    "cannot delete path '{}' since it is still alive",
+                    self.store_dir.display(p)
+                )));
+            }
+        }
+        // A dead path may still have (dead) referrers: deleting it alone would leave them
+        // referring to nothing, so they must be deleted with it.
+        let db = self.db();
+        for p in &wanted {
+            for r in db.referrers(p)? {
+                if r != **p && !wanted.contains(&r) {
+                    return Err(Error::BadInput(format!(
+                        "cannot delete path '{}' since '{}' refers to it",
+                        self.store_dir.display(p),
+                        self.store_dir.display(&r)
+                    )));
+                }
+            }
+        }
+        drop(db);
+        let gc_lock = self.gc_lock_file()?;
+        gc_lock
+            .lock()
+            .map_err(|e| Error::io(self.state_dir().join("gc.lock"), e))?;
+        // Roots may have appeared since the check: check again under the lock.
+        let roots = self.find_roots(false)?;
+        if let Some(p) = wanted.iter().find(|p| roots.contains_key(**p)) {
+            return Err(Error::BadInput(format!(
+                "cannot delete path '{}' since it is still alive",
+                self.store_dir.display(p)
+            )));
+        }
+        let order: Vec<StorePath> = {
+            let graph = self.db().graph()?;
+            let list: Vec<StorePath> = wanted.iter().map(|p| (*p).clone()).collect();
+            referrers_first(&list, &graph)
+        };
+        self.delete_unregistered(&order)?;
+        Ok(order)
+    }
+}
+
+/// `paths` ordered so that a path comes after every path of `paths` that refers to it
+/// (Kahn's algorithm over the references among them; self-references do not count).
+fn referrers_first(paths: &[StorePath], graph: &super::db::Graph) -> Vec<StorePath> {
+    let set: BTreeSet<&StorePath> = paths.iter().collect();
+    let refs = |p: &StorePath| -> Vec<&StorePath> {
+        graph.paths.get(p).map_or_else(Vec::new, |n| {
+            n.references
+                .iter()
+                .filter(|r| *r != p && set.contains(r))
+                .collect()
+        })
+    };
+    let mut referrers: BTreeMap<&StorePath, usize> = set.iter().map(|p| (*p, 0)).collect();
+    for p in &set {
+        for r in refs(p) {
+            *referrers.get_mut(r).expect("in the set") += 1;
+        }
+    }
+    let mut ready: Vec<&StorePath> = referrers
+        .iter()
+        .filter(|(_, n)| **n == 0)
+        .map(|(p, _)| *p)
+        .collect();
+    let mut order = Vec::with_capacity(set.len());
+    while let Some(p) = ready.pop() {
+        order.push(p.clone());
+        for r in refs(p) {
+            let n = referrers.get_mut(r).expect("in the set");
+            *n -= 1;
+            if *n == 0 {
+                ready.push(r);
+            }
+        }
+    }
+    order
+}
