@@ -70,7 +70,10 @@ pub struct GcReport {
 /// This process's temporary roots file and the roots recorded in it.
 #[derive(Debug, Default)]
 pub(super) struct TempRoots {
+    /// `temproots/<pid>`, locked shared while this process lives.
     file: Option<File>,
+    /// `gc.lock`, locked shared while a root is recorded.
+    gc_lock: Option<File>,
     recorded: HashSet<StorePath>,
 }
 
@@ -94,32 +97,34 @@ impl Inner {
     }
 
     /// Records `path` as a temporary root of this process (waiting while a collection
-    /// runs); a no-op for a path recorded already.
+    /// runs); a no-op for a path recorded already. Adds of one process take turns here; a
+    /// collection in this process opens `gc.lock` on its own and never waits for this list.
     pub(super) fn add_temp_root(&self, path: &StorePath) -> Result<()> {
-        let recorded = |roots: &TempRoots| roots.recorded.contains(path);
-        if recorded(&self.temp_roots.lock().unwrap_or_else(|p| p.into_inner())) {
+        let mut roots = self.temp_roots.lock().unwrap_or_else(|p| p.into_inner());
+        if roots.recorded.contains(path) {
             return Ok(());
         }
-        // The GC lock first, the list after: a collection in this process holds the former
-        // while it reads the latter.
-        let gc_lock = self.gc_lock_file()?;
         let lock_path = self.state_dir().join("gc.lock");
+        if roots.gc_lock.is_none() {
+            roots.gc_lock = Some(self.gc_lock_file()?);
+        }
+        let gc_lock = roots.gc_lock.as_ref().expect("opened above");
         gc_lock
             .lock_shared()
             .map_err(|e| Error::io(&lock_path, e))?;
-        let mut roots = self.temp_roots.lock().unwrap_or_else(|p| p.into_inner());
-        if recorded(&roots) {
-            return Ok(());
-        }
-        if roots.file.is_none() {
-            roots.file = Some(self.open_temp_roots_file()?);
-        }
-        let line = format!("{}\0", self.store_dir.display(path));
-        let file = roots.file.as_mut().expect("opened above");
-        file.write_all(line.as_bytes())
-            .map_err(|e| Error::io(self.state_dir().join("temproots"), e))?;
+        let written = (|| {
+            if roots.file.is_none() {
+                roots.file = Some(self.open_temp_roots_file()?);
+            }
+            let line = format!("{}\0", self.store_dir.display(path));
+            let file = roots.file.as_mut().expect("opened above");
+            file.write_all(line.as_bytes())
+                .map_err(|e| Error::io(self.state_dir().join("temproots"), e))
+        })();
+        let gc_lock = roots.gc_lock.as_ref().expect("opened above");
+        gc_lock.unlock().map_err(|e| Error::io(&lock_path, e))?;
+        written?;
         roots.recorded.insert(path.clone());
-        drop(gc_lock);
         Ok(())
     }
 
@@ -192,14 +197,8 @@ impl Inner {
                 }
             }
         }
-        // This process's own (its file is locked by this very process).
-        let own = self.temp_roots.lock().unwrap_or_else(|p| p.into_inner());
-        for p in &own.recorded {
-            roots
-                .entry(p.clone())
-                .or_default()
-                .insert(format!("{{temp:{}}}", std::process::id()));
-        }
+        // This process's own file was read above like any other (this process holds its
+        // lock, through another descriptor).
         Ok(roots)
     }
 
