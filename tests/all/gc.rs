@@ -177,3 +177,33 @@ fn collections_never_take_what_running_evaluations_use() {
         run_ok(nix_store_on(&root).args(["--verify", "--check-contents"]));
     }
 }
+
+/// A collection killed at any moment leaves a store that verifies (paths are unregistered
+/// before their files go), and the next collection finishes the job.
+#[test]
+fn a_killed_collection_leaves_a_consistent_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let many = "builtins.genList (i: builtins.toFile \"f${toString i}\" (toString i)) 400";
+    for delay_ms in [0u64, 2, 5, 10, 20] {
+        run_ok(evalbox_local(&root).args(["eval", "--strict", "-E", many]));
+        let mut child = evalbox_local(&root)
+            .args(["store", "gc"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        run_ok(evalbox_local(&root).args(["store", "verify", "--check-contents"]));
+        if have_nix("a_killed_collection_leaves_a_consistent_store") {
+            run_ok(nix_store_on(&root).args(["--verify", "--check-contents"]));
+        }
+    }
+    run_ok(evalbox_local(&root).args(["store", "gc"]));
+    assert_eq!(
+        run_ok(evalbox_local(&root).args(["store", "gc", "--dry-run"])),
+        ""
+    );
+}
