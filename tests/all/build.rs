@@ -6,6 +6,7 @@
 //! builder, a fixed-output hash mismatch, a reference-check violation, a killed build, none of
 //! which may leave anything registered. The same corpus through `--store daemon`.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 use std::process::Command;
@@ -600,5 +601,51 @@ fn fetch_tarball_matches_nix() {
             &expr(&tarballs[2], &hash),
         ]));
         assert_eq!(out.trim().trim_matches('"'), path);
+    }
+}
+
+/// `evalbox build --add-root`: links to the outputs, GC roots that real Nix lists, and the
+/// outputs' closure (`store closure`) is what `nix-store -qR` gives.
+#[test]
+fn build_roots_and_closure() {
+    if !have_bwrap("build_roots_and_closure") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    fs::write(
+        dir.path().join("two.nix"),
+        r#"let dep = builtins.toFile "dep" "d";
+           in derivation { name = "rooted"; system = builtins.currentSystem; builder = "/bin/sh";
+                           args = [ "-c" "echo ${dep} > $out" ]; }"#,
+    )
+    .unwrap();
+    let out = run_ok(
+        evalbox_local(&root)
+            .current_dir(dir.path())
+            .args(["build", "two.nix", "--add-root", "result"])
+            .args(["--option", "sandbox-paths", SANDBOX_PATHS]),
+    );
+    let built = out.trim();
+    assert!(built.ends_with("-rooted"), "{out}");
+    let link = dir.path().join("result");
+    assert_eq!(fs::read_link(&link).unwrap().to_str().unwrap(), built);
+    let roots = run_ok(evalbox_local(&root).args(["store", "roots"]));
+    assert!(
+        roots.contains(&format!("{} -> {built}", link.display())),
+        "{roots}"
+    );
+    let closure = run_ok(evalbox_local(&root).args(["store", "closure", built]));
+    let ours: BTreeSet<&str> = closure.lines().collect();
+    assert_eq!(closure.lines().last(), Some(built), "dependencies first");
+    assert!(ours.iter().any(|p| p.ends_with("-dep")));
+    if have_nix("build_roots_and_closure") {
+        let nix_roots = run_ok(nix_store_on(&root).args(["--gc", "--print-roots"]));
+        assert!(
+            nix_roots.contains(&format!("{} -> {built}", link.display())),
+            "{nix_roots}"
+        );
+        let theirs = run_ok(nix_store_on(&root).args(["-qR", built]));
+        assert_eq!(ours, theirs.lines().collect::<BTreeSet<&str>>());
     }
 }

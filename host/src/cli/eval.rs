@@ -285,17 +285,11 @@ pub fn run(globals: &Globals, mode: Mode, args: EvalArgs) -> anyhow::Result<Exit
             .context("bad store")?
             .with_build_settings(settings),
     );
-    let add_root = match (&plan.add_root, mode) {
-        (Some(root), Mode::Instantiate) => Some(lexical(&cwd, root)),
-        (Some(_), Mode::Build) => {
-            anyhow::bail!("--add-root: roots are made for instantiation, not for builds")
-        }
-        _ => None,
-    };
+    let add_root = plan.add_root.as_ref().map(|root| lexical(&cwd, root));
     let printed = Arc::new(Mutex::new(Vec::new()));
     let config = RunConfig {
         store: Some(store.clone()),
-        stdout: if mode == Mode::Build || add_root.is_some() {
+        stdout: if mode == Mode::Build || (mode == Mode::Instantiate && add_root.is_some()) {
             OutputTarget::Buffer(printed.clone())
         } else {
             OutputTarget::Stdout
@@ -311,9 +305,9 @@ pub fn run(globals: &Globals, mode: Mode, args: EvalArgs) -> anyhow::Result<Exit
     let outcome = rt.block_on(sandbox.run(&guest, &config))?;
     let printed = String::from_utf8(printed.lock().map(|b| b.clone()).unwrap_or_default())
         .context("the evaluator printed something other than UTF-8")?;
-    if let Some(root) = add_root {
+    if let (Some(root), Mode::Instantiate) = (&add_root, mode) {
         // What was instantiated before a failure is rooted and printed too, as Nix does.
-        rt.block_on(add_roots(store.as_ref(), &root, &printed))?;
+        rt.block_on(add_roots(store.as_ref(), root, &printed))?;
     }
     if mode != Mode::Build || outcome != RunOutcome::Exited(0) {
         return Ok(super::finish(&outcome, "the evaluation"));
@@ -331,15 +325,26 @@ pub fn run(globals: &Globals, mode: Mode, args: EvalArgs) -> anyhow::Result<Exit
             outputs: [output.to_owned()].into(),
         });
     }
-    rt.block_on(super::build_and_print(store.as_ref(), &wanted, |r, out| {
-        r.outputs.get(out).cloned().into_iter().collect()
-    }))
+    let (code, outputs) =
+        rt.block_on(super::build_and_print(store.as_ref(), &wanted, |r, out| {
+            r.outputs.get(out).cloned().into_iter().collect()
+        }))?;
+    // `--add-root ROOT` (nix-build's `--out-link`): ROOT, ROOT-2, ... to the outputs built.
+    if let Some(root) = add_root {
+        for (n, path) in outputs.iter().enumerate() {
+            rt.block_on(super::add_perm_root(
+                store.as_ref(),
+                path,
+                &super::nth_root(&root, n),
+            ))?;
+        }
+    }
+    Ok(code)
 }
 
-/// `--add-root ROOT`: for each `.drv` path printed (`DRV` or `DRV!OUTPUT`), a symlink `ROOT`
-/// (then `ROOT-2`, `ROOT-3`, ...) to it, registered with the store as an indirect GC root; the
-/// link is printed instead of the path, as nix-instantiate does. An existing file that is
-/// not a symlink into the store is never replaced.
+/// `--add-root ROOT` when instantiating: for each `.drv` path printed (`DRV` or
+/// `DRV!OUTPUT`), the root `ROOT` (then `ROOT-2`, `ROOT-3`, ...) to it; the link is printed
+/// instead of the path, as nix-instantiate does.
 async fn add_roots(store: &dyn NixStore, root: &Path, printed: &str) -> anyhow::Result<()> {
     let dir = store.store_dir();
     for (n, line) in printed.lines().enumerate() {
@@ -350,30 +355,8 @@ async fn add_roots(store: &dyn NixStore, root: &Path, printed: &str) -> anyhow::
         let drv_path = dir
             .parse(drv)
             .with_context(|| format!("the evaluator printed '{line}', not a .drv path"))?;
-        let mut link = root.as_os_str().to_owned();
-        if n > 0 {
-            link.push(format!("-{}", n + 1));
-        }
-        let link = PathBuf::from(link);
-        if link.starts_with(dir.as_str()) {
-            anyhow::bail!(
-                "--add-root {}: a GC root cannot be inside the store",
-                link.display()
-            );
-        }
-        if let Ok(meta) = std::fs::symlink_metadata(&link) {
-            let into_store = meta.file_type().is_symlink()
-                && std::fs::read_link(&link).is_ok_and(|t| t.starts_with(dir.as_str()));
-            anyhow::ensure!(
-                into_store,
-                "cannot create symlink '{}'; already exists",
-                link.display()
-            );
-        }
-        store.add_temp_root(&drv_path).await?;
-        evalbox::store::fs::replace_symlink(Path::new(&dir.display(&drv_path)), &link)
-            .with_context(|| format!("--add-root {}", link.display()))?;
-        store.add_indirect_root(&link).await?;
+        let link = super::nth_root(root, n);
+        super::add_perm_root(store, &drv_path, &link).await?;
         let mut stdout = std::io::stdout().lock();
         match output {
             Some(out) => writeln!(stdout, "{}!{out}", link.display())?,

@@ -4,6 +4,7 @@
 //! guest refused by the capability audit; `evalbox run` passes a guest's own exit code through.
 
 use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -164,14 +165,16 @@ fn build_settings(options: &[(String, String)]) -> anyhow::Result<BuildSettings>
 }
 
 /// Builds `targets` and prints, for each, the paths `paths` picks from its result (like
-/// `nix-build` and `nix-store --realise`). Every failure is reported; exit 1 if any.
+/// `nix-build` and `nix-store --realise`), returning them. Every failure is reported; exit 1
+/// if any.
 async fn build_and_print(
     store: &dyn NixStore,
     targets: &[BuildTarget],
     paths: impl Fn(&BuildResult, &str) -> Vec<StorePath>,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<(ExitCode, Vec<StorePath>)> {
+    let mut printed = Vec::new();
     if targets.is_empty() {
-        return Ok(ExitCode::SUCCESS);
+        return Ok((ExitCode::SUCCESS, printed));
     }
     let results = store.build_paths(targets).await?;
     let dir = store.store_dir();
@@ -185,13 +188,51 @@ async fn build_and_print(
         let output = target.outputs.iter().next().map_or("", String::as_str);
         for p in paths(result, output) {
             writeln!(std::io::stdout().lock(), "{}", dir.display(&p))?;
+            printed.push(p);
         }
     }
-    Ok(if failed {
+    let code = if failed {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
-    })
+    };
+    Ok((code, printed))
+}
+
+/// Nix's `addPermRoot`: the symlink `link` (absolute, outside the store) to `path`, registered
+/// with the store as an indirect GC root. An existing file that is not a symlink into the
+/// store is never replaced.
+async fn add_perm_root(store: &dyn NixStore, path: &StorePath, link: &Path) -> anyhow::Result<()> {
+    let dir = store.store_dir();
+    if link.starts_with(dir.as_str()) {
+        anyhow::bail!(
+            "--add-root {}: a GC root cannot be inside the store",
+            link.display()
+        );
+    }
+    if let Ok(meta) = std::fs::symlink_metadata(link) {
+        let into_store = meta.file_type().is_symlink()
+            && std::fs::read_link(link).is_ok_and(|t| t.starts_with(dir.as_str()));
+        anyhow::ensure!(
+            into_store,
+            "cannot create symlink '{}'; already exists",
+            link.display()
+        );
+    }
+    store.add_temp_root(path).await?;
+    evalbox::store::fs::replace_symlink(Path::new(&dir.display(path)), link)
+        .with_context(|| format!("--add-root {}", link.display()))?;
+    store.add_indirect_root(link).await?;
+    Ok(())
+}
+
+/// The `n`th (from 0) of several roots named after `root`: `root`, `root-2`, `root-3`, ...
+fn nth_root(root: &Path, n: usize) -> PathBuf {
+    let mut link = root.as_os_str().to_owned();
+    if n > 0 {
+        link.push(format!("-{}", n + 1));
+    }
+    PathBuf::from(link)
 }
 
 /// Says on stderr why a run that did not exit by itself ended (`what` was stopped: a limit;

@@ -134,6 +134,13 @@ pub enum StoreCommand {
     },
     /// Print the embedded store's GC roots, `LINK -> PATH` (like `nix-store --gc --print-roots`).
     Roots,
+    /// Print the closure of paths under references, dependencies first (like
+    /// `nix-store -qR`).
+    Closure {
+        /// Store paths.
+        #[arg(required = true)]
+        paths: Vec<String>,
+    },
 }
 
 pub fn run(globals: &Globals, cmd: StoreCommand) -> anyhow::Result<ExitCode> {
@@ -171,10 +178,11 @@ async fn run_async(globals: &Globals, cmd: StoreCommand) -> anyhow::Result<ExitC
                 outputs: output,
             });
         }
-        return super::build_and_print(store, &targets, |r, _| {
+        let (code, _) = super::build_and_print(store, &targets, |r, _| {
             r.outputs.values().cloned().collect()
         })
-        .await;
+        .await?;
+        return Ok(code);
     }
     let mut out = std::io::stdout();
     match cmd {
@@ -382,6 +390,43 @@ async fn run_async(globals: &Globals, cmd: StoreCommand) -> anyhow::Result<ExitC
                 eprintln!("deleting '{}'", store.store_dir().display(p));
             }
             eprintln!("{} store paths deleted", deleted.len());
+        }
+        StoreCommand::Closure { paths } => {
+            let mut todo = Vec::new();
+            for p in &paths {
+                todo.push(parse_store_path(store, p)?);
+            }
+            // Every path of the closure with its references.
+            let mut refs: std::collections::BTreeMap<StorePath, BTreeSet<StorePath>> =
+                Default::default();
+            while let Some(p) = todo.pop() {
+                if refs.contains_key(&p) {
+                    continue;
+                }
+                let Some(info) = store.query_path_info(&p).await? else {
+                    bail!("path '{}' is not valid", store.store_dir().display(&p));
+                };
+                todo.extend(info.references.iter().cloned());
+                refs.insert(p, info.references);
+            }
+            // Dependencies first: a path once everything it refers to is printed.
+            let mut printed: BTreeSet<StorePath> = BTreeSet::new();
+            while printed.len() < refs.len() {
+                let ready: Vec<StorePath> = refs
+                    .iter()
+                    .filter(|(p, r)| {
+                        !printed.contains(*p) && r.iter().all(|x| x == *p || printed.contains(x))
+                    })
+                    .map(|(p, _)| p.clone())
+                    .collect();
+                if ready.is_empty() {
+                    bail!("the references form a cycle");
+                }
+                for p in ready {
+                    writeln!(out, "{}", store.store_dir().display(&p))?;
+                    printed.insert(p);
+                }
+            }
         }
         StoreCommand::Roots => {
             let local = embedded(store, "roots")?;
