@@ -177,6 +177,10 @@ impl NixStore for LazyStore {
         self.get().await?.query_referrers(path).await
     }
 
+    async fn add_to_store_nar(&self, info: &PathInfo, nar: &[u8]) -> evalbox_store::Result<()> {
+        self.get().await?.add_to_store_nar(info, nar).await
+    }
+
     async fn add_indirect_root(&self, link: &std::path::Path) -> evalbox_store::Result<()> {
         self.get().await?.add_indirect_root(link).await
     }

@@ -649,3 +649,76 @@ fn build_roots_and_closure() {
         assert_eq!(ours, theirs.lines().collect::<BTreeSet<&str>>());
     }
 }
+
+/// `evalbox store copy`: a built (input-addressed) output and its closure, from the embedded
+/// store to the nix-daemon's and from there into a fresh embedded store, with the same
+/// metadata; what the destination has is skipped.
+#[test]
+fn copy_between_stores() {
+    if !have_bwrap("copy_between_stores") || !have_daemon("copy_between_stores") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // A new derivation each run, so the daemon's store does not have it yet.
+    let nonce = format!(
+        "{:?}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+    );
+    fs::write(
+        dir.path().join("c.nix"),
+        format!(
+            r#"let dep = builtins.toFile "dep" "{nonce}";
+               in derivation {{ name = "copied"; system = builtins.currentSystem;
+                                builder = "/bin/sh"; args = [ "-c" "echo ${{dep}} > $out" ]; }}"#
+        ),
+    )
+    .unwrap();
+    let a = dir.path().join("a");
+    let built = run_ok(evalbox_local(&a).current_dir(dir.path()).args([
+        "build",
+        "c.nix",
+        "--option",
+        "sandbox-paths",
+        SANDBOX_PATHS,
+    ]));
+    let built = built.trim();
+    let info = |cmd: &mut Command| -> serde_json::Value {
+        let v: serde_json::Value = serde_json::from_str(&run_ok(cmd)).unwrap();
+        let mut v = v[0].clone();
+        v.as_object_mut().unwrap().remove("registrationTime");
+        v.as_object_mut().unwrap().remove("ultimate");
+        v.as_object_mut().unwrap().remove("signatures");
+        v
+    };
+    let ours = info(evalbox_local(&a).args(["store", "path-info", "--json", built]));
+    let out = run(evalbox_local(&a).args(["store", "copy", "--to", "daemon", built]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("copied 2 path(s)"));
+    let theirs = info(
+        Command::new("nix")
+            .args([
+                "--extra-experimental-features",
+                "nix-command",
+                "path-info",
+                "--json",
+                built,
+            ])
+            .env("NIX_REMOTE", "daemon"),
+    );
+    assert_eq!(ours, theirs);
+    let again = run(evalbox_local(&a).args(["store", "copy", "--to", "daemon", built]));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("copied 0 path(s)"));
+    let b = dir.path().join("b");
+    run_ok(evalbox_local(&b).args(["store", "copy", "--from", "daemon", built]));
+    assert_eq!(
+        info(evalbox_local(&b).args(["store", "path-info", "--json", built])),
+        ours
+    );
+    run_ok(nix_store_on(&b).args(["--verify", "--check-contents"]));
+}

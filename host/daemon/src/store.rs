@@ -683,6 +683,26 @@ impl NixStore for DaemonStore {
         self.root(path).await
     }
 
+    async fn add_to_store_nar(&self, info: &PathInfo, nar: &[u8]) -> StoreResult<()> {
+        let wire = ValidPathInfo {
+            path: info.path.clone(),
+            deriver: info.deriver.clone(),
+            nar_hash: info.nar_hash,
+            references: info.references.clone(),
+            registration_time: info.registration_time.max(0) as u64,
+            nar_size: info.nar_size,
+            ultimate: false,
+            signatures: info.signatures.iter().cloned().collect(),
+            ca: info.ca.clone(),
+        };
+        let mut c = self.client().await?;
+        c.add_to_store_nar(&wire, false, true, &mut &nar[..])
+            .await
+            .map_err(store_error)?;
+        drop(c);
+        self.root_added(&info.path).await
+    }
+
     async fn add_indirect_root(&self, link: &std::path::Path) -> StoreResult<()> {
         let link = link.to_str().ok_or_else(|| {
             evalbox_store::Error::BadInput(format!("GC root '{}' is not UTF-8", link.display()))

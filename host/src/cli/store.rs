@@ -134,6 +134,25 @@ pub enum StoreCommand {
     },
     /// Print the embedded store's GC roots, `LINK -> PATH` (like `nix-store --gc --print-roots`).
     Roots,
+    /// Copy paths and their closures between stores (like `nix copy --to / --from`): from
+    /// this store to `--to URI`, or from `--from URI` to this store, skipping what the
+    /// destination has. Signatures are not checked (a nix-daemon allows that to trusted users).
+    Copy {
+        /// The destination store.
+        #[arg(
+            long,
+            value_name = "URI",
+            conflicts_with = "from",
+            required_unless_present = "from"
+        )]
+        to: Option<String>,
+        /// The source store.
+        #[arg(long, value_name = "URI")]
+        from: Option<String>,
+        /// Store paths.
+        #[arg(required = true)]
+        paths: Vec<String>,
+    },
     /// Print the closure of paths under references, dependencies first (like
     /// `nix-store -qR`).
     Closure {
@@ -391,6 +410,20 @@ async fn run_async(globals: &Globals, cmd: StoreCommand) -> anyhow::Result<ExitC
             }
             eprintln!("{} store paths deleted", deleted.len());
         }
+        StoreCommand::Copy { to, from, paths } => {
+            let other = evalbox::open_store_with(to.as_deref().or(from.as_deref()), None).await?;
+            let (src, dst): (&dyn NixStore, &dyn NixStore) = if to.is_some() {
+                (store, other.as_ref())
+            } else {
+                (other.as_ref(), store)
+            };
+            let mut wanted = Vec::new();
+            for p in &paths {
+                wanted.push(parse_store_path(src, p)?);
+            }
+            let copied = copy_closure(src, dst, &wanted).await?;
+            eprintln!("copied {copied} path(s)");
+        }
         StoreCommand::Closure { paths } => {
             let mut todo = Vec::new();
             for p in &paths {
@@ -439,6 +472,61 @@ async fn run_async(globals: &Globals, cmd: StoreCommand) -> anyhow::Result<ExitC
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Copies the closure of `paths` from `src` to `dst`, references first, skipping the paths
+/// `dst` has; returns how many were copied.
+async fn copy_closure(
+    src: &dyn NixStore,
+    dst: &dyn NixStore,
+    paths: &[StorePath],
+) -> anyhow::Result<usize> {
+    anyhow::ensure!(
+        src.store_dir() == dst.store_dir(),
+        "the stores use different store directories ({} and {})",
+        src.store_dir(),
+        dst.store_dir()
+    );
+    let mut infos = std::collections::BTreeMap::new();
+    let mut todo: Vec<StorePath> = paths.to_vec();
+    while let Some(p) = todo.pop() {
+        if infos.contains_key(&p) {
+            continue;
+        }
+        let info = src
+            .query_path_info(&p)
+            .await?
+            .with_context(|| format!("path '{}' is not valid", src.store_dir().display(&p)))?;
+        todo.extend(info.references.iter().cloned());
+        infos.insert(p, info);
+    }
+    let all: Vec<StorePath> = infos.keys().cloned().collect();
+    let present = dst.query_valid_paths(&all).await?;
+    let mut done: BTreeSet<StorePath> = present;
+    let mut copied = 0;
+    while done.len() < infos.len() {
+        let ready: Vec<&evalbox_store::PathInfo> = infos
+            .values()
+            .filter(|i| {
+                !done.contains(&i.path)
+                    && i.references
+                        .iter()
+                        .all(|r| *r == i.path || done.contains(r))
+            })
+            .collect();
+        anyhow::ensure!(!ready.is_empty(), "the references form a cycle");
+        for info in ready {
+            let mut nar = Vec::new();
+            src.nar_from_path(&info.path, &mut nar).await?;
+            dst.add_to_store_nar(info, &nar)
+                .await
+                .with_context(|| format!("copying '{}'", src.store_dir().display(&info.path)))?;
+            eprintln!("copied '{}'", src.store_dir().display(&info.path));
+            copied += 1;
+            done.insert(info.path.clone());
+        }
+    }
+    Ok(copied)
 }
 
 /// The embedded store behind `store`, for operations only it has.

@@ -180,6 +180,13 @@ pub trait NixStore: Send + Sync + fmt::Debug {
     /// Protect `path` from garbage collection for as long as this store handle lives.
     async fn add_temp_root(&self, path: &StorePath) -> Result<()>;
 
+    /// Imports a path with its metadata from another store (`nix copy`, `nix-store
+    /// --import`): `nar` is its NAR, whose hash and size must match `info`; every reference
+    /// but the path itself must be valid already. A path valid already is left as it is.
+    /// Signatures are not checked (Nix's `--no-check-sigs`, which a nix-daemon allows its
+    /// trusted users only).
+    async fn add_to_store_nar(&self, info: &PathInfo, nar: &[u8]) -> Result<()>;
+
     /// Make `link`, an absolute path outside the store (a symlink into it, which the caller
     /// makes), a garbage-collector root: Nix's indirect roots, as `--add-root` registers them.
     async fn add_indirect_root(&self, link: &std::path::Path) -> Result<()>;

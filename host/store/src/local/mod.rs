@@ -376,6 +376,64 @@ impl Inner {
     /// Text paths (`toFile`, `.drv` files) are small and written in place under the path's lock,
     /// as Nix does, rather than through a temporary: an unregistered copy left by a killed
     /// writer is replaced by the next add, under the same lock.
+    /// [`NixStore::add_to_store_nar`]: the NAR unpacked to a temporary, its hash and size
+    /// checked against `info`, then installed and registered with `info`'s metadata.
+    fn import(&self, mut info: PathInfo, nar: &[u8]) -> Result<()> {
+        self.add_temp_root(&info.path)?;
+        if self.db().is_valid(&info.path)? {
+            return Ok(());
+        }
+        self.check_references_valid(&info.references, &info.path)?;
+        let tmp = self.new_tmp_path()?;
+        let result = (|| {
+            let mut tee = HashingReader {
+                inner: &mut &nar[..],
+                sink: HashSink::new(HashAlgo::Sha256),
+            };
+            sfs::restore_nar(&mut tee, &tmp)?;
+            let (nar_hash, _, nar_size) = tee.sink.finish();
+            if nar_hash != info.nar_hash || nar_size != info.nar_size {
+                return Err(Error::BadInput(format!(
+                    "importing '{}': the NAR has hash {} and size {}, not {} and {} as its \
+                     metadata says",
+                    self.store_dir.display(&info.path),
+                    nar_hash.to_sri(),
+                    nar_size,
+                    info.nar_hash.to_sri(),
+                    info.nar_size
+                )));
+            }
+            // A derivation's outputs are recorded with it, as when it is added.
+            let mut outputs = BTreeMap::new();
+            if info
+                .path
+                .name()
+                .ends_with(nix_formats::store_path::DRV_EXTENSION)
+            {
+                let bytes = std::fs::read(&tmp).map_err(|e| Error::io(&tmp, e))?;
+                let drv = Derivation::from_aterm_bytes(&bytes, &self.store_dir).map_err(|e| {
+                    Error::BadInput(format!("{}: {e}", self.store_dir.display(&info.path)))
+                })?;
+                for (name, out) in &drv.outputs {
+                    if let Some(p) = out.path() {
+                        outputs.insert(name.clone(), p.clone());
+                    }
+                }
+            }
+            sfs::make_read_only(&tmp)?;
+            if self.fsync() {
+                sfs::sync_tree(&tmp)?;
+            }
+            info.registration_time = now();
+            info.ultimate = false;
+            self.install(&tmp, info.clone(), &outputs)
+        })();
+        if result.is_err() {
+            let _ = sfs::remove_tree(&tmp);
+        }
+        result.map(drop)
+    }
+
     fn add_text(
         &self,
         name: &str,
@@ -666,6 +724,12 @@ impl NixStore for LocalStore {
 
     async fn add_temp_root(&self, path: &StorePath) -> Result<()> {
         self.inner.add_temp_root(path)
+    }
+
+    async fn add_to_store_nar(&self, info: &PathInfo, nar: &[u8]) -> Result<()> {
+        let inner = self.inner.clone();
+        let (info, nar) = (info.clone(), nar.to_vec());
+        blocking(move || inner.import(info, &nar)).await
     }
 
     async fn add_indirect_root(&self, link: &Path) -> Result<()> {

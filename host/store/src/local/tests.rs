@@ -279,3 +279,30 @@ async fn text_leftovers_are_replaced_with_and_without_fsync() {
         assert_eq!(report.problems, Vec::<String>::new(), "fsync {fsync}");
     }
 }
+
+#[tokio::test]
+async fn import_checks_the_nar_against_its_metadata() {
+    let (_a, from) = store();
+    let (_b, to) = store();
+    let info = from
+        .add_to_store(
+            "hello.txt",
+            AddSource::Bytes(HELLO.to_vec()),
+            FileIngestionMethod::Recursive,
+            HashAlgo::Sha256,
+            &BTreeSet::new(),
+        )
+        .await
+        .unwrap();
+    let mut nar = Vec::new();
+    from.nar_from_path(&info.path, &mut nar).await.unwrap();
+    let mut wrong = info.clone();
+    wrong.nar_size += 1;
+    let err = to.add_to_store_nar(&wrong, &nar).await.unwrap_err();
+    assert!(err.to_string().contains("as its metadata says"), "{err}");
+    assert!(!to.is_valid_path(&info.path).await.unwrap());
+    to.add_to_store_nar(&info, &nar).await.unwrap();
+    let copied = to.query_path_info(&info.path).await.unwrap().unwrap();
+    assert_eq!((copied.nar_hash, copied.ca), (info.nar_hash, info.ca));
+    assert_eq!(to.verify(true).await.unwrap().problems, Vec::<String>::new());
+}
