@@ -693,7 +693,7 @@ impl NixStore for DaemonStore {
             nar_size: info.nar_size,
             ultimate: false,
             signatures: info.signatures.iter().cloned().collect(),
-            ca: info.ca.clone(),
+            ca: info.ca,
         };
         let mut c = self.client().await?;
         c.add_to_store_nar(&wire, false, true, &mut &nar[..])
