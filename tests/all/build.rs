@@ -722,3 +722,53 @@ fn copy_between_stores() {
     );
     run_ok(nix_store_on(&b).args(["--verify", "--check-contents"]));
 }
+
+/// `--eval-store` (Nix's): evaluate in the sandbox into the embedded store, build in another
+/// store (the nix-daemon's here, standing in for a remote machine): the derivations' closure
+/// is copied there first and the outputs are the builder's.
+#[test]
+fn evaluate_locally_build_elsewhere() {
+    if !have_daemon("evaluate_locally_build_elsewhere") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let nonce = format!(
+        "{:?}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+    );
+    fs::write(
+        dir.path().join("r.nix"),
+        format!(
+            r#"let dep = builtins.toFile "dep" "{nonce}";
+               in derivation {{ name = "remote"; system = builtins.currentSystem;
+                                builder = "/bin/sh"; args = [ "-c" "echo ${{dep}} > $out" ]; }}"#
+        ),
+    )
+    .unwrap();
+    let eval_store = dir.path().join("eval");
+    let built = run_ok(
+        Command::new(evalbox_tests::evalbox_bin())
+            .current_dir(dir.path())
+            .env_remove("NIX_REMOTE")
+            .args(["--store", "daemon", "build", "r.nix", "--eval-store"])
+            .arg(format!("local?root={}", eval_store.display())),
+    );
+    let built = built.trim();
+    assert!(built.ends_with("-remote"), "{built}");
+    // Built by the daemon, from a derivation that was instantiated only in the eval store.
+    let valid = |store: &str| {
+        run(Command::new("nix-store").args(["--store", store, "--check-validity", built]))
+            .status
+            .success()
+    };
+    assert!(valid("daemon"));
+    assert!(!valid(&format!("local?root={}", eval_store.display())));
+    let drv =
+        run_ok(Command::new("nix-store").args(["--store", "daemon", "-q", "--deriver", built]));
+    assert!(
+        eval_store.join(drv.trim().trim_start_matches('/')).exists(),
+        "{drv}"
+    );
+}

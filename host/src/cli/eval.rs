@@ -34,14 +34,15 @@ const MIB: u64 = 1 << 20;
 /// The command line of `evalbox eval`/`evalbox parse`: nix-instantiate's, plus the sandbox's
 /// own flags, which may appear anywhere: `--src DIR` (a further read-only directory,
 /// repeatable), `--timeout SECS`, `--max-memory MIB` (default 4096), `--no-cache` (do not use
-/// the on-disk cache of compiled guests).
+/// the on-disk cache of compiled guests), `--eval-store URI` (instantiate there, build in
+/// `--store`, as Nix's `--eval-store`).
 #[derive(Debug, Args)]
 pub struct EvalArgs {
     /// `[--strict] [--json] [--xml] [--no-location] (FILE | -E EXPR) [-A ATTR]
     /// [--arg NAME EXPR] [--argstr NAME STR] [-I PATH | -I NAME=PATH] [--system S]
     /// [--show-trace] [--env K=V] [--impure] [--max-call-depth N] [--lint-* LEVEL]
     /// [--extra-experimental-features F] [--option K V] [--src DIR] [--timeout SECS]
-    /// [--max-memory MIB] [--no-cache]`
+    /// [--max-memory MIB] [--no-cache] [--eval-store URI]`
     #[arg(
         trailing_var_arg = true,
         allow_hyphen_values = true,
@@ -86,6 +87,8 @@ struct Plan {
     options: Vec<(String, String)>,
     /// `--add-root PATH`.
     add_root: Option<String>,
+    /// `--eval-store URI`: where to instantiate, when builds happen in another store.
+    eval_store: Option<String>,
 }
 
 /// Splits the command line into the sandbox's flags and nix-instantiate's, which are read
@@ -108,12 +111,13 @@ fn plan(mode: Mode, args: &[String], nix_path: Option<&str>) -> anyhow::Result<P
                 plan.no_cache = true;
                 i += 1;
             }
-            "--src" | "--timeout" | "--max-memory" => {
+            "--src" | "--timeout" | "--max-memory" | "--eval-store" => {
                 let value = args
                     .get(i + 1)
                     .with_context(|| format!("flag '{flag}' requires 1 argument"))?;
                 match flag {
                     "--src" => plan.src.push(PathBuf::from(value)),
+                    "--eval-store" => plan.eval_store = Some(value.clone()),
                     "--timeout" => {
                         plan.timeout = Some(
                             value
@@ -283,12 +287,22 @@ pub fn run(globals: &Globals, mode: Mode, args: EvalArgs) -> anyhow::Result<Exit
     let store: Arc<dyn NixStore> = Arc::new(
         evalbox::LazyStore::new(globals.store.as_deref())
             .context("bad store")?
-            .with_build_settings(settings),
+            .with_build_settings(settings.clone()),
     );
+    // `--eval-store URI` (Nix's): the guest instantiates there; builds happen in `--store`,
+    // to which the derivations' closure is copied first.
+    let eval_store: Arc<dyn NixStore> = match &plan.eval_store {
+        Some(uri) => Arc::new(
+            evalbox::LazyStore::new(Some(uri))
+                .context("bad --eval-store")?
+                .with_build_settings(settings),
+        ),
+        None => store.clone(),
+    };
     let add_root = plan.add_root.as_ref().map(|root| lexical(&cwd, root));
     let printed = Arc::new(Mutex::new(Vec::new()));
     let config = RunConfig {
-        store: Some(store.clone()),
+        store: Some(eval_store.clone()),
         stdout: if mode == Mode::Build || (mode == Mode::Instantiate && add_root.is_some()) {
             OutputTarget::Buffer(printed.clone())
         } else {
@@ -307,7 +321,7 @@ pub fn run(globals: &Globals, mode: Mode, args: EvalArgs) -> anyhow::Result<Exit
         .context("the evaluator printed something other than UTF-8")?;
     if let (Some(root), Mode::Instantiate) = (&add_root, mode) {
         // What was instantiated before a failure is rooted and printed too, as Nix does.
-        rt.block_on(add_roots(store.as_ref(), root, &printed))?;
+        rt.block_on(add_roots(eval_store.as_ref(), root, &printed))?;
     }
     if mode != Mode::Build || outcome != RunOutcome::Exited(0) {
         return Ok(super::finish(&outcome, "the evaluation"));
@@ -324,6 +338,15 @@ pub fn run(globals: &Globals, mode: Mode, args: EvalArgs) -> anyhow::Result<Exit
             drv_path,
             outputs: [output.to_owned()].into(),
         });
+    }
+    if plan.eval_store.is_some() {
+        let drvs: Vec<_> = wanted.iter().map(|t| t.drv_path.clone()).collect();
+        rt.block_on(super::copy_closure(
+            eval_store.as_ref(),
+            store.as_ref(),
+            &drvs,
+        ))
+        .context("copying the derivations to the build store")?;
     }
     let (code, outputs) =
         rt.block_on(super::build_and_print(store.as_ref(), &wanted, |r, out| {

@@ -235,6 +235,61 @@ fn nth_root(root: &Path, n: usize) -> PathBuf {
     PathBuf::from(link)
 }
 
+/// Copies the closure of `paths` from `src` to `dst`, references first, skipping the paths
+/// `dst` has; returns how many were copied.
+pub(super) async fn copy_closure(
+    src: &dyn NixStore,
+    dst: &dyn NixStore,
+    paths: &[StorePath],
+) -> anyhow::Result<usize> {
+    anyhow::ensure!(
+        src.store_dir() == dst.store_dir(),
+        "the stores use different store directories ({} and {})",
+        src.store_dir(),
+        dst.store_dir()
+    );
+    let mut infos = std::collections::BTreeMap::new();
+    let mut todo: Vec<StorePath> = paths.to_vec();
+    while let Some(p) = todo.pop() {
+        if infos.contains_key(&p) {
+            continue;
+        }
+        let info = src
+            .query_path_info(&p)
+            .await?
+            .with_context(|| format!("path '{}' is not valid", src.store_dir().display(&p)))?;
+        todo.extend(info.references.iter().cloned());
+        infos.insert(p, info);
+    }
+    let all: Vec<StorePath> = infos.keys().cloned().collect();
+    let present = dst.query_valid_paths(&all).await?;
+    let mut done: std::collections::BTreeSet<StorePath> = present;
+    let mut copied = 0;
+    while done.len() < infos.len() {
+        let ready: Vec<&evalbox_store::PathInfo> = infos
+            .values()
+            .filter(|i| {
+                !done.contains(&i.path)
+                    && i.references
+                        .iter()
+                        .all(|r| *r == i.path || done.contains(r))
+            })
+            .collect();
+        anyhow::ensure!(!ready.is_empty(), "the references form a cycle");
+        for info in ready {
+            let mut nar = Vec::new();
+            src.nar_from_path(&info.path, &mut nar).await?;
+            dst.add_to_store_nar(info, &nar)
+                .await
+                .with_context(|| format!("copying '{}'", src.store_dir().display(&info.path)))?;
+            eprintln!("copied '{}'", src.store_dir().display(&info.path));
+            copied += 1;
+            done.insert(info.path.clone());
+        }
+    }
+    Ok(copied)
+}
+
 /// Says on stderr why a run that did not exit by itself ended (`what` was stopped: a limit;
 /// a trap), and gives the process's exit code for the outcome.
 fn finish(outcome: &RunOutcome, what: &str) -> ExitCode {

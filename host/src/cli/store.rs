@@ -421,7 +421,7 @@ async fn run_async(globals: &Globals, cmd: StoreCommand) -> anyhow::Result<ExitC
             for p in &paths {
                 wanted.push(parse_store_path(src, p)?);
             }
-            let copied = copy_closure(src, dst, &wanted).await?;
+            let copied = super::copy_closure(src, dst, &wanted).await?;
             eprintln!("copied {copied} path(s)");
         }
         StoreCommand::Closure { paths } => {
@@ -472,61 +472,6 @@ async fn run_async(globals: &Globals, cmd: StoreCommand) -> anyhow::Result<ExitC
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Copies the closure of `paths` from `src` to `dst`, references first, skipping the paths
-/// `dst` has; returns how many were copied.
-async fn copy_closure(
-    src: &dyn NixStore,
-    dst: &dyn NixStore,
-    paths: &[StorePath],
-) -> anyhow::Result<usize> {
-    anyhow::ensure!(
-        src.store_dir() == dst.store_dir(),
-        "the stores use different store directories ({} and {})",
-        src.store_dir(),
-        dst.store_dir()
-    );
-    let mut infos = std::collections::BTreeMap::new();
-    let mut todo: Vec<StorePath> = paths.to_vec();
-    while let Some(p) = todo.pop() {
-        if infos.contains_key(&p) {
-            continue;
-        }
-        let info = src
-            .query_path_info(&p)
-            .await?
-            .with_context(|| format!("path '{}' is not valid", src.store_dir().display(&p)))?;
-        todo.extend(info.references.iter().cloned());
-        infos.insert(p, info);
-    }
-    let all: Vec<StorePath> = infos.keys().cloned().collect();
-    let present = dst.query_valid_paths(&all).await?;
-    let mut done: BTreeSet<StorePath> = present;
-    let mut copied = 0;
-    while done.len() < infos.len() {
-        let ready: Vec<&evalbox_store::PathInfo> = infos
-            .values()
-            .filter(|i| {
-                !done.contains(&i.path)
-                    && i.references
-                        .iter()
-                        .all(|r| *r == i.path || done.contains(r))
-            })
-            .collect();
-        anyhow::ensure!(!ready.is_empty(), "the references form a cycle");
-        for info in ready {
-            let mut nar = Vec::new();
-            src.nar_from_path(&info.path, &mut nar).await?;
-            dst.add_to_store_nar(info, &nar)
-                .await
-                .with_context(|| format!("copying '{}'", src.store_dir().display(&info.path)))?;
-            eprintln!("copied '{}'", src.store_dir().display(&info.path));
-            copied += 1;
-            done.insert(info.path.clone());
-        }
-    }
-    Ok(copied)
 }
 
 /// The embedded store behind `store`, for operations only it has.

@@ -304,5 +304,8 @@ async fn import_checks_the_nar_against_its_metadata() {
     to.add_to_store_nar(&info, &nar).await.unwrap();
     let copied = to.query_path_info(&info.path).await.unwrap().unwrap();
     assert_eq!((copied.nar_hash, copied.ca), (info.nar_hash, info.ca));
-    assert_eq!(to.verify(true).await.unwrap().problems, Vec::<String>::new());
+    assert_eq!(
+        to.verify(true).await.unwrap().problems,
+        Vec::<String>::new()
+    );
 }
