@@ -147,7 +147,89 @@ impl ComponentCache {
     }
 }
 
+impl ComponentCache {
+    /// The digest remembered for the file at `path`, if the file is, by everything `stat`
+    /// says of it (device, inode, size, modification and change times to the nanosecond),
+    /// the one it was computed from. Saves reading and hashing a component on every start.
+    pub fn known_digest(&self, path: &Path) -> Option<[u8; 32]> {
+        let stamp = stat_stamp(path)?;
+        let memo = std::fs::read_to_string(self.digest_memo(path)?).ok()?;
+        let (recorded, digest) = memo.trim_end().rsplit_once(' ')?;
+        if recorded != stamp {
+            return None;
+        }
+        hex::decode(digest).ok()?.try_into().ok()
+    }
+
+    /// Remembers `digest` for the file at `path` as it is now (see
+    /// [`ComponentCache::known_digest`]); best effort.
+    pub fn remember_digest(&self, path: &Path, digest: &[u8; 32]) {
+        let (Some(stamp), Some(memo)) = (stat_stamp(path), self.digest_memo(path)) else {
+            return;
+        };
+        let dir = self.dir.join("digests");
+        let tmp = dir.join(format!(".{}.tmp", std::process::id()));
+        let write = || -> std::io::Result<()> {
+            std::fs::create_dir_all(&dir)?;
+            std::fs::write(&tmp, format!("{stamp} {}\n", hex::encode(digest)))?;
+            std::fs::rename(&tmp, &memo)
+        };
+        if let Err(err) = write() {
+            let _ = std::fs::remove_file(&tmp);
+            tracing::warn!(path = %memo.display(), "cannot remember a component's digest: {err}");
+        }
+    }
+
+    /// `digests/<SHA-256 of the file's canonical path>`.
+    fn digest_memo(&self, path: &Path) -> Option<PathBuf> {
+        let canonical = path.canonicalize().ok()?;
+        let key = Sha256::digest(canonical.as_os_str().as_encoded_bytes());
+        Some(self.dir.join("digests").join(hex::encode(key)))
+    }
+}
+
+/// What `stat` says identifies a file's contents: device, inode, size, mtime and ctime (ns).
+fn stat_stamp(path: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    Some(format!(
+        "{}:{}:{}:{}.{}:{}.{}",
+        m.dev(),
+        m.ino(),
+        m.size(),
+        m.mtime(),
+        m.mtime_nsec(),
+        m.ctime(),
+        m.ctime_nsec()
+    ))
+}
+
 /// SHA-256 of `bytes`.
 pub fn digest(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_are_remembered_until_the_file_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ComponentCache::new(dir.path().join("cache"));
+        let file = dir.path().join("guest.wasm");
+        std::fs::write(&file, b"one").unwrap();
+        assert_eq!(cache.known_digest(&file), None);
+        cache.remember_digest(&file, &digest(b"one"));
+        assert_eq!(cache.known_digest(&file), Some(digest(b"one")));
+        // Rewritten in place (same size), or replaced by another file: forgotten.
+        std::fs::write(&file, b"two").unwrap();
+        assert_eq!(cache.known_digest(&file), None);
+        cache.remember_digest(&file, &digest(b"two"));
+        let other = dir.path().join("other.wasm");
+        std::fs::write(&other, b"three").unwrap();
+        std::fs::rename(&other, &file).unwrap();
+        assert_eq!(cache.known_digest(&file), None);
+        assert_eq!(cache.known_digest(&dir.path().join("missing")), None);
+    }
 }

@@ -251,6 +251,15 @@ impl Sandbox {
             return Ok(guest.clone());
         }
         let component = self.compile_with_digest(wasm, digest)?;
+        self.prepare_component(component, digest)
+    }
+
+    /// Audits and pre-links a compiled component whose source has SHA-256 `digest`.
+    fn prepare_component(
+        &self,
+        component: Component,
+        digest: &[u8; 32],
+    ) -> Result<Arc<Guest>, Error> {
         let report = self.audit(&component);
         report.verdict()?;
         let pre = self
@@ -263,13 +272,29 @@ impl Sandbox {
         Ok(guest)
     }
 
-    /// Reads and prepares the guest at `path`.
+    /// Reads and prepares the guest at `path`. With a compile cache, a file whose compiled
+    /// form is cached and that has not changed since (by `stat`) is neither read nor hashed.
     pub fn prepare_file(&self, path: &Path) -> Result<Arc<Guest>, Error> {
+        if let Some(cache) = &self.cache
+            && let Some(digest) = cache.known_digest(path)
+        {
+            if let Some(guest) = self.lock_prepared().get(&digest) {
+                return Ok(guest.clone());
+            }
+            if let Some(component) = cache.load(&self.engine, &digest) {
+                return self.prepare_component(component, &digest);
+            }
+        }
         let wasm = std::fs::read(path).map_err(|source| Error::Read {
             path: path.to_owned(),
             source,
         })?;
-        self.prepare(&wasm)
+        let digest = cache::digest(&wasm);
+        let guest = self.prepare_with_digest(&wasm, &digest)?;
+        if let Some(cache) = &self.cache {
+            cache.remember_digest(path, &digest);
+        }
+        Ok(guest)
     }
 
     fn lock_prepared(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Arc<Guest>>> {
