@@ -51,9 +51,16 @@ fn main() {
             workspace.join(watched).display()
         );
     }
+    // Everything the guest is built from: its own crate and the guest-abi crates it uses
+    // (formats, the argument grammar, the Rust SDK and the WIT world it binds).
     for watched in [
         "guest-abi/nix-formats/src",
         "guest-abi/nix-formats/Cargo.toml",
+        "guest-abi/nix-args/src",
+        "guest-abi/nix-args/Cargo.toml",
+        "guest-abi/rust/src",
+        "guest-abi/rust/Cargo.toml",
+        "guest-abi/wit",
         "Cargo.lock",
     ] {
         println!(
