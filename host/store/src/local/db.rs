@@ -57,6 +57,8 @@ pub struct Db {
     conn: Connection,
     path: PathBuf,
     store_dir: StoreDir,
+    /// `big-lock`, held shared while the database is open (as Nix does).
+    _big_lock: std::fs::File,
 }
 
 impl Db {
@@ -64,6 +66,22 @@ impl Db {
     pub fn open(db_dir: &Path, store_dir: StoreDir) -> Result<Self> {
         std::fs::create_dir_all(db_dir).map_err(|e| Error::io(db_dir, e))?;
         let schema_file = db_dir.join("schema");
+        // Nix's big lock: held shared while the store is open; a process that creates the
+        // database holds it exclusively meanwhile, so two first opens never race.
+        let lock_path = db_dir.join("big-lock");
+        let big_lock = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(|e| Error::io(&lock_path, e))?;
+        if schema_file.exists() {
+            big_lock.lock_shared()
+        } else {
+            big_lock.lock()
+        }
+        .map_err(|e| Error::io(&lock_path, e))?;
         let current = match std::fs::read_to_string(&schema_file) {
             Ok(s) => Some(s.trim().parse::<u32>().map_err(|_| {
                 Error::Corrupt(format!(
@@ -91,6 +109,7 @@ impl Db {
             conn,
             path,
             store_dir,
+            _big_lock: big_lock,
         };
         db.conn
             .busy_timeout(Duration::from_secs(60 * 60))
@@ -102,8 +121,13 @@ impl Db {
             )
             .map_err(|e| db.err(e))?;
         if current.is_none() {
-            db.conn.execute_batch(SCHEMA).map_err(|e| db.err(e))?;
+            db.conn
+                .execute_batch(&format!("begin immediate; {SCHEMA} commit;"))
+                .map_err(|e| db.err(e))?;
             crate::fs::write_atomically(&schema_file, format!("{SCHEMA_VERSION}").as_bytes())?;
+            db._big_lock
+                .lock_shared()
+                .map_err(|e| Error::io(db_dir.join("big-lock"), e))?;
         }
         Ok(db)
     }
