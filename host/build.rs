@@ -120,26 +120,46 @@ fn write_world(wit: &Path, out: &Path) {
     let world = resolve
         .select_world(&[package], Some("evaluator"))
         .unwrap_or_else(|e| panic!("no world `evaluator` in {}: {e:#}", wit.display()));
-    let names = |items: &wit_parser::IndexMap<wit_parser::WorldKey, wit_parser::WorldItem>| {
-        items
-            .values()
-            .map(|item| match item {
-                wit_parser::WorldItem::Interface { id, .. } => {
-                    resolve.id_of(*id).expect("a world's interfaces are named")
-                }
-                other => panic!("the evaluator world may only hold interfaces, not {other:?}"),
-            })
-            .map(|name| format!("    {name:?},\n"))
-            .collect::<String>()
-    };
+    let denied = resolve
+        .select_world(&[package], Some("denied"))
+        .unwrap_or_else(|e| panic!("no world `denied` in {}: {e:#}", wit.display()));
+    let names_except =
+        |items: &wit_parser::IndexMap<wit_parser::WorldKey, wit_parser::WorldItem>,
+         except: &[String]| {
+            items
+                .values()
+                .map(|item| match item {
+                    wit_parser::WorldItem::Interface { id, .. } => {
+                        resolve.id_of(*id).expect("a world's interfaces are named")
+                    }
+                    other => panic!("the evaluator world may only hold interfaces, not {other:?}"),
+                })
+                .filter(|name| !except.contains(name))
+                .map(|name| format!("    {name:?},\n"))
+                .collect::<String>()
+        };
+    let names = |items| names_except(items, &[]);
     let w = &resolve.worlds[world];
+    let granted: Vec<String> = w
+        .imports
+        .values()
+        .filter_map(|item| match item {
+            wit_parser::WorldItem::Interface { id, .. } => resolve.id_of(*id),
+            _ => None,
+        })
+        .collect();
     let code = format!(
         "/// The interfaces the `evaluator` world imports, with their versions.\n\
          pub const IMPORTS: &[&str] = &[\n{}];\n\
          /// The interfaces the `evaluator` world exports, with their versions.\n\
-         pub const EXPORTS: &[&str] = &[\n{}];\n",
+         pub const EXPORTS: &[&str] = &[\n{}];\n\
+         /// The interfaces of the `denied` world: provided with every operation denied.\n\
+         pub const DENIED: &[&str] = &[\n{}];\n",
         names(&w.imports),
-        names(&w.exports)
+        names(&w.exports),
+        // The denied world also imports what its interfaces use (wasi:io, clocks), which the
+        // evaluator world grants: only the rest is denied.
+        names_except(&resolve.worlds[denied].imports, &granted)
     );
     std::fs::write(out, code).unwrap_or_else(|e| panic!("cannot write {}: {e}", out.display()));
 }

@@ -275,7 +275,7 @@ pub fn run(globals: &Globals, mode: Mode, args: EvalArgs) -> anyhow::Result<Exit
         ..RunConfig::default()
     };
 
-    let sandbox = super::sandbox(plan.no_cache, plan.timeout.is_some())?;
+    let sandbox = super::sandbox(plan.no_cache, plan.timeout.is_some(), false)?;
     let wasm = evalbox::nix_eval::wasm()?;
     let guest = sandbox
         .prepare_with_digest(&wasm.bytes, &wasm.sha256)

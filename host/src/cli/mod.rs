@@ -128,7 +128,7 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 /// The process exits right after, so the sandbox is leaked and a finished guest's store is
 /// not torn down ([`SandboxOptions::exit_after_run`]): the kernel reclaims both at exit,
 /// faster than their destructors would (`evalbox eval -E 1`: 3.96 -> 3.39 ms, median).
-fn sandbox(no_cache: bool, deadline: bool) -> anyhow::Result<&'static Sandbox> {
+fn sandbox(no_cache: bool, deadline: bool, strict: bool) -> anyhow::Result<&'static Sandbox> {
     let cache = if no_cache {
         None
     } else {
@@ -142,6 +142,7 @@ fn sandbox(no_cache: bool, deadline: bool) -> anyhow::Result<&'static Sandbox> {
             ..EngineOptions::single_run(deadline)
         },
         exit_after_run: true,
+        strict,
     })?;
     Ok(Box::leak(Box::new(sandbox)))
 }

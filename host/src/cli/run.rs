@@ -42,6 +42,9 @@ pub struct RunArgs {
     /// Do not use the on-disk cache of compiled guests.
     #[arg(long)]
     pub no_cache: bool,
+    /// Refuse the interfaces otherwise provided with every operation denied (`wasi:sockets`).
+    #[arg(long)]
+    pub strict: bool,
     /// The guest component (a WASI 0.2 command).
     pub guest: PathBuf,
     /// Arguments passed to the guest (after `--`).
@@ -54,6 +57,9 @@ pub struct InspectArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Audit as `run --strict` does: the denied interfaces are refused.
+    #[arg(long)]
+    pub strict: bool,
     /// The guest component.
     pub guest: PathBuf,
 }
@@ -138,7 +144,7 @@ pub fn run(globals: &Globals, args: RunArgs) -> anyhow::Result<ExitCode> {
         ..RunConfig::default()
     };
 
-    let sandbox = super::sandbox(args.no_cache, config.limits.timeout.is_some())?;
+    let sandbox = super::sandbox(args.no_cache, config.limits.timeout.is_some(), args.strict)?;
     let guest = match sandbox.prepare_file(&args.guest) {
         Ok(guest) => guest,
         Err(evalbox::sandbox::Error::Refused(refusal)) => {
@@ -165,7 +171,7 @@ pub fn run(globals: &Globals, args: RunArgs) -> anyhow::Result<ExitCode> {
 pub fn inspect(_globals: &Globals, args: InspectArgs) -> anyhow::Result<ExitCode> {
     let wasm = std::fs::read(&args.guest)
         .with_context(|| format!("cannot read the guest {}", args.guest.display()))?;
-    let sandbox = super::sandbox(false, false)?;
+    let sandbox = super::sandbox(false, false, args.strict)?;
     let component = sandbox
         .compile(&wasm)
         .with_context(|| args.guest.display().to_string())?;
@@ -182,8 +188,12 @@ pub fn inspect(_globals: &Globals, args: InspectArgs) -> anyhow::Result<ExitCode
     } else {
         println!("imports:");
         for item in &report.imports {
-            let mark = if item.allowed { "allowed" } else { "REFUSED" };
-            println!("  {:<8} {:<9} {}", mark, item.kind, item.name);
+            println!(
+                "  {:<8} {:<9} {}",
+                item.status.as_str(),
+                item.kind,
+                item.name
+            );
         }
         println!("exports:");
         for item in &report.exports {

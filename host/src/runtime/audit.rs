@@ -1,9 +1,11 @@
 //! The capability audit: before a component is instantiated, every import it declares is
 //! checked against the evaluator world's imports ([`super::world`], read from the WIT), and
-//! its exports must include the world's export, the command entry point. A component that imports anything else (`wasi:sockets`, `wasi:http`, an
-//! interface nobody has heard of, a bare function) is refused, and the refusal names the
-//! import. The linker only holds the allowed interfaces too; the audit makes the refusal
-//! explicit and early instead of a link error.
+//! its exports must include the world's export, the command entry point. Each import is
+//! granted (the evaluator world), denied (the `denied` world, `wasi:sockets`: linked, but
+//! every operation fails, so off-the-shelf components run without network; refused too in a
+//! strict audit) or refused (anything else: `wasi:http`, an interface nobody has heard of, a
+//! bare function), and a refusal names the import. The linker only holds the granted and
+//! denied interfaces; the audit makes a refusal explicit and early instead of a link error.
 
 use serde::Serialize;
 use wasmtime::Engine;
@@ -21,6 +23,32 @@ pub struct Item {
     pub kind: &'static str,
     /// Whether the sandbox allows it (imports only; exports are always `true`).
     pub allowed: bool,
+    /// `granted`, `denied` (present, every operation refused) or `refused` (imports only;
+    /// exports are `granted`).
+    pub status: Status,
+}
+
+/// What the sandbox does with one import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Provided: an interface of the evaluator world.
+    Granted,
+    /// Provided with every operation denied (the `denied` world).
+    Denied,
+    /// Not provided: the component is refused.
+    Refused,
+}
+
+impl Status {
+    /// The word `inspect` prints.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Granted => "granted",
+            Status::Denied => "denied",
+            Status::Refused => "refused",
+        }
+    }
 }
 
 /// Why a component was refused.
@@ -32,6 +60,11 @@ pub enum Refusal {
         allowed = world::summary()
     )]
     Import(String),
+    /// An import the sandbox would provide denied, in a strict audit.
+    #[error(
+        "the guest imports `{0}`, which the sandbox provides only with every operation denied; --strict refuses it"
+    )]
+    Strict(String),
     /// No `wasi:cli/run` export: not a command component.
     #[error(
         "the guest does not export `{}`: it is not a WASI command component",
@@ -74,23 +107,31 @@ impl Report {
     }
 }
 
-/// Audits `component`'s imports and exports.
-pub fn audit(engine: &Engine, component: &Component) -> Report {
+/// Audits `component`'s imports and exports; `strict` refuses the denied interfaces too.
+pub fn audit(engine: &Engine, component: &Component, strict: bool) -> Report {
     let ty = component.component_type();
     let mut refusals = Vec::new();
     let imports: Vec<Item> = ty
         .imports(engine)
         .map(|(name, item)| {
             let item = item.ty;
-            let allowed =
-                matches!(item, ComponentItem::ComponentInstance(_)) && world::imports(name);
-            if !allowed {
+            let instance = matches!(item, ComponentItem::ComponentInstance(_));
+            let status = if instance && world::imports(name) {
+                Status::Granted
+            } else if instance && world::denied(name) && !strict {
+                Status::Denied
+            } else if instance && world::denied(name) {
+                refusals.push(Refusal::Strict(name.to_owned()));
+                Status::Refused
+            } else {
                 refusals.push(Refusal::Import(name.to_owned()));
-            }
+                Status::Refused
+            };
             Item {
                 name: name.to_owned(),
                 kind: kind(&item),
-                allowed,
+                allowed: status != Status::Refused,
+                status,
             }
         })
         .collect();
@@ -100,6 +141,7 @@ pub fn audit(engine: &Engine, component: &Component) -> Report {
             name: name.to_owned(),
             kind: kind(&item.ty),
             allowed: true,
+            status: Status::Granted,
         })
         .collect();
     let is_command = exports

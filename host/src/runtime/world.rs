@@ -7,7 +7,7 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/evaluator_world.rs"));
 }
 
-pub use generated::{EXPORTS, IMPORTS};
+pub use generated::{DENIED, EXPORTS, IMPORTS};
 
 /// Splits `ns:pkg/iface@1.2.3` into the interface and its version.
 pub fn split(name: &str) -> Option<(&str, &str)> {
@@ -29,6 +29,11 @@ pub fn matches(name: &str, item: &str) -> bool {
 /// Whether `name` is one of the world's imports (see [`matches`]).
 pub fn imports(name: &str) -> bool {
     IMPORTS.iter().any(|item| matches(name, item))
+}
+
+/// Whether `name` is one of the interfaces provided denied (the `denied` world).
+pub fn denied(name: &str) -> bool {
+    DENIED.iter().any(|item| matches(name, item))
 }
 
 /// Whether `name` is one of the world's exports (see [`matches`]).

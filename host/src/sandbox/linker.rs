@@ -1,6 +1,7 @@
 //! The linker: exactly the interfaces the evaluator world imports ([`crate::runtime::world`], read
-//! from the WIT), nothing else. WASI sockets, HTTP and every other interface are simply
-//! absent, so even a guest that slipped past the audit could not reach them. This module only
+//! from the WIT), and the `denied` world's sockets on a context that allows nothing; nothing
+//! else. HTTP and every other interface are simply absent, so even a guest that slipped past
+//! the audit could not reach them. This module only
 //! says how each interface is provided; which ones are is the world's to say.
 
 use wasmtime::Engine;
@@ -9,8 +10,9 @@ use wasmtime_wasi::WasiView as _;
 use wasmtime_wasi::cli::{WasiCli, WasiCliView as _};
 use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView as _};
 use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView as _};
-use wasmtime_wasi::p2::bindings::{cli, clocks, filesystem, random};
+use wasmtime_wasi::p2::bindings::{cli, clocks, filesystem, random, sockets};
 use wasmtime_wasi::random::{WasiRandom, WasiRandomView as _};
+use wasmtime_wasi::sockets::{WasiSockets, WasiSocketsView as _};
 
 use crate::capabilities::GuestCtx;
 use crate::capabilities::store::StoreCapability;
@@ -30,12 +32,13 @@ impl HasData for HasStore {
     type Data<'a> = &'a mut StoreCapability;
 }
 
-/// A linker holding every interface of the evaluator world.
+/// A linker holding every interface of the evaluator world, and those of the `denied` world
+/// (wasmtime-wasi's sockets, on a context that allows no address, lookup or protocol).
 pub fn new(engine: &Engine) -> wasmtime::Result<Linker<GuestCtx>> {
     let mut linker = Linker::new(engine);
-    for import in world::IMPORTS {
+    for import in world::IMPORTS.iter().chain(world::DENIED) {
         let (interface, _version) = world::split(import).unwrap_or((import, ""));
-        add(&mut linker, interface)?;
+        add(&mut linker, interface).map_err(|e| e.context(format!("providing `{interface}`")))?;
     }
     Ok(linker)
 }
@@ -89,6 +92,29 @@ fn add(l: &mut Linker<GuestCtx>, interface: &str) -> wasmtime::Result<()> {
         }
         "wasi:cli/terminal-stderr" => {
             cli::terminal_stderr::add_to_linker::<GuestCtx, WasiCli>(l, GuestCtx::cli)
+        }
+        "wasi:sockets/network" => sockets::network::add_to_linker::<GuestCtx, WasiSockets>(
+            l,
+            &Default::default(),
+            GuestCtx::sockets,
+        ),
+        "wasi:sockets/instance-network" => {
+            sockets::instance_network::add_to_linker::<GuestCtx, WasiSockets>(l, GuestCtx::sockets)
+        }
+        "wasi:sockets/ip-name-lookup" => {
+            sockets::ip_name_lookup::add_to_linker::<GuestCtx, WasiSockets>(l, GuestCtx::sockets)
+        }
+        "wasi:sockets/tcp" => {
+            sockets::tcp::add_to_linker::<GuestCtx, WasiSockets>(l, GuestCtx::sockets)
+        }
+        "wasi:sockets/tcp-create-socket" => {
+            sockets::tcp_create_socket::add_to_linker::<GuestCtx, WasiSockets>(l, GuestCtx::sockets)
+        }
+        "wasi:sockets/udp" => {
+            sockets::udp::add_to_linker::<GuestCtx, WasiSockets>(l, GuestCtx::sockets)
+        }
+        "wasi:sockets/udp-create-socket" => {
+            sockets::udp_create_socket::add_to_linker::<GuestCtx, WasiSockets>(l, GuestCtx::sockets)
         }
         "evalbox:guest/store" => {
             crate::bindings::store::add_to_linker::<GuestCtx, HasStore>(l, |t| &mut t.store)

@@ -161,6 +161,9 @@ pub struct SandboxOptions {
     /// released as usual. A long-lived embedder must leave this off: each run would keep
     /// its memory.
     pub exit_after_run: bool,
+    /// Refuse the interfaces otherwise provided denied (`wasi:sockets`), as everything else
+    /// outside the evaluator world is.
+    pub strict: bool,
 }
 
 /// The sandbox: one engine, one linker, prepared guests.
@@ -172,6 +175,7 @@ pub struct Sandbox {
     cache: Option<cache::ComponentCache>,
     progress: bool,
     exit_after_run: bool,
+    strict: bool,
     prepared: Mutex<HashMap<[u8; 32], Arc<Guest>>>,
 }
 
@@ -187,6 +191,7 @@ impl Sandbox {
             cache: options.cache,
             progress: options.progress,
             exit_after_run: options.exit_after_run,
+            strict: options.strict,
             prepared: Mutex::new(HashMap::new()),
         })
     }
@@ -235,7 +240,7 @@ impl Sandbox {
 
     /// Audits `component`.
     pub fn audit(&self, component: &Component) -> audit::Report {
-        audit::audit(&self.engine, component)
+        audit::audit(&self.engine, component, self.strict)
     }
 
     /// Compiles, audits and pre-links `wasm`; prepared guests are kept by content hash.
@@ -365,7 +370,12 @@ impl Sandbox {
             .secure_random(determinism::secure_random())
             .insecure_random(determinism::insecure_random())
             .insecure_random_seed(determinism::INSECURE_SEED)
-            .allow_blocking_current_thread(true);
+            .allow_blocking_current_thread(true)
+            // The `denied` world's sockets: no protocol, no name lookup, no address.
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .socket_addr_check(|_, _| Box::pin(async { false }));
         if let Some(cwd) = &config.cwd {
             builder.initial_cwd(cwd);
         }

@@ -12,11 +12,18 @@ fn evalbox(cache: &std::path::Path) -> Command {
 }
 
 #[test]
-fn run_refuses_sockets_with_exit_2_naming_the_import() {
+fn run_denies_sockets_and_strict_refuses_them_with_exit_2() {
     let cache = tempfile::tempdir().unwrap();
     let out = evalbox_tests::run(
         evalbox(cache.path())
             .arg("run")
+            .arg(evalbox_tests::guest_wasm("sockets")),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("access-denied"));
+    let out = evalbox_tests::run(
+        evalbox(cache.path())
+            .args(["run", "--strict"])
             .arg(evalbox_tests::guest_wasm("sockets")),
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -119,9 +126,18 @@ fn run_uses_the_compile_cache() {
     let entries: Vec<_> = std::fs::read_dir(cache.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name != "digests")
         .collect();
     assert_eq!(entries.len(), 1, "{entries:?}");
     assert!(entries[0].ends_with(".cwasm"), "{entries:?}");
+    // The component file's digest is remembered, so the next start neither reads nor
+    // hashes it.
+    assert_eq!(
+        std::fs::read_dir(cache.path().join("digests"))
+            .unwrap()
+            .count(),
+        1
+    );
     // A corrupt entry is ignored and replaced, not trusted.
     let entry = cache.path().join(&entries[0]);
     std::fs::write(&entry, b"garbage").unwrap();
@@ -133,22 +149,44 @@ fn run_uses_the_compile_cache() {
 #[test]
 fn inspect_prints_imports_and_verdict() {
     let cache = tempfile::tempdir().unwrap();
-    let out = evalbox_tests::run(
-        evalbox(cache.path())
-            .args(["inspect", "--json"])
-            .arg(evalbox_tests::guest_wasm("sockets")),
+    let statuses = |strict: bool| {
+        let mut cmd = evalbox(cache.path());
+        cmd.args(["inspect", "--json"]);
+        if strict {
+            cmd.arg("--strict");
+        }
+        let out = evalbox_tests::run(cmd.arg(evalbox_tests::guest_wasm("sockets")));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let of = |status: &str| -> Vec<String> {
+            json["imports"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|i| i["status"] == status)
+                .map(|i| i["name"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        (
+            out.status.code(),
+            json["allowed"].clone(),
+            of("denied"),
+            of("refused"),
+        )
+    };
+    // Sockets are denied (the component runs); a strict audit refuses them.
+    let (code, allowed, denied, refused) = statuses(false);
+    assert_eq!((code, allowed), (Some(0), serde_json::Value::Bool(true)));
+    assert!(
+        !denied.is_empty() && refused.is_empty(),
+        "{denied:?} {refused:?}"
     );
-    assert_eq!(out.status.code(), Some(1));
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["allowed"], false);
-    let refused: Vec<&str> = json["imports"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|i| i["allowed"] == false)
-        .map(|i| i["name"].as_str().unwrap())
-        .collect();
-    assert!(!refused.is_empty());
+    assert!(
+        denied.iter().all(|n| n.starts_with("wasi:sockets/")),
+        "{denied:?}"
+    );
+    let (code, allowed, denied, refused) = statuses(true);
+    assert_eq!((code, allowed), (Some(1), serde_json::Value::Bool(false)));
+    assert!(denied.is_empty() && !refused.is_empty());
     assert!(
         refused.iter().all(|n| n.starts_with("wasi:sockets/")),
         "{refused:?}"

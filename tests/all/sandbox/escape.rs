@@ -98,14 +98,49 @@ fn env_is_exactly_what_was_passed() {
 }
 
 #[test]
-fn sockets_are_refused_by_the_audit() {
+fn sockets_are_denied_and_refused_when_strict() {
+    // Provided, but nothing may be done with them: the guest gets no socket.
+    let ran = run_guest("sockets", &[], Vec::new(), limits());
+    assert_eq!(ran.outcome, RunOutcome::Exited(0), "{}", ran.stdout);
+    assert!(ran.stdout.contains("access-denied"), "{}", ran.stdout);
+    // A strict sandbox refuses the component before it runs.
+    let strict = evalbox::sandbox::Sandbox::new(evalbox::sandbox::SandboxOptions {
+        strict: true,
+        ..Default::default()
+    })
+    .expect("sandbox");
     let wasm = evalbox_tests::guest_wasm("sockets");
-    let err = match super::sandbox().prepare_file(&wasm) {
-        Ok(_) => panic!("a guest importing wasi:sockets was accepted"),
+    let err = match strict.prepare_file(&wasm) {
+        Ok(_) => panic!("a strict sandbox accepted a guest importing wasi:sockets"),
         Err(err) => err.to_string(),
     };
-    assert!(err.contains("wasi:sockets/"), "{err}");
-    assert!(err.contains("refused"), "{err}");
+    assert!(
+        err.contains("wasi:sockets/") && err.contains("--strict"),
+        "{err}"
+    );
+}
+
+/// Ordinary code (Rust's `std::net`) reaching for a listener on loopback and for name
+/// resolution: every attempt fails and the listener receives nothing.
+#[test]
+fn the_network_is_unreachable_from_ordinary_code() {
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let udp = std::net::UdpSocket::bind(addr).unwrap();
+    tcp.set_nonblocking(true).unwrap();
+    udp.set_nonblocking(true).unwrap();
+    let ran = run_guest("net_probe", &[&addr.to_string()], Vec::new(), limits());
+    assert_eq!(ran.outcome, RunOutcome::Exited(0), "{}", ran.stdout);
+    assert!(!ran.stdout.contains("ESCAPED"), "{}", ran.stdout);
+    for attempt in ["tcp:", "udp:", "lookup:"] {
+        assert!(ran.stdout.contains(attempt), "{}", ran.stdout);
+    }
+    assert!(tcp.accept().is_err(), "the listener got a connection");
+    let mut buf = [0u8; 16];
+    assert!(
+        udp.recv_from(&mut buf).is_err(),
+        "the UDP socket got a datagram"
+    );
 }
 
 #[test]
@@ -323,6 +358,7 @@ fn an_engine_without_deadlines_refuses_a_timeout_and_runs_without_one() {
             cache: None,
             progress: false,
             exit_after_run: false,
+            strict: false,
         })
         .expect("sandbox")
     };

@@ -28,6 +28,7 @@ fn sandbox() -> &'static Sandbox {
             cache: None,
             progress: false,
             exit_after_run: false,
+            strict: false,
         })
         .expect("sandbox")
     })
