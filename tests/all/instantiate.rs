@@ -310,3 +310,52 @@ fn drop_in_nix_instantiate_and_gc_roots() {
         );
     }
 }
+
+/// `ssh-ng://HOST` end to end through the CLI, with an `ssh` on `PATH` that runs the command
+/// it is given locally (what sshd would do on the host): evaluation reads store paths back and
+/// instantiation writes the same `.drv` as through the daemon socket.
+#[test]
+fn ssh_ng_store_end_to_end() {
+    if !evalbox_tests::have_daemon("ssh_ng_store_end_to_end") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    fs::create_dir(&bin).unwrap();
+    // Skips ssh's options and the host, then runs the remote command (`nix-daemon --stdio`).
+    fs::write(
+        bin.join("ssh"),
+        "#!/bin/sh\nwhile [ \"${1#-}\" != \"$1\" ]; do shift; done\nshift\nexec \"$@\"\n",
+    )
+    .unwrap();
+    fs::set_permissions(bin.join("ssh"), fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let evalbox = |store: &str, args: &[&str]| {
+        run_ok(
+            Command::new(evalbox_tests::evalbox_bin())
+                .current_dir(dir.path())
+                .env("PATH", &path)
+                .env_remove("NIX_REMOTE")
+                .env_remove("NIX_SSHOPTS")
+                .args(["--store", store])
+                .args(args),
+        )
+    };
+    let read = evalbox(
+        "ssh-ng://builder.example",
+        &[
+            "eval",
+            "-E",
+            r#"builtins.readFile (builtins.toFile "via-ssh" "over ssh-ng")"#,
+        ],
+    );
+    assert_eq!(read, "\"over ssh-ng\"\n");
+    let expr = r#"derivation { name = "ssh-ng"; system = "x"; builder = "/bin/sh"; }"#;
+    let via_ssh = evalbox("ssh-ng://builder.example", &["instantiate", "-E", expr]);
+    let via_socket = evalbox("daemon", &["instantiate", "-E", expr]);
+    assert_eq!(via_ssh, via_socket);
+}
