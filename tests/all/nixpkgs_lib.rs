@@ -234,3 +234,48 @@ fn real_code_semantics_match_nix() {
         assert_eq!(ours(expr), theirs, "{expr}");
     }
 }
+
+/// Colour codes in messages reach a terminal (nixpkgs colours its errors) and nothing else, as
+/// with Nix: kept on a pseudo-terminal (`script`), removed on a pipe or with `NO_COLOR`.
+#[test]
+fn colour_codes_only_reach_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("c.nix"),
+        "builtins.throw \"a \u{1b}[1;35mb\u{1b}[0m\"",
+    )
+    .unwrap();
+    let cmd = format!(
+        "{} eval {}",
+        evalbox_bin().display(),
+        dir.path().join("c.nix").display()
+    );
+    let on_pty = |no_color: bool| {
+        let mut script = Command::new("script");
+        script
+            .args(["-qec", &cmd, "/dev/null"])
+            .env("TERM", "xterm")
+            .env("EVALBOX_STORE", dir.path().join("store"))
+            .env("EVALBOX_CACHE_DIR", cache_dir())
+            .env_remove("NO_COLOR")
+            .env_remove("NOCOLOR");
+        if no_color {
+            script.env("NO_COLOR", "1");
+        }
+        String::from_utf8_lossy(&script.output().expect("util-linux script").stdout).into_owned()
+    };
+    assert!(
+        on_pty(false).contains("a \u{1b}[1;35mb\u{1b}[0m"),
+        "{:?}",
+        on_pty(false)
+    );
+    assert!(on_pty(true).contains("error: a b"), "{:?}", on_pty(true));
+    let piped = Command::new(evalbox_bin())
+        .arg("eval")
+        .arg(dir.path().join("c.nix"))
+        .env("EVALBOX_STORE", dir.path().join("store"))
+        .env("EVALBOX_CACHE_DIR", cache_dir())
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&piped.stderr), "error: a b\n");
+}

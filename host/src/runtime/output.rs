@@ -109,15 +109,19 @@ impl CappedOutput {
     }
 }
 
-/// A guest learns whether its output goes to a terminal (to colour messages, as programs do),
-/// and nothing else about it.
+/// A guest learns whether its output goes to a terminal that wants colour (to colour
+/// messages, as programs do), and nothing else about it. The usual conventions apply: a
+/// `TERM=dumb` terminal, or `NO_COLOR`/`NOCOLOR` set, count as no terminal.
 impl IsTerminal for CappedOutput {
     fn is_terminal(&self) -> bool {
-        match self.target {
+        let tty = match self.target {
             OutputTarget::Stdout => std::io::IsTerminal::is_terminal(&std::io::stdout()),
             OutputTarget::Stderr => std::io::IsTerminal::is_terminal(&std::io::stderr()),
             OutputTarget::Buffer(_) | OutputTarget::Discard => false,
-        }
+        };
+        tty && std::env::var("TERM").is_ok_and(|t| t != "dumb")
+            && std::env::var_os("NO_COLOR").is_none()
+            && std::env::var_os("NOCOLOR").is_none()
     }
 }
 
