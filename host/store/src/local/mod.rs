@@ -606,6 +606,64 @@ impl std::io::Read for HashingReader<'_> {
     }
 }
 
+/// The object at `rel` below the store path whose contents are at `real`, as
+/// [`crate::objects::find_in_nar`] would find it in the path's NAR: nothing is followed (a
+/// symlink on the way is not entered), and only normal names are looked up.
+fn read_object_at(real: &Path, rel: &[Vec<u8>]) -> Result<Option<crate::objects::Object>> {
+    use crate::objects::{Object, ObjectKind};
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::PermissionsExt;
+    let mut at = real.to_path_buf();
+    for name in rel {
+        if name.is_empty() || name == b"." || name == b".." || name.contains(&b'/') {
+            return Ok(None);
+        }
+        match std::fs::symlink_metadata(&at) {
+            Ok(m) if m.is_dir() => at.push(OsStr::from_bytes(name)),
+            Ok(_) => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(&at, e)),
+        }
+    }
+    let kind_of = |p: &Path, m: &std::fs::Metadata| -> Result<ObjectKind> {
+        Ok(if m.file_type().is_symlink() {
+            let target = std::fs::read_link(p).map_err(|e| Error::io(p, e))?;
+            ObjectKind::Symlink(target.as_os_str().as_bytes().to_vec())
+        } else if m.is_dir() {
+            ObjectKind::Directory
+        } else {
+            ObjectKind::Regular {
+                executable: m.permissions().mode() & 0o100 != 0,
+                size: m.len(),
+            }
+        })
+    };
+    let meta = match std::fs::symlink_metadata(&at) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(&at, e)),
+    };
+    Ok(Some(match kind_of(&at, &meta)? {
+        ObjectKind::Symlink(target) => Object::Symlink(target),
+        ObjectKind::Regular { executable, .. } => Object::Regular {
+            executable,
+            contents: std::fs::read(&at).map_err(|e| Error::io(&at, e))?,
+        },
+        ObjectKind::Directory => {
+            let mut entries = Vec::new();
+            for entry in std::fs::read_dir(&at).map_err(|e| Error::io(&at, e))? {
+                let entry = entry.map_err(|e| Error::io(&at, e))?;
+                let path = entry.path();
+                let m = std::fs::symlink_metadata(&path).map_err(|e| Error::io(&path, e))?;
+                entries.push((entry.file_name().as_bytes().to_vec(), kind_of(&path, &m)?));
+            }
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Object::Directory(entries)
+        }
+    }))
+}
+
 fn hash_file(path: &Path, algo: HashAlgo) -> Result<NixHash> {
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut h = nix_formats::hash::Hasher::new(algo);
@@ -724,6 +782,21 @@ impl NixStore for LocalStore {
 
     async fn add_temp_root(&self, path: &StorePath) -> Result<()> {
         self.inner.add_temp_root(path)
+    }
+
+    async fn read_object(
+        &self,
+        path: &StorePath,
+        rel: &[&[u8]],
+    ) -> Result<Option<crate::objects::Object>> {
+        if !self.inner.db().is_valid(path)? {
+            return Ok(None);
+        }
+        // Straight from the file system, not through a NAR of the whole path: reading one
+        // file of a large output costs that file only.
+        let real = self.real_path(path);
+        let rel: Vec<Vec<u8>> = rel.iter().map(|c| c.to_vec()).collect();
+        blocking(move || read_object_at(&real, &rel)).await
     }
 
     async fn add_to_store_nar(&self, info: &PathInfo, nar: &[u8]) -> Result<()> {

@@ -309,3 +309,53 @@ async fn import_checks_the_nar_against_its_metadata() {
         Vec::<String>::new()
     );
 }
+
+#[tokio::test]
+async fn reads_objects_as_the_nar_has_them() {
+    let (d, s) = store();
+    let src = d.path().join("tree");
+    std::fs::create_dir_all(src.join("dir/sub")).unwrap();
+    std::fs::create_dir_all(src.join("empty")).unwrap();
+    std::fs::write(src.join("dir/sub/f"), "deep").unwrap();
+    std::fs::write(src.join("run"), "#!/bin/sh").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(src.join("run"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink("dir", src.join("link")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", src.join("abs")).unwrap();
+    let info = s
+        .add_to_store(
+            "tree",
+            AddSource::Tree {
+                root: crate::TreeRoot::host(&src).unwrap(),
+                filter: None,
+            },
+            FileIngestionMethod::Recursive,
+            HashAlgo::Sha256,
+            &BTreeSet::new(),
+        )
+        .await
+        .unwrap();
+    let mut nar = Vec::new();
+    s.nar_from_path(&info.path, &mut nar).await.unwrap();
+    let cases: &[&[&[u8]]] = &[
+        &[],
+        &[b"dir"],
+        &[b"dir", b"sub", b"f"],
+        &[b"run"],
+        &[b"empty"],
+        &[b"link"],
+        &[b"link", b"sub"],
+        &[b"abs"],
+        &[b"missing"],
+        &[b"run", b"x"],
+        &[b".."],
+    ];
+    for rel in cases {
+        let direct = s.read_object(&info.path, rel).await.unwrap();
+        let from_nar = crate::objects::find_in_nar(&nar, rel).unwrap();
+        assert_eq!(direct, from_nar, "{rel:?}");
+    }
+    // An invalid path has nothing to read.
+    let gone = sp("/nix/store/2xr781z591fm9c9jchvf8389sr8qsszk-hello.txt");
+    assert_eq!(s.read_object(&gone, &[]).await.unwrap(), None);
+}
