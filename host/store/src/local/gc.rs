@@ -263,13 +263,23 @@ impl Inner {
         self.store_dir.parse(full.to_str()?).ok()
     }
 
-    /// Finds the dead paths and, unless `opts.dry_run`, deletes them (or enough of them for
-    /// `max_freed`), holding `gc.lock` throughout.
-    pub(super) fn collect_garbage(&self, opts: &GcOptions) -> Result<GcReport> {
+    /// Takes `gc.lock` exclusively (held while the returned file is).
+    fn lock_gc(&self) -> Result<File> {
         let gc_lock = self.gc_lock_file()?;
-        let lock_path = self.state_dir().join("gc.lock");
-        gc_lock.lock().map_err(|e| Error::io(&lock_path, e))?;
-        let roots = self.find_roots(!opts.dry_run)?;
+        gc_lock
+            .lock()
+            .map_err(|e| Error::io(self.state_dir().join("gc.lock"), e))?;
+        Ok(gc_lock)
+    }
+
+    /// The registered paths, and those of them no root keeps alive (sorted). The caller holds
+    /// `gc.lock`; `remove_stale` is as for [`Inner::find_roots`].
+    fn dead_paths(
+        &self,
+        opts: &GcOptions,
+        remove_stale: bool,
+    ) -> Result<(super::db::Graph, Vec<StorePath>)> {
+        let roots = self.find_roots(remove_stale)?;
         let graph = self.db().graph()?;
         // The live set: the roots' closure.
         let mut live: HashSet<&StorePath> = HashSet::new();
@@ -300,32 +310,36 @@ impl Inner {
                 todo.extend(node.outputs.iter().filter(|o| graph.paths.contains_key(*o)));
             }
         }
-        let dead: Vec<StorePath> = graph
+        let dead = graph
             .paths
             .keys()
             .filter(|p| !live.contains(p))
             .cloned()
             .collect();
+        Ok((graph, dead))
+    }
+
+    /// Finds the dead paths and, unless `opts.dry_run`, deletes them (or enough of them for
+    /// `max_freed`), holding `gc.lock` throughout.
+    pub(super) fn collect_garbage(&self, opts: &GcOptions) -> Result<GcReport> {
+        let _gc_lock = self.lock_gc()?;
+        let (graph, dead) = self.dead_paths(opts, !opts.dry_run)?;
         let mut report = GcReport {
-            dead: dead.clone(),
+            dead,
             ..GcReport::default()
         };
         if opts.dry_run {
             return Ok(report);
         }
         // Referrers before what they refer to, so that what is left is always closed.
-        let order = referrers_first(&dead, &graph);
-        let mut batch = Vec::new();
-        for p in order {
+        for p in referrers_first(&report.dead, &graph) {
             if opts.max_freed.is_some_and(|max| report.bytes_freed >= max) {
                 break;
             }
             report.bytes_freed += graph.paths[&p].nar_size;
-            batch.push(p);
+            report.deleted.push(p);
         }
-        self.delete_unregistered(&batch)?;
-        report.deleted = batch;
-        drop(gc_lock);
+        self.delete_unregistered(&report.deleted)?;
         Ok(report)
     }
 
@@ -342,16 +356,15 @@ impl Inner {
     }
 
     /// `nix-store --delete`: deletes `paths` if none of them is alive (rooted, or kept by
-    /// a live path); otherwise nothing is deleted and the error names one that is.
+    /// a live path) and nothing else refers to them; otherwise nothing is deleted and the
+    /// error names a path in the way. Checked and done under one hold of `gc.lock`.
     pub(super) fn delete_paths(&self, paths: &[StorePath]) -> Result<Vec<StorePath>> {
+        let _gc_lock = self.lock_gc()?;
         let wanted: BTreeSet<&StorePath> = paths.iter().collect();
-        let report = self.collect_garbage(&GcOptions {
-            dry_run: true,
-            ..GcOptions::default()
-        })?;
-        let dead: BTreeSet<&StorePath> = report.dead.iter().collect();
+        let (graph, dead) = self.dead_paths(&GcOptions::default(), false)?;
+        let dead: BTreeSet<&StorePath> = dead.iter().collect();
         for p in &wanted {
-            if !self.db().is_valid(p)? {
+            if !graph.paths.contains_key(*p) {
                 return Err(Error::InvalidPath(self.store_dir.display(p)));
             }
             if !dead.contains(p) {
@@ -363,36 +376,19 @@ impl Inner {
         }
         // A dead path may still have (dead) referrers: deleting it alone would leave them
         // referring to nothing, so they must be deleted with it.
-        let db = self.db();
-        for p in &wanted {
-            for r in db.referrers(p)? {
-                if r != **p && !wanted.contains(&r) {
-                    return Err(Error::BadInput(format!(
-                        "cannot delete path '{}' since '{}' refers to it",
-                        self.store_dir.display(p),
-                        self.store_dir.display(&r)
-                    )));
-                }
+        for (referrer, node) in &graph.paths {
+            if wanted.contains(referrer) {
+                continue;
+            }
+            if let Some(p) = node.references.iter().find(|r| wanted.contains(r)) {
+                return Err(Error::BadInput(format!(
+                    "cannot delete path '{}' since '{}' refers to it",
+                    self.store_dir.display(p),
+                    self.store_dir.display(referrer)
+                )));
             }
         }
-        drop(db);
-        let gc_lock = self.gc_lock_file()?;
-        gc_lock
-            .lock()
-            .map_err(|e| Error::io(self.state_dir().join("gc.lock"), e))?;
-        // Roots may have appeared since the check: check again under the lock.
-        let roots = self.find_roots(false)?;
-        if let Some(p) = wanted.iter().find(|p| roots.contains_key(**p)) {
-            return Err(Error::BadInput(format!(
-                "cannot delete path '{}' since it is still alive",
-                self.store_dir.display(p)
-            )));
-        }
-        let order: Vec<StorePath> = {
-            let graph = self.db().graph()?;
-            let list: Vec<StorePath> = wanted.iter().map(|p| (*p).clone()).collect();
-            referrers_first(&list, &graph)
-        };
+        let order = referrers_first(paths, &graph);
         self.delete_unregistered(&order)?;
         Ok(order)
     }
