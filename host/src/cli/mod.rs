@@ -236,6 +236,46 @@ fn nth_root(root: &Path, n: usize) -> PathBuf {
     PathBuf::from(link)
 }
 
+/// The closure of `paths` in `store` under references, each path with its info,
+/// dependencies first: a path comes after everything it refers to.
+pub(super) async fn closure(
+    store: &dyn NixStore,
+    paths: &[StorePath],
+) -> anyhow::Result<Vec<evalbox_store::PathInfo>> {
+    let mut infos = std::collections::BTreeMap::new();
+    let mut todo: Vec<StorePath> = paths.to_vec();
+    while let Some(p) = todo.pop() {
+        if infos.contains_key(&p) {
+            continue;
+        }
+        let info = store
+            .query_path_info(&p)
+            .await?
+            .with_context(|| format!("path '{}' is not valid", store.store_dir().display(&p)))?;
+        todo.extend(info.references.iter().cloned());
+        infos.insert(p, info);
+    }
+    let mut done = std::collections::BTreeSet::new();
+    let mut order = Vec::with_capacity(infos.len());
+    while done.len() < infos.len() {
+        let ready: Vec<&evalbox_store::PathInfo> = infos
+            .values()
+            .filter(|i| {
+                !done.contains(&i.path)
+                    && i.references
+                        .iter()
+                        .all(|r| *r == i.path || done.contains(r))
+            })
+            .collect();
+        anyhow::ensure!(!ready.is_empty(), "the references form a cycle");
+        for info in ready {
+            done.insert(info.path.clone());
+            order.push(info.clone());
+        }
+    }
+    Ok(order)
+}
+
 /// Copies the closure of `paths` from `src` to `dst`, references first, skipping the paths
 /// `dst` has; returns how many were copied.
 pub(super) async fn copy_closure(
@@ -249,44 +289,18 @@ pub(super) async fn copy_closure(
         src.store_dir(),
         dst.store_dir()
     );
-    let mut infos = std::collections::BTreeMap::new();
-    let mut todo: Vec<StorePath> = paths.to_vec();
-    while let Some(p) = todo.pop() {
-        if infos.contains_key(&p) {
-            continue;
-        }
-        let info = src
-            .query_path_info(&p)
-            .await?
-            .with_context(|| format!("path '{}' is not valid", src.store_dir().display(&p)))?;
-        todo.extend(info.references.iter().cloned());
-        infos.insert(p, info);
-    }
-    let all: Vec<StorePath> = infos.keys().cloned().collect();
+    let infos = closure(src, paths).await?;
+    let all: Vec<StorePath> = infos.iter().map(|i| i.path.clone()).collect();
     let present = dst.query_valid_paths(&all).await?;
-    let mut done: std::collections::BTreeSet<StorePath> = present;
     let mut copied = 0;
-    while done.len() < infos.len() {
-        let ready: Vec<&evalbox_store::PathInfo> = infos
-            .values()
-            .filter(|i| {
-                !done.contains(&i.path)
-                    && i.references
-                        .iter()
-                        .all(|r| *r == i.path || done.contains(r))
-            })
-            .collect();
-        anyhow::ensure!(!ready.is_empty(), "the references form a cycle");
-        for info in ready {
-            let mut nar = Vec::new();
-            src.nar_from_path(&info.path, &mut nar).await?;
-            dst.add_to_store_nar(info, &nar)
-                .await
-                .with_context(|| format!("copying '{}'", src.store_dir().display(&info.path)))?;
-            eprintln!("copied '{}'", src.store_dir().display(&info.path));
-            copied += 1;
-            done.insert(info.path.clone());
-        }
+    for info in infos.iter().filter(|i| !present.contains(&i.path)) {
+        let mut nar = Vec::new();
+        src.nar_from_path(&info.path, &mut nar).await?;
+        dst.add_to_store_nar(info, &nar)
+            .await
+            .with_context(|| format!("copying '{}'", src.store_dir().display(&info.path)))?;
+        eprintln!("copied '{}'", src.store_dir().display(&info.path));
+        copied += 1;
     }
     Ok(copied)
 }

@@ -425,40 +425,12 @@ async fn run_async(globals: &Globals, cmd: StoreCommand) -> anyhow::Result<ExitC
             eprintln!("copied {copied} path(s)");
         }
         StoreCommand::Closure { paths } => {
-            let mut todo = Vec::new();
+            let mut wanted = Vec::new();
             for p in &paths {
-                todo.push(parse_store_path(store, p)?);
+                wanted.push(parse_store_path(store, p)?);
             }
-            // Every path of the closure with its references.
-            let mut refs: std::collections::BTreeMap<StorePath, BTreeSet<StorePath>> =
-                Default::default();
-            while let Some(p) = todo.pop() {
-                if refs.contains_key(&p) {
-                    continue;
-                }
-                let Some(info) = store.query_path_info(&p).await? else {
-                    bail!("path '{}' is not valid", store.store_dir().display(&p));
-                };
-                todo.extend(info.references.iter().cloned());
-                refs.insert(p, info.references);
-            }
-            // Dependencies first: a path once everything it refers to is printed.
-            let mut printed: BTreeSet<StorePath> = BTreeSet::new();
-            while printed.len() < refs.len() {
-                let ready: Vec<StorePath> = refs
-                    .iter()
-                    .filter(|(p, r)| {
-                        !printed.contains(*p) && r.iter().all(|x| x == *p || printed.contains(x))
-                    })
-                    .map(|(p, _)| p.clone())
-                    .collect();
-                if ready.is_empty() {
-                    bail!("the references form a cycle");
-                }
-                for p in ready {
-                    writeln!(out, "{}", store.store_dir().display(&p))?;
-                    printed.insert(p);
-                }
+            for info in super::closure(store, &wanted).await? {
+                writeln!(out, "{}", store.store_dir().display(&info.path))?;
             }
         }
         StoreCommand::Roots => {
