@@ -16,19 +16,19 @@ use super::eval::{self, EvalArgs, Mode};
 
 /// Runs nix-instantiate's command line `argv` (without the program name).
 pub fn run(globals: &Globals, argv: Vec<String>) -> anyhow::Result<ExitCode> {
-    let (globals, args) = translate(globals, argv, std::env::var("EVALBOX_SRC").ok())?;
+    let (globals, mut args) = translate(globals, argv, std::env::var("EVALBOX_SRC").ok())?;
     let mode = match nix_args::Command::parse(&args) {
         Ok(cmd) if cmd.parse => Mode::Parse,
-        Ok(cmd) if cmd.eval => Mode::Eval,
+        Ok(cmd) if cmd.eval => {
+            // `--eval` writes nothing unless `--read-write-mode`, as in Nix.
+            if cmd.readonly_mode.is_none() {
+                args.push("--readonly-mode".to_owned());
+            }
+            Mode::Eval
+        }
         // A usage error is reported by `eval::run`, which parses the same words.
         _ => Mode::Instantiate,
     };
-    let mut args = args;
-    if mode == Mode::Eval
-        && nix_args::Command::parse(&args).is_ok_and(|c| c.readonly_mode.is_none())
-    {
-        args.push("--readonly-mode".to_owned());
-    }
     eval::run(&globals, mode, EvalArgs { args })
 }
 
