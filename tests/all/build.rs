@@ -660,21 +660,7 @@ fn copy_between_stores() {
     }
     let dir = tempfile::tempdir().unwrap();
     // A new derivation each run, so the daemon's store does not have it yet.
-    let nonce = format!(
-        "{:?}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-    );
-    fs::write(
-        dir.path().join("c.nix"),
-        format!(
-            r#"let dep = builtins.toFile "dep" "{nonce}";
-               in derivation {{ name = "copied"; system = builtins.currentSystem;
-                                builder = "/bin/sh"; args = [ "-c" "echo ${{dep}} > $out" ]; }}"#
-        ),
-    )
-    .unwrap();
+    write_fresh_derivation(&dir.path().join("c.nix"), "copied");
     let a = dir.path().join("a");
     let built = run_ok(evalbox_local(&a).current_dir(dir.path()).args([
         "build",
@@ -732,21 +718,7 @@ fn evaluate_locally_build_elsewhere() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let nonce = format!(
-        "{:?}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-    );
-    fs::write(
-        dir.path().join("r.nix"),
-        format!(
-            r#"let dep = builtins.toFile "dep" "{nonce}";
-               in derivation {{ name = "remote"; system = builtins.currentSystem;
-                                builder = "/bin/sh"; args = [ "-c" "echo ${{dep}} > $out" ]; }}"#
-        ),
-    )
-    .unwrap();
+    write_fresh_derivation(&dir.path().join("r.nix"), "remote");
     let eval_store = dir.path().join("eval");
     let built = run_ok(
         Command::new(evalbox_tests::evalbox_bin())
@@ -771,4 +743,24 @@ fn evaluate_locally_build_elsewhere() {
         eval_store.join(drv.trim().trim_start_matches('/')).exists(),
         "{drv}"
     );
+}
+
+/// Writes to `file` a derivation `name` (`echo` of a text file into `$out`) that no store
+/// has yet: the text holds the current time.
+fn write_fresh_derivation(file: &Path, name: &str) {
+    let nonce = format!(
+        "{:?}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+    );
+    fs::write(
+        file,
+        format!(
+            r#"let dep = builtins.toFile "dep" "{nonce}";
+               in derivation {{ name = "{name}"; system = builtins.currentSystem;
+                                builder = "/bin/sh"; args = [ "-c" "echo ${{dep}} > $out" ]; }}"#
+        ),
+    )
+    .unwrap();
 }
