@@ -29,6 +29,19 @@ fn store() -> (tempfile::TempDir, LocalStore) {
 
 const HELLO: &[u8] = b"Hello, Nix!\n";
 
+/// Adds [`HELLO`] as `hello.txt`, recursive SHA-256 (`nix-store --add`'s way).
+async fn add_hello(s: &LocalStore) -> crate::PathInfo {
+    s.add_to_store(
+        "hello.txt",
+        AddSource::Bytes(HELLO.to_vec()),
+        FileIngestionMethod::Recursive,
+        HashAlgo::Sha256,
+        &BTreeSet::new(),
+    )
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn bytes_in_every_ingestion_form() {
     let (_d, s) = store();
@@ -197,16 +210,7 @@ async fn unregistered_leftovers_do_not_block_an_add() {
     // A half-written copy at the final name, as a crash between rename and commit leaves it.
     let real = s.real_path(&want);
     std::fs::write(&real, "half").unwrap();
-    let info = s
-        .add_to_store(
-            "hello.txt",
-            AddSource::Bytes(HELLO.to_vec()),
-            FileIngestionMethod::Recursive,
-            HashAlgo::Sha256,
-            &BTreeSet::new(),
-        )
-        .await
-        .unwrap();
+    let info = add_hello(&s).await;
     assert_eq!(info.path, want);
     assert_eq!(std::fs::read(&real).unwrap(), HELLO);
     let report = s.verify(true).await.unwrap();
@@ -216,16 +220,7 @@ async fn unregistered_leftovers_do_not_block_an_add() {
 #[tokio::test]
 async fn verify_notices_tampering() {
     let (_d, s) = store();
-    let info = s
-        .add_to_store(
-            "hello.txt",
-            AddSource::Bytes(HELLO.to_vec()),
-            FileIngestionMethod::Recursive,
-            HashAlgo::Sha256,
-            &BTreeSet::new(),
-        )
-        .await
-        .unwrap();
+    let info = add_hello(&s).await;
     let real = s.real_path(&info.path);
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -264,16 +259,7 @@ async fn text_leftovers_are_replaced_with_and_without_fsync() {
             meta.modified().unwrap(),
             std::time::UNIX_EPOCH + std::time::Duration::from_secs(1)
         );
-        let tree = s
-            .add_to_store(
-                "hello.txt",
-                AddSource::Bytes(HELLO.to_vec()),
-                FileIngestionMethod::Recursive,
-                HashAlgo::Sha256,
-                &none,
-            )
-            .await
-            .unwrap();
+        let tree = add_hello(&s).await;
         assert!(s.is_valid_path(&tree.path).await.unwrap());
         let report = s.verify(true).await.unwrap();
         assert_eq!(report.problems, Vec::<String>::new(), "fsync {fsync}");
@@ -284,16 +270,7 @@ async fn text_leftovers_are_replaced_with_and_without_fsync() {
 async fn import_checks_the_nar_against_its_metadata() {
     let (_a, from) = store();
     let (_b, to) = store();
-    let info = from
-        .add_to_store(
-            "hello.txt",
-            AddSource::Bytes(HELLO.to_vec()),
-            FileIngestionMethod::Recursive,
-            HashAlgo::Sha256,
-            &BTreeSet::new(),
-        )
-        .await
-        .unwrap();
+    let info = add_hello(&from).await;
     let mut nar = Vec::new();
     from.nar_from_path(&info.path, &mut nar).await.unwrap();
     let mut wrong = info.clone();
