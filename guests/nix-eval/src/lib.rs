@@ -26,6 +26,7 @@ pub mod conformance;
 mod diag;
 mod error;
 mod eval;
+mod git;
 pub mod io;
 mod source;
 mod string;

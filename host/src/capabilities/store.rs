@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use cap_std::fs::Dir;
 use evalbox_store::derivations::{DrvHashCache, compute_output_paths, remember};
-use evalbox_store::objects::{Object, ObjectKind};
+use evalbox_store::objects::{Object, ObjectKind, filtered_subtree, find_in_nar};
 use evalbox_store::{AddSource, BuildTarget, NixStore, PathFilter, TreeRoot};
 use nix_formats::derivation::{Derivation, DerivationOutput};
 use nix_formats::{FileIngestionMethod, HashAlgo, NixHash, StorePath};
@@ -256,7 +256,6 @@ impl StoreCapability {
             name.len() as u64 + path.len() as u64 + included.as_ref().map_or(0, strings_size);
         self.check_size(operation, size)?;
         let store = guest_try!(self.backend());
-        let root = guest_try!(resolve(&self.sources, &path));
         let filter: Option<PathFilter> = match included {
             None => None,
             Some(included) => {
@@ -276,12 +275,74 @@ impl StoreCapability {
                 Some(Arc::new(move |rel: &Path| set.contains(rel)))
             }
         };
-        let source = AddSource::Tree { root, filter };
+        let source = if store.store_dir().parse_prefix(&path).is_ok() {
+            guest_try!(Self::from_store(store.as_ref(), &path, filter, m).await)
+        } else {
+            let root = guest_try!(resolve(&self.sources, &path));
+            AddSource::Tree { root, filter }
+        };
         let info = store
             .add_to_store(&name, source, method(m), algo(a), &BTreeSet::new())
             .await
             .map_err(to_wit_error);
         Ok(info.map(|info| Self::path_info(store.as_ref(), info)))
+    }
+}
+
+impl StoreCapability {
+    /// What to add for a path inside the store (which is read from the store, not from the
+    /// sources): the object at `path`, filtered, cut out of its store path's NAR.
+    async fn from_store(
+        store: &dyn NixStore,
+        path: &str,
+        filter: Option<PathFilter>,
+        m: wit::IngestionMethod,
+    ) -> Result<AddSource, wit::Error> {
+        let (store_path, rest) = store
+            .store_dir()
+            .parse_prefix(path)
+            .map_err(|e| wit::Error::InvalidPath(format!("`{path}`: {e}")))?;
+        let rel: Vec<&[u8]> = rest
+            .split('/')
+            .filter(|c| !c.is_empty() && *c != ".")
+            .map(str::as_bytes)
+            .collect();
+        let not_found = || wit::Error::NotFound(format!("`{path}` does not exist"));
+        if rel.contains(&&b".."[..]) {
+            return Err(wit::Error::InvalidArgument(format!(
+                "`{path}` contains `..`; store reads take normalised paths"
+            )));
+        }
+        store
+            .add_temp_root(&store_path)
+            .await
+            .map_err(to_wit_error)?;
+        if !store
+            .is_valid_path(&store_path)
+            .await
+            .map_err(to_wit_error)?
+        {
+            return Err(not_found());
+        }
+        let mut nar = Vec::new();
+        store
+            .nar_from_path(&store_path, &mut nar)
+            .await
+            .map_err(to_wit_error)?;
+        if method(m) == FileIngestionMethod::Flat {
+            return match find_in_nar(&nar, &rel).map_err(to_wit_error)? {
+                Some(Object::Regular { contents, .. }) => Ok(AddSource::Bytes(contents)),
+                Some(_) => Err(wit::Error::InvalidArgument(format!(
+                    "`{path}` is not a regular file"
+                ))),
+                None => Err(not_found()),
+            };
+        }
+        let keep = |p: &Path| filter.as_ref().is_none_or(|f| f(p));
+        let sub = filtered_subtree(&nar, &rel, &keep)
+            .map_err(to_wit_error)?
+            .ok_or_else(not_found)?;
+        Ok(AddSource::Nar(Box::new(std::io::Cursor::new(sub))))
     }
 }
 

@@ -2,9 +2,13 @@
 //! symlink's target. Any backend can serve it from the path's NAR ([`find_in_nar`]); nothing
 //! is followed, so nothing outside the store path can be reached.
 
-use std::io::Read;
+use std::ffi::OsStr;
+use std::io::{Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 
 use nix_formats::nar::reader::{Event, NarReader};
+use nix_formats::nar::writer;
 
 use crate::{Error, Result};
 
@@ -114,6 +118,75 @@ pub fn find_in_nar(nar: &[u8], rel: &[&[u8]]) -> Result<Option<Object>> {
     }))
 }
 
+/// The NAR of the object at `rel` in the NAR `nar`, keeping below it only the entries whose
+/// path relative to it (`/`-separated) `keep` accepts (a directory not kept is skipped
+/// whole); `None` when nothing is at `rel`. This is how a tree inside a store path is added
+/// to the store again (`builtins.path`, `filterSource` or `fetchGit` of a store path).
+pub fn filtered_subtree(
+    nar: &[u8],
+    rel: &[&[u8]],
+    keep: &dyn Fn(&Path) -> bool,
+) -> Result<Option<Vec<u8>>> {
+    let mut r = NarReader::new(nar);
+    let mut event = r.next_event().map_err(corrupt)?;
+    for name in rel {
+        if event != Some(Event::DirStart) {
+            return Ok(None);
+        }
+        loop {
+            match r.next_event().map_err(corrupt)? {
+                Some(Event::Entry(entry)) if entry == *name => break,
+                Some(Event::Entry(_)) => skip_node(&mut r)?,
+                _ => return Ok(None),
+            }
+        }
+        event = r.next_event().map_err(corrupt)?;
+    }
+    let event = event.ok_or_else(|| Error::Corrupt("a NAR without a root node".into()))?;
+    let mut out = Vec::new();
+    let root = writer::open(&mut out).map_err(corrupt)?;
+    copy_node(&mut r, event, root, &mut PathBuf::new(), keep)?;
+    Ok(Some(out))
+}
+
+/// Writes the node that starts with `event` (read from `r`) to `node`, filtered by `keep`.
+fn copy_node<W: Write>(
+    r: &mut NarReader<&[u8]>,
+    event: Event,
+    node: writer::Node<'_, W>,
+    at: &mut PathBuf,
+    keep: &dyn Fn(&Path) -> bool,
+) -> Result<()> {
+    match event {
+        Event::File { executable, size } => node
+            .file(executable, size, &mut r.contents())
+            .map_err(corrupt),
+        Event::Symlink(target) => node.symlink(&target).map_err(corrupt),
+        Event::DirStart => {
+            let mut dir = node.directory().map_err(corrupt)?;
+            loop {
+                match r.next_event().map_err(corrupt)? {
+                    Some(Event::Entry(name)) => {
+                        at.push(OsStr::from_bytes(&name));
+                        if keep(at) {
+                            let child = r.next_event().map_err(corrupt)?.ok_or_else(|| {
+                                Error::Corrupt("a NAR entry without a node".into())
+                            })?;
+                            copy_node(r, child, dir.entry(&name).map_err(corrupt)?, at, keep)?;
+                        } else {
+                            skip_node(r)?;
+                        }
+                        at.pop();
+                    }
+                    Some(Event::DirEnd) => return dir.close().map_err(corrupt),
+                    _ => return Err(Error::Corrupt("a NAR directory without its end".into())),
+                }
+            }
+        }
+        _ => Err(Error::Corrupt("a NAR node expected".into())),
+    }
+}
+
 /// Skips the node of an entry whose name was just read.
 fn skip_node(r: &mut NarReader<&[u8]>) -> Result<()> {
     match r.next_event().map_err(corrupt)? {
@@ -160,6 +233,42 @@ mod tests {
         dir.entry(b"link").unwrap().symlink(b"a.nix").unwrap();
         dir.close().unwrap();
         buf
+    }
+
+    #[test]
+    fn subtrees_are_cut_out_and_filtered() {
+        let nar = nar();
+        let all = |_: &Path| true;
+        // The whole tree, unfiltered, is the same NAR.
+        assert_eq!(
+            filtered_subtree(&nar, &[], &all).unwrap(),
+            Some(nar.clone())
+        );
+        // A subdirectory, and a tree keeping only `bin` (and so not `bin/run`).
+        let bin = filtered_subtree(&nar, &[b"bin"], &all).unwrap().unwrap();
+        assert_eq!(
+            find_in_nar(&bin, &[b"run"]).unwrap(),
+            find_in_nar(&nar, &[b"bin", b"run"]).unwrap()
+        );
+        let only_bin = filtered_subtree(&nar, &[], &|p: &Path| p == Path::new("bin"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            find_in_nar(&only_bin, &[]).unwrap(),
+            Some(Object::Directory(vec![(
+                b"bin".to_vec(),
+                ObjectKind::Directory
+            )]))
+        );
+        assert_eq!(
+            find_in_nar(&only_bin, &[b"bin"]).unwrap(),
+            Some(Object::Directory(Vec::new()))
+        );
+        assert_eq!(filtered_subtree(&nar, &[b"missing"], &all).unwrap(), None);
+        assert_eq!(
+            filtered_subtree(&nar, &[b"a.nix", b"x"], &all).unwrap(),
+            None
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod attrs;
 mod context;
 mod control;
 mod derivation;
+mod fetch_git;
 mod files;
 pub(crate) mod formats;
 mod lists;
@@ -84,7 +85,7 @@ primops! {
     "placeholder" 1 store::b_placeholder, "storePath" 1 store::b_store_path, "path" 1 store::b_path,
     "filterSource" 2 store::b_filter_source, "derivationStrict" 1 store::b_derivation_strict,
     "derivation" 1 store::b_derivation, "fetchurl" 1 store::b_fetchurl, "fetchTarball" 1 store::b_fetch_tarball,
-    "fetchGit" 1 store::b_fetch, "fetchMercurial" 1 store::b_fetch, "fetchTree" 1 store::b_fetch,
+    "fetchGit" 1 fetch_git::b_fetch_git, "fetchMercurial" 1 store::b_fetch, "fetchTree" 1 store::b_fetch,
     "getFlake" 1 store::b_fetch,
 }
 

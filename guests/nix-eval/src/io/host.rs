@@ -169,6 +169,15 @@ impl EvalIo for HostIo {
         }
     }
 
+    fn read_file_range(&self, path: &str, offset: u64, len: usize) -> Result<Vec<u8>, IoError> {
+        if !self.in_store(path) {
+            return self.files.read_file_range(path, offset, len);
+        }
+        let data = self.read_file(path)?;
+        let start = usize::try_from(offset).map_or(data.len(), |o| o.min(data.len()));
+        Ok(data[start..data.len().min(start.saturating_add(len))].to_vec())
+    }
+
     fn read_dir(&self, path: &str) -> Result<Vec<(String, FileType)>, IoError> {
         if !self.in_store(path) {
             return self.files.read_dir(path);
@@ -282,6 +291,15 @@ impl EvalIo for HostIo {
     fn references(&self, path: &str) -> Result<BTreeSet<String>, IoError> {
         match store::query_path_info(path).map_err(host_error)? {
             Some(info) => Ok(info.references.into_iter().collect()),
+            None => Err(IoError::NotFound(path.to_owned())),
+        }
+    }
+
+    fn nar_hash(&self, path: &str) -> Result<NixHash, IoError> {
+        match store::query_path_info(path).map_err(host_error)? {
+            Some(info) => parse_hash(&info.nar_hash).ok_or_else(|| {
+                IoError::Store(format!("the store reports NAR hash '{}'", info.nar_hash))
+            }),
             None => Err(IoError::NotFound(path.to_owned())),
         }
     }

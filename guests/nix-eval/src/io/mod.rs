@@ -111,6 +111,13 @@ pub trait EvalIo {
     /// The contents of the file at `path`.
     fn read_file(&self, path: &str) -> Result<Vec<u8>, IoError>;
 
+    /// At most `len` bytes of the file at `path` from `offset` on (fewer only at its end).
+    fn read_file_range(&self, path: &str, offset: u64, len: usize) -> Result<Vec<u8>, IoError> {
+        let data = self.read_file(path)?;
+        let start = usize::try_from(offset).map_or(data.len(), |o| o.min(data.len()));
+        Ok(data[start..data.len().min(start.saturating_add(len))].to_vec())
+    }
+
     /// The entries of the directory at `path` (a symlink to a directory is followed), each
     /// with its type (not following symlinks), in no particular order.
     fn read_dir(&self, path: &str) -> Result<Vec<(String, FileType)>, IoError>;
@@ -139,6 +146,9 @@ pub trait EvalIo {
 
     /// The store paths the valid store path `path` refers to.
     fn references(&self, path: &str) -> Result<BTreeSet<String>, IoError>;
+
+    /// The NAR hash of the valid store path `path`.
+    fn nar_hash(&self, path: &str) -> Result<NixHash, IoError>;
 
     /// Builds the outputs of derivations that are not valid yet (`(.drv path, outputs)`).
     fn build(&self, targets: &[(String, BTreeSet<String>)]) -> Result<(), IoError>;

@@ -34,6 +34,8 @@ pub struct PureStore {
     drvs: RefCell<BTreeMap<String, KnownDrv>>,
     /// The references of every path computed so far.
     references: RefCell<BTreeMap<String, BTreeSet<String>>>,
+    /// The NAR hashes of the trees added so far.
+    nar_hashes: RefCell<BTreeMap<String, NixHash>>,
 }
 
 fn store_error(e: impl std::fmt::Display) -> IoError {
@@ -58,6 +60,7 @@ impl PureStore {
             dir: parsed,
             drvs: RefCell::default(),
             references: RefCell::default(),
+            nar_hashes: RefCell::default(),
         })
     }
 
@@ -118,6 +121,9 @@ impl PureStore {
         self.references
             .borrow_mut()
             .insert(path.clone(), BTreeSet::new());
+        if req.method == FileIngestionMethod::Recursive {
+            self.nar_hashes.borrow_mut().insert(path.clone(), hash);
+        }
         Ok(path)
     }
 
@@ -198,6 +204,15 @@ impl PureStore {
             .get(path)
             .cloned()
             .ok_or_else(|| IoError::Store(format!("path '{path}' is not known to this evaluation")))
+    }
+
+    /// The NAR hash of a tree added earlier in this evaluation.
+    pub fn nar_hash(&self, path: &str) -> Result<NixHash, IoError> {
+        self.nar_hashes.borrow().get(path).cloned().ok_or_else(|| {
+            IoError::Store(format!(
+                "the NAR hash of '{path}' is not known to this evaluation"
+            ))
+        })
     }
 
     /// The output names of a derivation computed earlier in this evaluation.

@@ -98,6 +98,18 @@ impl EvalIo for StdIo {
         std::fs::read(path).map_err(|e| self.error(path, &e))
     }
 
+    fn read_file_range(&self, path: &str, offset: u64, len: usize) -> Result<Vec<u8>, IoError> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = std::fs::File::open(path).map_err(|e| self.error(path, &e))?;
+        file.seek(SeekFrom::Start(offset))
+            .map_err(|e| self.error(path, &e))?;
+        let mut out = Vec::with_capacity(len);
+        file.take(len as u64)
+            .read_to_end(&mut out)
+            .map_err(|e| self.error(path, &e))?;
+        Ok(out)
+    }
+
     fn read_dir(&self, path: &str) -> Result<Vec<(String, FileType)>, IoError> {
         let entries = std::fs::read_dir(path).map_err(|e| match self.error(path, &e) {
             IoError::Read { .. } if std::fs::metadata(path).is_ok() => {
@@ -147,6 +159,10 @@ impl EvalIo for StdIo {
 
     fn references(&self, path: &str) -> Result<BTreeSet<String>, IoError> {
         self.store.references(path)
+    }
+
+    fn nar_hash(&self, path: &str) -> Result<NixHash, IoError> {
+        self.store.nar_hash(path)
     }
 
     fn build(&self, targets: &[(String, BTreeSet<String>)]) -> Result<(), IoError> {
