@@ -96,6 +96,16 @@ pub fn run(cmd: &mut Command) -> Output {
         .unwrap_or_else(|e| panic!("spawning {cmd:?}: {e}"))
 }
 
+/// One compile cache for every run of the test binary (`EVALBOX_CACHE_DIR`), so the guest
+/// compiles once.
+pub fn component_cache_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("test binary lives in target/<profile>/deps")
+        .join("evalbox-test-component-cache")
+}
+
 /// `evalbox --store local?root=ROOT ...`
 pub fn evalbox_local(root: &Path) -> Command {
     let mut c = Command::new(evalbox_bin());

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use evalbox_tests::component_cache_dir;
 use nix_eval::conformance::{self, Evaluator, Invocation, Run};
 
 /// Minimum passes through the wasm guest per category, and eval-fail messages identical to
@@ -21,25 +22,16 @@ const FLOORS: &[(&str, usize)] = &[
     ("messages", 253),
 ];
 
-/// One compile cache for every run of this test binary, so the guest compiles once.
-fn cache_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("test binary lives in target/<profile>/deps")
-        .join("evalbox-test-component-cache")
-}
-
 /// One embedded store for every run of this test binary (evaluation writes sources and
 /// derivations to the store, as Nix does).
 fn store_dir() -> PathBuf {
-    cache_dir().with_file_name("evalbox-test-nix-lang-store")
+    component_cache_dir().with_file_name("evalbox-test-nix-lang-store")
 }
 
 fn evalbox(mode: &str) -> Command {
     let mut cmd = Command::new(evalbox_tests::evalbox_bin());
     cmd.arg(mode)
-        .env("EVALBOX_CACHE_DIR", cache_dir())
+        .env("EVALBOX_CACHE_DIR", component_cache_dir())
         .env("EVALBOX_STORE", store_dir())
         .env_remove("NIX_PATH")
         .env_remove("NIX_REMOTE")

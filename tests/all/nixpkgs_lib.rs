@@ -5,13 +5,17 @@
 //! What each suite is granted beyond the directories its command lines name, through
 //! `EVALBOX_SRC`: `modules.sh` imports `lib/` from `lib/tests/modules`; `filesystem.sh`,
 //! `path/tests/prop.sh` and the `fileset` suite read the whole file system (`/`, a temporary
-//! directory passed with `--argstr`), as they do under Nix. `sources.sh` inspects the store
-//! paths it makes on disk, so it runs against the nix-daemon's store at `/nix/store`.
+//! directory passed with `--argstr`), as they do under Nix. `sources.sh` and the `fileset`
+//! suite inspect the store paths they make on disk, so they run against the nix-daemon's
+//! store at `/nix/store`; the `fileset` suite also takes Git working trees through every
+//! state (`gitTracked` is `builtins.fetchGit`), comparing with what `git ls-files` lists.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use evalbox_tests::{evalbox_bin, have_daemon, have_nix, run_ok, workspace_root};
+use evalbox_tests::{
+    component_cache_dir, evalbox_bin, have_daemon, have_nix, run_ok, workspace_root,
+};
 
 /// The shared snapshot's `lib/` (never edited).
 fn lib_dir() -> PathBuf {
@@ -45,7 +49,7 @@ impl DropIn {
             .current_dir(lib_dir())
             .env("PATH", path)
             .env("EVALBOX_STORE", self.dir.path().join("store"))
-            .env("EVALBOX_CACHE_DIR", cache_dir())
+            .env("EVALBOX_CACHE_DIR", component_cache_dir())
             .env_remove("NIX_PATH")
             .env_remove("EVALBOX_SRC")
             .env_remove("NIX_REMOTE");
@@ -57,15 +61,6 @@ impl DropIn {
         }
         cmd
     }
-}
-
-/// One compile cache for the whole test binary.
-fn cache_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("test binary lives in target/<profile>/deps")
-        .join("evalbox-test-component-cache")
 }
 
 fn assert_suite_passes(cmd: &mut Command, name: &str) -> String {
@@ -120,12 +115,17 @@ fn file_system_path_and_small_suites() {
 }
 
 #[test]
-fn sources_suite_on_the_daemon() {
-    if !have_daemon("sources_suite_on_the_daemon") {
+fn sources_and_fileset_suites_on_the_daemon() {
+    if !have_daemon("sources_and_fileset_suites_on_the_daemon") {
         return;
     }
     let d = DropIn::new();
     assert_suite_passes(&mut d.suite("tests/sources.sh", None, true), "sources.sh");
+    let out = assert_suite_passes(
+        &mut d.suite("fileset/tests.sh", Some(Path::new("/")), true),
+        "fileset/tests.sh",
+    );
+    assert!(out.contains("tests ok"), "{out}");
 }
 
 #[test]
@@ -139,7 +139,7 @@ fn misc_and_systems_evaluate_to_no_failures() {
                     "EVALBOX_STORE",
                     tempfile::tempdir().expect("tempdir").path(),
                 )
-                .env("EVALBOX_CACHE_DIR", cache_dir())
+                .env("EVALBOX_CACHE_DIR", component_cache_dir())
                 .env_remove("NIX_PATH")
                 .env_remove("NIX_REMOTE"),
         );
@@ -213,7 +213,7 @@ fn real_code_semantics_match_nix() {
                 .args(["eval", "--strict", "-E", expr])
                 .current_dir(dir.path())
                 .env("EVALBOX_STORE", dir.path().join("store"))
-                .env("EVALBOX_CACHE_DIR", cache_dir())
+                .env("EVALBOX_CACHE_DIR", component_cache_dir())
                 .env_remove("NIX_PATH")
                 .env_remove("NIX_REMOTE"),
         )
@@ -256,7 +256,7 @@ fn colour_codes_only_reach_a_terminal() {
             .args(["-qec", &cmd, "/dev/null"])
             .env("TERM", "xterm")
             .env("EVALBOX_STORE", dir.path().join("store"))
-            .env("EVALBOX_CACHE_DIR", cache_dir())
+            .env("EVALBOX_CACHE_DIR", component_cache_dir())
             .env_remove("NO_COLOR")
             .env_remove("NOCOLOR");
         if no_color {
@@ -274,7 +274,7 @@ fn colour_codes_only_reach_a_terminal() {
         .arg("eval")
         .arg(dir.path().join("c.nix"))
         .env("EVALBOX_STORE", dir.path().join("store"))
-        .env("EVALBOX_CACHE_DIR", cache_dir())
+        .env("EVALBOX_CACHE_DIR", component_cache_dir())
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&piped.stderr), "error: a b\n");
