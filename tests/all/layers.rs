@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 const NIX_EVAL: &[&[&str]] = &[
     &["source"],
     &["io"],
-    &["error"],
+    &["error", "git"],
     &["diag", "string"],
     &["syntax"],
     &["compiler"],

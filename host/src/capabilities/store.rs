@@ -9,7 +9,8 @@
 //! (opened once, when the sandbox was set up), refusing any symlink on the way (a symlink as
 //! the final component is fine: it is stored as a symlink, its target never read). Every read
 //! goes through that handle, so nothing outside the preopen can be reached, even if the tree
-//! changes meanwhile.
+//! changes meanwhile. A path inside the store directory is not a source: it is read from the
+//! store, cut out of its (valid) store path's NAR.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Component, Path, PathBuf};
