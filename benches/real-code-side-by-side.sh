@@ -8,11 +8,12 @@
 # N = 100, 300, 1000; `lib/tests/systems.nix`; `lib/tests/misc.nix` (evalbox and the native core
 # only: Nix 2.8 lacks `builtins.readFileType`); and `lib/tests/modules.sh` end to end, through
 # the drop-in `nix-instantiate` against Nix's own (Nix 2.8 fails 11 of its checks; the time is
-# still the suite's).
+# still the suite's); `builtins.fetchGit` of a clone of this repository, clean and dirty.
 # Whole processes timed by hyperfine (median wall time), peak RSS by GNU time (max of 3 runs).
-# Needs hyperfine, GNU time (/usr/bin/time), nix-instantiate and python3.
+# Needs hyperfine, GNU time (/usr/bin/time), nix-instantiate, git and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 for tool in hyperfine nix-instantiate python3 /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "$tool is missing" >&2; exit 1; }
 done
@@ -99,6 +100,20 @@ bench misc "$(q "$evalbox" eval --strict tests/misc.nix)" \
   "$(q "$native" --eval --strict tests/misc.nix)" -
 RUNS=3 bench modules.sh "$(q env PATH="$work/bin:$PATH" EVALBOX_SRC="$nixpkgs" bash tests/modules.sh)" - \
   "$(q bash tests/modules.sh)"
+
+# builtins.fetchGit of a working tree: a packed clone of this repository, clean (Nix 2.8 then
+# answers from its fetcher cache, keyed by the revision) and with a modified file.
+git clone -q "$root" "$work/repo" && git -C "$work/repo" gc -q
+fetch="(builtins.fetchGit $work/repo).narHash"
+for state in clean dirty; do
+  [[ $state == dirty ]] && echo changed >> "$work/repo/README.md"
+  a=$("$evalbox" eval --strict --src "$work/repo" -E "$fetch" 2>/dev/null)
+  c=$(nix-instantiate --eval --strict -E "$fetch" 2>/dev/null)
+  [[ "$a" == "$c" ]] || { echo "fetchGit $state: results differ: $a $c" >&2; exit 1; }
+  bench "fetchGit-$state" "$(q "$evalbox" eval --strict --src "$work/repo" -E "$fetch")" \
+    "$(q "$native" --eval --strict -E "$fetch")" \
+    "$(q nix-instantiate --eval --strict -E "$fetch")"
+done
 
 python3 - "$work" "${rows[@]}" <<'PY'
 import json, sys

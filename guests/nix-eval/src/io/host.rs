@@ -173,9 +173,7 @@ impl EvalIo for HostIo {
         if !self.in_store(path) {
             return self.files.read_file_range(path, offset, len);
         }
-        let data = self.read_file(path)?;
-        let start = usize::try_from(offset).map_or(data.len(), |o| o.min(data.len()));
-        Ok(data[start..data.len().min(start.saturating_add(len))].to_vec())
+        Ok(super::byte_range(&self.read_file(path)?, offset, len))
     }
 
     fn read_dir(&self, path: &str) -> Result<Vec<(String, FileType)>, IoError> {

@@ -103,6 +103,12 @@ pub struct AddedDerivation {
     pub outputs: BTreeMap<String, String>,
 }
 
+/// At most `len` bytes of `data` from `offset` on.
+fn byte_range(data: &[u8], offset: u64, len: usize) -> Vec<u8> {
+    let start = usize::try_from(offset).map_or(data.len(), |o| o.min(data.len()));
+    data[start..data.len().min(start.saturating_add(len))].to_vec()
+}
+
 /// Every file read and store effect of the evaluator.
 pub trait EvalIo {
     /// The type of the object at `path`, following a final symlink when `follow` is set.
@@ -113,9 +119,7 @@ pub trait EvalIo {
 
     /// At most `len` bytes of the file at `path` from `offset` on (fewer only at its end).
     fn read_file_range(&self, path: &str, offset: u64, len: usize) -> Result<Vec<u8>, IoError> {
-        let data = self.read_file(path)?;
-        let start = usize::try_from(offset).map_or(data.len(), |o| o.min(data.len()));
-        Ok(data[start..data.len().min(start.saturating_add(len))].to_vec())
+        Ok(byte_range(&self.read_file(path)?, offset, len))
     }
 
     /// The entries of the directory at `path` (a symlink to a directory is followed), each
