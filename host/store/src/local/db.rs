@@ -67,7 +67,11 @@ impl Db {
         std::fs::create_dir_all(db_dir).map_err(|e| Error::io(db_dir, e))?;
         let schema_file = db_dir.join("schema");
         // Nix's big lock: held shared while the store is open; a process that creates the
-        // database holds it exclusively meanwhile, so two first opens never race.
+        // database holds it exclusively meanwhile, so two first opens never race. An opener
+        // that finds no schema and cannot have the lock at once waits for it shared instead:
+        // another opener is creating the database (and holds it exclusively until done) or
+        // has it open already (shared, for as long as it lives: waiting for it exclusively
+        // would wait forever, even between two stores of one process).
         let lock_path = db_dir.join("big-lock");
         let big_lock = std::fs::OpenOptions::new()
             .read(true)
@@ -76,12 +80,17 @@ impl Db {
             .truncate(false)
             .open(&lock_path)
             .map_err(|e| Error::io(&lock_path, e))?;
-        if schema_file.exists() {
-            big_lock.lock_shared()
-        } else {
-            big_lock.lock()
+        let exclusive = !schema_file.exists()
+            && match big_lock.try_lock() {
+                Ok(()) => true,
+                Err(std::fs::TryLockError::WouldBlock) => false,
+                Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&lock_path, e)),
+            };
+        if !exclusive {
+            big_lock
+                .lock_shared()
+                .map_err(|e| Error::io(&lock_path, e))?;
         }
-        .map_err(|e| Error::io(&lock_path, e))?;
         let current = match std::fs::read_to_string(&schema_file) {
             Ok(s) => Some(s.trim().parse::<u32>().map_err(|_| {
                 Error::Corrupt(format!(

@@ -25,6 +25,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use nix_formats::StorePath;
 
@@ -75,6 +76,18 @@ pub(super) struct TempRoots {
     /// `gc.lock`, locked shared while a root is recorded.
     gc_lock: Option<File>,
     recorded: HashSet<StorePath>,
+}
+
+impl TempRoots {
+    /// This process's list for the store rooted at `root`: one per store, however many
+    /// times the process opens it (each `temproots/<pid>` file is the process's, and a
+    /// second opener would replace the first one's file, losing its roots).
+    pub(super) fn of_process(root: &Path) -> Result<Arc<Mutex<TempRoots>>> {
+        static LISTS: Mutex<BTreeMap<PathBuf, Arc<Mutex<TempRoots>>>> = Mutex::new(BTreeMap::new());
+        let key = root.canonicalize().map_err(|e| Error::io(root, e))?;
+        let mut lists = LISTS.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(lists.entry(key).or_default().clone())
+    }
 }
 
 impl Inner {

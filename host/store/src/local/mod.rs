@@ -54,14 +54,18 @@ struct Inner {
     /// `ROOT` + store dir: where contents really live.
     real_store: PathBuf,
     db: Mutex<Db>,
-    tmp_counter: AtomicU64,
     drv_hashes: DrvHashCache,
     build_settings: Mutex<BuildSettings>,
     /// `fsync-store-paths`, read on every add.
     fsync: AtomicBool,
-    /// This process's temporary GC roots.
-    temp_roots: Mutex<gc::TempRoots>,
+    /// This process's temporary GC roots (one list per store and process, shared by every
+    /// `LocalStore` the process opens on it).
+    temp_roots: Arc<Mutex<gc::TempRoots>>,
 }
+
+/// Numbers the temporary files and build directories of this process, across every store
+/// it opens: two stores of one process never pick the same name.
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// The outcome of checking a store (`evalbox store verify`).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -84,11 +88,10 @@ impl LocalStore {
             store_dir,
             real_store,
             db: Mutex::new(db),
-            tmp_counter: AtomicU64::new(0),
             drv_hashes: DrvHashCache::new(),
             build_settings: Mutex::new(BuildSettings::default()),
             fsync: AtomicBool::new(BuildSettings::default().fsync_store_paths),
-            temp_roots: Mutex::default(),
+            temp_roots: gc::TempRoots::of_process(root)?,
         };
         inner.clean_dead_temporaries()?;
         Ok(LocalStore {
@@ -174,7 +177,7 @@ impl Inner {
     /// A fresh directory for building `drv_path` (`ROOT/nix/var/evalbox/builds/...`), on the
     /// store's file system so that outputs move into the store by renaming.
     fn new_build_dir(&self, drv_path: &StorePath) -> Result<PathBuf> {
-        let n = self.tmp_counter.fetch_add(1, Ordering::Relaxed);
+        let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let dir = self.builds_root().join(format!(
             "{}-{n}-{}",
             std::process::id(),
@@ -188,7 +191,7 @@ impl Inner {
     fn new_tmp_path(&self) -> Result<PathBuf> {
         let dir = self.tmp_root();
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        let n = self.tmp_counter.fetch_add(1, Ordering::Relaxed);
+        let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let nonce: u32 = rand::random();
         Ok(dir.join(format!("{}-{n}-{nonce:08x}", std::process::id())))
     }
