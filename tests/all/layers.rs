@@ -19,6 +19,7 @@ const NIX_EVAL: &[&[&str]] = &[
     &["value"],
     &["eval"],
     &["builtins"],
+    &["jobs"],
     &["cli"],
     &["conformance"],
 ];

@@ -1,6 +1,7 @@
 //! One integration-test binary; each module names what it covers.
 mod build;
 mod daemon;
+mod eval_jobs;
 mod fetch_git;
 mod gc;
 mod instantiate;

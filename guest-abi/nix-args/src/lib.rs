@@ -39,6 +39,7 @@ pub fn arity(flag: &str) -> Option<usize> {
         "--eval" | "--eval-only" | "--parse" | "--strict" | "--json" | "--xml"
         | "--no-location" | "--show-trace" | "--no-show-trace" | "-E" | "--expr" | "--impure"
         | "--pure-eval" | "--read-write-mode" | "--readonly-mode" | "--no-ifd" => 0,
+        "--eval-jobs" | "--meta" | "--force-recurse" => 0,
         "-K" | "--keep-failed" | "--sandbox" | "--no-sandbox" | "--verbose" | "--quiet" | "-Q"
         | "--no-build-output" | "-k" | "--keep-going" | "--fallback" | "--no-gc-warning"
         | "--indirect" => 0,
@@ -262,6 +263,16 @@ pub struct Command {
     /// `--no-ifd`, or `--option allow-import-from-derivation false`: reading a derivation's
     /// output during evaluation is an error instead of building it (Nix builds by default).
     pub no_ifd: bool,
+    /// evalbox's own `--eval-jobs`: the worker side of `evalbox eval-jobs`. The expression is
+    /// evaluated (and called with the auto arguments), then each line of standard input, a
+    /// JSON list of attribute names, is answered with one JSON line on standard output: the
+    /// job found there, the attributes to visit below it, or the error.
+    pub eval_jobs: bool,
+    /// `--meta` (with `--eval-jobs`): jobs carry their `meta` attributes, as JSON.
+    pub meta: bool,
+    /// `--force-recurse` (with `--eval-jobs`): visit every set, not only those with
+    /// `recurseForDerivations = true`.
+    pub force_recurse: bool,
 }
 
 impl Command {
@@ -311,6 +322,9 @@ impl Command {
                 "--readonly-mode" => c.readonly_mode = Some(true),
                 "--no-ifd" => c.no_ifd = true,
                 "--read-write-mode" => c.readonly_mode = Some(false),
+                "--eval-jobs" => c.eval_jobs = true,
+                "--meta" => c.meta = true,
+                "--force-recurse" => c.force_recurse = true,
                 "-A" | "--attr" => c.attrs.push(value(0)),
                 "--arg" => c.auto_args.push(AutoArg {
                     name: value(0),

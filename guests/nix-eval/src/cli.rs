@@ -14,6 +14,7 @@ use crate::diag::format_error;
 use crate::error::{Error, Result};
 use crate::eval::{Coercion, EvalOptions, Evaluator};
 use crate::io::{EvalIo, IoError, StdIo};
+use crate::jobs::{self, auto_call};
 use crate::source::{Origin, Pos, Sym};
 use crate::syntax::path::{canon_path, parent_dir};
 use crate::value::print::{print_value, print_value_lazy};
@@ -76,29 +77,6 @@ pub struct Outcome {
     pub stdout: String,
     /// Exit code.
     pub code: i32,
-}
-
-fn auto_call(ev: &Evaluator, v: Value, args: &Rc<Attrs>) -> Result<Value> {
-    let f = ev.force(&v)?;
-    match &f {
-        Value::Lambda(c) => match &c.lambda.formals {
-            Some(formals) => {
-                let mut entries = Vec::new();
-                for a in &args.entries {
-                    if c.lambda.ellipsis || formals.iter().any(|f| f.0 == a.name) {
-                        entries.push(a.clone());
-                    }
-                }
-                let arg = Value::attrs(entries);
-                ev.call(&f, arg, Pos::NONE)
-            }
-            None => Ok(f),
-        },
-        Value::Attrs(a) if a.get(Sym::new("__functor")).is_some() => {
-            ev.call(&f, Value::Attrs(args.clone()), Pos::NONE)
-        }
-        _ => Ok(f),
-    }
 }
 
 fn select_path(ev: &Evaluator, mut v: Value, path: &str, args: &Rc<Attrs>) -> Result<Value> {
@@ -215,6 +193,9 @@ fn run_inner(
             continue;
         }
         let root = ev.eval_source(&text, origin, &dir)?;
+        if args.cmd.eval_jobs {
+            return jobs::serve(ev, &args.cmd, root, &auto);
+        }
         let paths = if args.cmd.attrs.is_empty() {
             vec![String::new()]
         } else {

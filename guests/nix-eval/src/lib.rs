@@ -28,6 +28,7 @@ mod error;
 mod eval;
 mod git;
 pub mod io;
+mod jobs;
 mod source;
 mod string;
 mod syntax;

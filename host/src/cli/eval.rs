@@ -62,44 +62,47 @@ pub enum Mode {
     Build,
     /// `--parse`.
     Parse,
+    /// `--eval-jobs`: the guest answers `evalbox eval-jobs`' requests.
+    Jobs,
 }
 
 /// What the host needs to know of the evaluator's command line.
 #[derive(Debug, Default, PartialEq)]
-struct Plan {
+pub(super) struct Plan {
     /// The guest's arguments: nix-instantiate's, without the sandbox's own flags.
-    guest_args: Vec<String>,
+    pub(super) guest_args: Vec<String>,
     /// Files named on the command line (or the default `./default.nix`).
-    files: Vec<String>,
+    pub(super) files: Vec<String>,
     /// `-I`/`--nix-path`/`$NIX_PATH` entries' paths (not URLs).
-    search: Vec<String>,
+    pub(super) search: Vec<String>,
     /// Whether the guest reads standard input.
-    stdin: bool,
+    pub(super) stdin: bool,
     /// `--src` directories.
-    src: Vec<PathBuf>,
+    pub(super) src: Vec<PathBuf>,
     /// `--timeout`.
-    timeout: Option<Duration>,
+    pub(super) timeout: Option<Duration>,
     /// `--max-memory`, in bytes.
-    max_memory: Option<u64>,
+    pub(super) max_memory: Option<u64>,
     /// `--no-cache`.
-    no_cache: bool,
+    pub(super) no_cache: bool,
     /// `--option NAME VALUE` pairs, for the store's build settings.
-    options: Vec<(String, String)>,
+    pub(super) options: Vec<(String, String)>,
     /// `--add-root PATH`.
-    add_root: Option<String>,
+    pub(super) add_root: Option<String>,
     /// `--eval-store URI`: where to instantiate, when builds happen in another store.
-    eval_store: Option<String>,
+    pub(super) eval_store: Option<String>,
 }
 
 /// Splits the command line into the sandbox's flags and nix-instantiate's, which are read
 /// with the grammar the guest reads them with (`nix-args`): a flag's value is never taken
 /// for a file, or the other way round.
-fn plan(mode: Mode, args: &[String], nix_path: Option<&str>) -> anyhow::Result<Plan> {
+pub(super) fn plan(mode: Mode, args: &[String], nix_path: Option<&str>) -> anyhow::Result<Plan> {
     let mut plan = Plan {
         guest_args: match mode {
             Mode::Eval => vec!["--eval".to_owned()],
             Mode::Instantiate | Mode::Build => Vec::new(),
             Mode::Parse => vec!["--parse".to_owned()],
+            Mode::Jobs => vec!["--eval-jobs".to_owned()],
         },
         ..Plan::default()
     };
@@ -174,7 +177,7 @@ fn plan(mode: Mode, args: &[String], nix_path: Option<&str>) -> anyhow::Result<P
 
 /// `path` made absolute against `cwd` with `.` and `..` removed lexically, as Nix does
 /// (symlinks are not resolved).
-fn lexical(cwd: &Path, path: &str) -> PathBuf {
+pub(super) fn lexical(cwd: &Path, path: &str) -> PathBuf {
     let absolute = if path.starts_with('/') {
         path.to_owned()
     } else {
@@ -188,7 +191,7 @@ fn lexical(cwd: &Path, path: &str) -> PathBuf {
 /// seen in the guest at the path the user wrote (made absolute) and at its canonical path, so
 /// paths through symlinks work as they do in Nix. Entries that do not exist are skipped (Nix
 /// ignores missing search-path entries; a missing FILE gets the evaluator's own error).
-fn preopens(cwd: &Path, plan: &Plan) -> anyhow::Result<Vec<Preopen>> {
+pub(super) fn preopens(cwd: &Path, plan: &Plan) -> anyhow::Result<Vec<Preopen>> {
     // (host, guest)
     let mut dirs: Vec<(PathBuf, PathBuf)> = vec![(cwd.to_path_buf(), cwd.to_path_buf())];
     for dir in &plan.src {

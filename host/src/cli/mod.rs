@@ -18,6 +18,7 @@ use evalbox::store::{BuildResult, BuildTarget, NixStore};
 use nix_formats::StorePath;
 
 mod eval;
+mod eval_jobs;
 mod nix_instantiate;
 mod run;
 mod store;
@@ -51,6 +52,10 @@ enum Command {
     Instantiate(eval::EvalArgs),
     /// Instantiate and build, printing output paths, like `nix-build --no-out-link`.
     Build(eval::EvalArgs),
+    /// Evaluate every job of an attribute set with a pool of sandboxed workers, printing a
+    /// JSON line per job, like nix-eval-jobs.
+    #[command(name = "eval-jobs")]
+    EvalJobs(eval_jobs::EvalJobsArgs),
     /// Parse a Nix file (or `-` for stdin) in the sandbox, like `nix-instantiate --parse`.
     Parse(eval::EvalArgs),
     /// nix-instantiate's own command line, unchanged, in the sandbox (what evalbox does when
@@ -93,6 +98,7 @@ pub fn main() -> ExitCode {
         Command::Instantiate(args) => eval::run(&globals, eval::Mode::Instantiate, args),
         Command::Build(args) => eval::run(&globals, eval::Mode::Build, args),
         Command::Parse(args) => eval::run(&globals, eval::Mode::Parse, args),
+        Command::EvalJobs(args) => eval_jobs::run(&globals, args),
         Command::NixInstantiate(args) => nix_instantiate::run(&globals, args.args),
     };
     report(result)

@@ -13,7 +13,7 @@ pub mod output;
 pub mod world;
 
 pub use limits::{LimitExceeded, Limits};
-pub use output::OutputTarget;
+pub use output::{OutputCallback, OutputTarget};
 
 /// `evalbox run`'s exit codes besides the guest's own (0 and 1 for a WASI 0.2 command).
 pub mod exit_code {

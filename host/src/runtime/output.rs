@@ -32,6 +32,22 @@ pub enum OutputTarget {
     Buffer(Arc<Mutex<Vec<u8>>>),
     /// Nowhere.
     Discard,
+    /// A function called with each chunk the guest writes (a host reading the guest's output
+    /// as it comes, as `eval-jobs` reads its workers' answers).
+    Callback(OutputCallback),
+}
+
+/// A function taking each chunk of output.
+pub type OutputFn = dyn Fn(&[u8]) -> std::io::Result<()> + Send + Sync;
+
+/// What [`OutputTarget::Callback`] calls; an error fails the guest's write.
+#[derive(Clone)]
+pub struct OutputCallback(pub Arc<OutputFn>);
+
+impl std::fmt::Debug for OutputCallback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OutputCallback(..)")
+    }
 }
 
 impl OutputTarget {
@@ -47,6 +63,7 @@ impl OutputTarget {
                 Ok(())
             }
             OutputTarget::Discard => Ok(()),
+            OutputTarget::Callback(f) => (f.0)(bytes),
         }
     }
 
@@ -54,7 +71,7 @@ impl OutputTarget {
         match self {
             OutputTarget::Stdout => std::io::stdout().lock().flush(),
             OutputTarget::Stderr => std::io::stderr().lock().flush(),
-            OutputTarget::Buffer(_) | OutputTarget::Discard => Ok(()),
+            OutputTarget::Buffer(_) | OutputTarget::Discard | OutputTarget::Callback(_) => Ok(()),
         }
     }
 }
@@ -117,7 +134,7 @@ impl IsTerminal for CappedOutput {
         let tty = match self.target {
             OutputTarget::Stdout => std::io::IsTerminal::is_terminal(&std::io::stdout()),
             OutputTarget::Stderr => std::io::IsTerminal::is_terminal(&std::io::stderr()),
-            OutputTarget::Buffer(_) | OutputTarget::Discard => false,
+            OutputTarget::Buffer(_) | OutputTarget::Discard | OutputTarget::Callback(_) => false,
         };
         tty && std::env::var("TERM").is_ok_and(|t| t != "dumb")
             && std::env::var_os("NO_COLOR").is_none()

@@ -103,6 +103,9 @@ pub struct RunConfig {
     pub cwd: Option<String>,
     /// What the guest reads from standard input (empty by default).
     pub stdin: Vec<u8>,
+    /// Instead of `stdin`: a pipe the host writes to while the guest runs (the guest sees
+    /// the end of its input when the host drops its end).
+    pub stdin_pipe: Option<StdinPipe>,
     /// Read-only source directories.
     pub preopens: Vec<Preopen>,
     /// The caps.
@@ -123,12 +126,42 @@ impl Default for RunConfig {
             env: Vec::new(),
             cwd: None,
             stdin: Vec::new(),
+            stdin_pipe: None,
             preopens: Vec::new(),
             limits: Limits::default(),
             stdout: OutputTarget::Stdout,
             stderr: OutputTarget::Stderr,
             store: None,
         }
+    }
+}
+
+/// The guest's end of an interactive standard input ([`RunConfig::stdin_pipe`]); taken by
+/// the first run that uses it.
+#[derive(Clone, Default)]
+pub struct StdinPipe(Arc<std::sync::Mutex<Option<tokio::io::DuplexStream>>>);
+
+impl StdinPipe {
+    /// A pipe: the guest's end, and the host's, which writes what the guest reads.
+    pub fn new() -> (StdinPipe, tokio::io::DuplexStream) {
+        let (guest, host) = tokio::io::duplex(1 << 16);
+        (
+            StdinPipe(Arc::new(std::sync::Mutex::new(Some(guest)))),
+            host,
+        )
+    }
+
+    fn take(&self) -> Option<tokio::io::DuplexStream> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+    }
+}
+
+impl std::fmt::Debug for StdinPipe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StdinPipe(..)")
     }
 }
 
@@ -379,7 +412,9 @@ impl Sandbox {
         if let Some(cwd) = &config.cwd {
             builder.initial_cwd(cwd);
         }
-        if !config.stdin.is_empty() {
+        if let Some(pipe) = config.stdin_pipe.as_ref().and_then(StdinPipe::take) {
+            builder.stdin(wasmtime_wasi::cli::AsyncStdinStream::new(pipe));
+        } else if !config.stdin.is_empty() {
             builder.stdin(wasmtime_wasi::p2::pipe::MemoryInputPipe::new(
                 config.stdin.clone(),
             ));
