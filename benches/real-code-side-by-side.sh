@@ -14,25 +14,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-for tool in hyperfine nix-instantiate python3 /usr/bin/time; do
-  command -v "$tool" >/dev/null || { echo "$tool is missing" >&2; exit 1; }
-done
-profile=${EVALBOX_BENCH_PROFILE:-release}
-target=${CARGO_TARGET_DIR:-$PWD/target}
-if [[ -z "${EVALBOX_BIN:-}" ]]; then
-  cargo build --profile "$profile" -q -p evalbox --bin evalbox
-fi
+source benches/lib.sh
+need hyperfine nix-instantiate git python3 /usr/bin/time
 if [[ -z "${NIX_EVAL_BIN:-}" ]]; then
   cargo build --profile guest -q -p nix-eval --bin nix-eval
 fi
-evalbox=${EVALBOX_BIN:-$target/$([[ $profile == dev ]] && echo debug || echo "$profile")/evalbox}
 native=${NIX_EVAL_BIN:-$target/guest/nix-eval}
 nixpkgs=$(cd ../shared/nixpkgs-lib && pwd)
 lib=$nixpkgs/lib
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export EVALBOX_CACHE_DIR=$work/cache EVALBOX_STORE=$work/store
-unset EVALBOX_NIX_EVAL NIX_PATH NIX_REMOTE
+export EVALBOX_STORE=$work/store
+unset EVALBOX_NIX_EVAL
 
 cat > "$work/modules.nix" <<NIX
 { n }:
@@ -58,15 +49,6 @@ mkdir -p "$work/bin"
 ln -s "$evalbox" "$work/bin/nix-instantiate"
 
 "$evalbox" eval -E 1 >/dev/null   # compile the guest into the cache
-peak() {  # max RSS in KiB over 3 runs
-  local m=0 r
-  for _ in 1 2 3; do
-    /usr/bin/time -f "%M" -o "$work/time" "$@" >/dev/null 2>&1 || true
-    r=$(tail -1 "$work/time")
-    (( r > m )) && m=$r
-  done
-  echo "$m"
-}
 q() { printf '%q ' "$@"; }
 rows=()
 # case, then for each side: a command (or "-" when that side does not run the case).
@@ -78,7 +60,7 @@ bench() {
   hyperfine -N -i --warmup 1 --min-runs "${RUNS:-10}" --export-json "$work/$name.json" "${args[@]}" >/dev/null
   local mem=()
   for c in "$wasm" "$nat" "$nix"; do
-    if [[ $c == - ]]; then mem+=(0); else mem+=("$(eval "peak $c")"); fi
+    if [[ $c == - ]]; then mem+=(0); else mem+=("$(eval "peak_rss $c")"); fi
   done
   rows+=("$name|${mem[0]}|${mem[1]}|${mem[2]}")
 }
