@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-time set-up of a fresh Debian machine for evalbox: the Rust wasm targets the guests are
-# built for, the Debian tools the tests and benchmarks use, and (with --with-nix) real Nix 2.8
+# built for, the Debian tools the tests and benchmarks use, componentize-py (PyPI, pinned) for
+# the Python guests, and (with --with-nix) real Nix 2.8
 # with a running nix-daemon for the differential tests. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,20 @@ if [ ${#need[@]} -gt 0 ]; then
   else
     log "tools missing: ${need[*]} (bubblewrap: builds in the embedded store; hyperfine: benchmarks; jq: nixpkgs' lib suites); install them with apt-get"
   fi
+fi
+# componentize-py (pinned), which builds the Python frontend guests, in a virtualenv of its own.
+venv=target/tools/python
+if [ ! -x "$venv/bin/componentize-py" ]; then
+  if ! python3 -m venv "$venv" 2>/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq && apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+      python3 -m venv "$venv"
+    else
+      log "python3-venv missing (for componentize-py): install it with apt-get"
+    fi
+  fi
+  [ -x "$venv/bin/pip" ] && "$venv/bin/pip" install -q componentize-py==0.25.1
 fi
 if [ "$with_nix" = 1 ]; then
   bash scripts/install-nix.sh

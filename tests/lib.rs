@@ -202,3 +202,30 @@ fn build_guests() -> Result<PathBuf, String> {
     }
     Ok(target_dir.join("wasm32-wasip2").join("release"))
 }
+
+/// A package for the example frontends (`package.toml`, a builder script and a source
+/// directory, written to `dir`) and the Nix expression that means the same.
+pub fn hello_package(dir: &Path) -> String {
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("package.toml"),
+        "name = \"hello\"\nversion = \"1.0\"\nscript = \"builder.sh\"\nsources = [\"src\"]\n\n[env]\nGREETING = \"hello world\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("builder.sh"),
+        "/bin/cat $src/hello.txt > $out\necho \"$GREETING\" >> $out\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("src/hello.txt"), "Hello from evalbox\n").unwrap();
+    let d = dir.display();
+    format!(
+        r#"derivation {{
+  name = "hello-1.0"; system = "x86_64-linux"; builder = "/bin/sh";
+  args = [ "-e" {d}/builder.sh ];
+  version = "1.0";
+  src = {d}/src;
+  GREETING = "hello world";
+}}"#
+    )
+}

@@ -3,6 +3,7 @@ mod build;
 mod daemon;
 mod eval_jobs;
 mod fetch_git;
+mod frontends;
 mod gc;
 mod instantiate;
 mod layers;

@@ -285,8 +285,7 @@ pub fn run(globals: &Globals, mode: Mode, args: EvalArgs) -> anyhow::Result<Exit
         .context("cannot prepare the Nix guest")?;
     // Opened on the guest's first store call: an evaluation that never writes to the store
     // does not create or open one.
-    let mut settings = super::build_settings(&plan.options)?;
-    settings.log = Some(Arc::new(|line: &str| eprintln!("{line}")));
+    let settings = super::logged_build_settings(&plan.options)?;
     let store: Arc<dyn NixStore> = Arc::new(
         evalbox::LazyStore::new(globals.store.as_deref())
             .context("bad store")?

@@ -161,6 +161,20 @@ fn timeout(secs: f64) -> anyhow::Result<Duration> {
         .with_context(|| format!("--timeout {secs}: expected a positive number of seconds"))
 }
 
+/// `--option NAME VALUE` as clap collects it (`NAME VALUE NAME VALUE ...`), in pairs.
+fn option_pairs(flat: &[String]) -> Vec<(String, String)> {
+    flat.chunks(2)
+        .map(|pair| (pair[0].clone(), pair.get(1).cloned().unwrap_or_default()))
+        .collect()
+}
+
+/// [`build_settings`], with the builders' log going to stderr as it comes.
+fn logged_build_settings(options: &[(String, String)]) -> anyhow::Result<BuildSettings> {
+    let mut settings = build_settings(options)?;
+    settings.log = Some(std::sync::Arc::new(|line: &str| eprintln!("{line}")));
+    Ok(settings)
+}
+
 /// The store's build settings from `--option NAME VALUE` pairs (other options are the
 /// evaluator's, and ignored here).
 fn build_settings(options: &[(String, String)]) -> anyhow::Result<BuildSettings> {

@@ -45,6 +45,10 @@ pub struct RunArgs {
     /// Refuse the interfaces otherwise provided with every operation denied (`wasi:sockets`).
     #[arg(long)]
     pub strict: bool,
+    /// A build setting for what the guest builds, as Nix spells it (`sandbox`,
+    /// `sandbox-paths`, `cores`, `max-jobs`, `timeout`, ...); repeatable.
+    #[arg(long = "option", num_args = 2, value_names = ["NAME", "VALUE"])]
+    pub option: Vec<String>,
     /// The guest component (a WASI 0.2 command).
     pub guest: PathBuf,
     /// Arguments passed to the guest (after `--`).
@@ -159,7 +163,10 @@ pub fn run(globals: &Globals, args: RunArgs) -> anyhow::Result<ExitCode> {
         .context("cannot start the async runtime")?;
     // Opened on the guest's first store call: a guest that never uses the store does not
     // create or open one.
-    let store = evalbox::LazyStore::new(globals.store.as_deref()).context("bad store")?;
+    let settings = super::logged_build_settings(&super::option_pairs(&args.option))?;
+    let store = evalbox::LazyStore::new(globals.store.as_deref())
+        .context("bad store")?
+        .with_build_settings(settings);
     let config = RunConfig {
         store: Some(Arc::new(store)),
         ..config

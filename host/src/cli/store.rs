@@ -173,13 +173,7 @@ pub fn run(globals: &Globals, cmd: StoreCommand) -> anyhow::Result<ExitCode> {
 async fn run_async(globals: &Globals, cmd: StoreCommand) -> anyhow::Result<ExitCode> {
     let settings = match &cmd {
         StoreCommand::Realise { option, .. } => {
-            let pairs: Vec<(String, String)> = option
-                .chunks(2)
-                .map(|p| (p[0].clone(), p[1].clone()))
-                .collect();
-            let mut settings = super::build_settings(&pairs)?;
-            settings.log = Some(std::sync::Arc::new(|line: &str| eprintln!("{line}")));
-            Some(settings)
+            Some(super::logged_build_settings(&super::option_pairs(option))?)
         }
         _ => None,
     };

@@ -224,37 +224,11 @@ fn store_calls_without_a_store_are_typed_errors() {
     assert!(ran.stdout.contains("error unsupported"), "{}", ran.stdout);
 }
 
-/// A package for hello-frontend and the Nix expression that means the same.
-fn hello_package(dir: &Path) -> String {
-    std::fs::create_dir_all(dir.join("src")).unwrap();
-    std::fs::write(
-        dir.join("package.toml"),
-        "name = \"hello\"\nversion = \"1.0\"\nscript = \"builder.sh\"\nsources = [\"src\"]\n\n[env]\nGREETING = \"hello world\"\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("builder.sh"),
-        "/bin/cat $src/hello.txt > $out\necho \"$GREETING\" >> $out\n",
-    )
-    .unwrap();
-    std::fs::write(dir.join("src/hello.txt"), "Hello from evalbox\n").unwrap();
-    let d = dir.display();
-    format!(
-        r#"derivation {{
-  name = "hello-1.0"; system = "x86_64-linux"; builder = "/bin/sh";
-  args = [ "-e" {d}/builder.sh ];
-  version = "1.0";
-  src = {d}/src;
-  GREETING = "hello world";
-}}"#
-    )
-}
-
 #[test]
 fn hello_frontend_writes_the_drv_nix_instantiate_writes() {
     let work = tempfile::tempdir().unwrap();
     let pkg = work.path().canonicalize().unwrap().join("pkg");
-    let expr = hello_package(&pkg);
+    let expr = evalbox_tests::hello_package(&pkg);
     let root = tempfile::tempdir().unwrap();
     let p = pkg.to_str().unwrap();
     let ran = run_guest_full(
