@@ -1,7 +1,8 @@
 //! Frontends in other languages: the Python example (`examples/python-frontend`, on the SDK in
 //! `guest-abi/python`) built with componentize-py from the registries, run off the shelf (its
 //! `wasi:sockets` imports denied), writing the `.drv` Nix 2.8 writes for the same package, and
-//! building it in the embedded store.
+//! building it in the embedded store; and the escape suite for a Python guest
+//! (`tests/python/escape_probe.py`).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -35,20 +36,20 @@ fn componentize_py(test: &str) -> Option<PathBuf> {
     found
 }
 
-/// The Python example frontend, built once per test run (next to the compile cache), or
-/// `None` without componentize-py.
-fn python_frontend(test: &str) -> Option<PathBuf> {
-    static BUILT: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+/// A Python guest built from module `app` in `dir` (with the SDK on its path), once per test
+/// run (next to the compile cache), or `None` without componentize-py.
+fn python_guest(test: &str, dir: &str, app: &str) -> Option<PathBuf> {
+    static BUILT: std::sync::Mutex<Vec<(String, PathBuf)>> = std::sync::Mutex::new(Vec::new());
     let tool = componentize_py(test)?;
     let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(wasm) = built.as_ref() {
+    if let Some((_, wasm)) = built.iter().find(|(d, _)| d == dir) {
         return Some(wasm.clone());
     }
     let root = workspace_root();
     let wasm = component_cache_dir()
         .parent()
         .expect("the cache has a parent")
-        .join("python-frontend.wasm");
+        .join(format!("{app}.wasm"));
     run_ok(
         Command::new(tool)
             .arg("-d")
@@ -56,12 +57,17 @@ fn python_frontend(test: &str) -> Option<PathBuf> {
             .args(["-w", "evaluator", "componentize", "-p"])
             .arg(root.join("guest-abi/python"))
             .arg("-p")
-            .arg(root.join("examples/python-frontend"))
-            .args(["app", "-o"])
+            .arg(root.join(dir))
+            .arg(app)
+            .arg("-o")
             .arg(&wasm),
     );
-    *built = Some(wasm.clone());
+    built.push((dir.to_owned(), wasm.clone()));
     Some(wasm)
+}
+
+fn python_frontend(test: &str) -> Option<PathBuf> {
+    python_guest(test, "examples/python-frontend", "app")
 }
 
 #[test]
@@ -159,4 +165,72 @@ fn python_frontend_errors_are_clear() {
         stderr.contains("python-frontend: no package description"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_python_guest_cannot_escape() {
+    let Some(wasm) = python_guest(
+        "a_python_guest_cannot_escape",
+        "tests/python",
+        "escape_probe",
+    ) else {
+        return;
+    };
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    let addr = tcp.local_addr().expect("address");
+    let udp = std::net::UdpSocket::bind(addr).expect("udp");
+    tcp.set_nonblocking(true).expect("nonblocking");
+    udp.set_nonblocking(true).expect("nonblocking");
+    let work = tempfile::tempdir().expect("tempdir");
+    let granted = work
+        .path()
+        .canonicalize()
+        .expect("canonical")
+        .join("granted");
+    std::fs::create_dir(&granted).expect("mkdir");
+    std::fs::write(granted.join("visible.txt"), "seen\n").expect("write");
+    let probe = || {
+        let out = run(Command::new(evalbox_bin())
+            .args(["run", "--src"])
+            .arg(&granted)
+            .arg(&wasm)
+            .arg("--")
+            .arg(&granted)
+            .arg(addr.to_string())
+            .env("EVALBOX_CACHE_DIR", component_cache_dir())
+            .env("SECRET", "host environment")
+            .env_remove("NIX_REMOTE"));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let first = probe();
+    assert!(!first.contains("ESCAPED"), "{first}");
+    for line in [
+        "tcp: refused",
+        "udp: refused",
+        "lookup: refused",
+        "write: refused",
+        "mkdir: refused",
+        "read outside: refused",
+        "list outside: refused",
+        "granted read: seen",
+        "environment: []",
+        "wall clock: 1.0",
+    ] {
+        assert!(first.contains(line), "no `{line}` in:\n{first}");
+    }
+    assert!(tcp.accept().is_err(), "the listener got a connection");
+    let mut buf = [0u8; 16];
+    assert!(udp.recv_from(&mut buf).is_err(), "a datagram arrived");
+    assert_eq!(
+        std::fs::read_dir(&granted).expect("list").count(),
+        1,
+        "the granted directory changed"
+    );
+    // Randomness is seeded: the same bytes every run.
+    assert_eq!(first, probe());
 }
