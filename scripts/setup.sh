@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-time set-up of a fresh Debian machine for evalbox: the Rust wasm targets the guests are
-# built for, the Debian tools the tests and benchmarks use, componentize-py (PyPI, pinned) for
-# the Python guests, and (with --with-nix) real Nix 2.8
+# built for, the Debian tools the tests and benchmarks use, componentize-py (PyPI, pinned) and
+# componentize-js (npm, pinned) for the Python and JavaScript guests, and (with --with-nix) real
+# Nix 2.8
 # with a running nix-daemon for the differential tests. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +46,15 @@ if [ ! -x "$venv/bin/componentize-py" ]; then
     fi
   fi
   [ -x "$venv/bin/pip" ] && "$venv/bin/pip" install -q componentize-py==0.25.1
+fi
+# componentize-js (npm, pinned), which builds the JavaScript frontend guests.
+if [ ! -x target/tools/js/node_modules/.bin/componentize-js ]; then
+  if command -v npm >/dev/null; then
+    npm install --silent --no-audit --no-fund --prefix target/tools/js \
+      @bytecodealliance/componentize-js@0.23.0
+  else
+    log "npm missing (for componentize-js): install Node.js 20 or later"
+  fi
 fi
 if [ "$with_nix" = 1 ]; then
   bash scripts/install-nix.sh

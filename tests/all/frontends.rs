@@ -1,8 +1,9 @@
-//! Frontends in other languages: the Python example (`examples/python-frontend`, on the SDK in
-//! `guest-abi/python`) built with componentize-py from the registries, run off the shelf (its
-//! `wasi:sockets` imports denied), writing the `.drv` Nix 2.8 writes for the same package, and
-//! building it in the embedded store; and the escape suite for a Python guest
-//! (`tests/python/escape_probe.py`).
+//! Frontends in other languages: the Python and JavaScript examples (`examples/python-frontend`,
+//! `examples/js-frontend`, on the SDKs in `guest-abi/python` and `guest-abi/js`) built with
+//! componentize-py and componentize-js from the registries, run off the shelf (the Python
+//! component's `wasi:sockets` imports denied), each writing the `.drv` Nix 2.8 writes for the
+//! same package and building it in the embedded store; and the escape suite for a Python and a
+//! JavaScript guest (`tests/python/escape_probe.py`, `tests/js/escape_probe.js`).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -12,67 +13,117 @@ use evalbox_tests::{
     run_ok, workspace_root,
 };
 
-/// componentize-py: `$EVALBOX_COMPONENTIZE_PY`, else the one `scripts/setup.sh` installs,
-/// else `PATH`'s. Missing: a skip, or a failure under `EVALBOX_REQUIRE_NIX=1` (CI has it).
-fn componentize_py(test: &str) -> Option<PathBuf> {
-    let candidates = [
-        std::env::var_os("EVALBOX_COMPONENTIZE_PY").map(PathBuf::from),
-        Some(workspace_root().join("target/tools/python/bin/componentize-py")),
-        Some(PathBuf::from("componentize-py")),
-    ];
-    let found = candidates.into_iter().flatten().find(|c| {
-        Command::new(c)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    if found.is_none() {
-        assert!(
-            !nix_required(),
-            "{test}: componentize-py is required (EVALBOX_REQUIRE_NIX=1): run scripts/setup.sh"
-        );
-        eprintln!("SKIP {test}: componentize-py is not installed (scripts/setup.sh)");
-    }
-    found
+/// A language whose guests are built by a tool from the registries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lang {
+    Python,
+    Js,
 }
 
-/// A Python guest built from module `app` in `dir` (with the SDK on its path), once per test
-/// run (next to the compile cache), or `None` without componentize-py.
-fn python_guest(test: &str, dir: &str, app: &str) -> Option<PathBuf> {
-    static BUILT: std::sync::Mutex<Vec<(String, PathBuf)>> = std::sync::Mutex::new(Vec::new());
-    let tool = componentize_py(test)?;
-    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((_, wasm)) = built.iter().find(|(d, _)| d == dir) {
-        return Some(wasm.clone());
+impl Lang {
+    /// The tool: `$EVALBOX_COMPONENTIZE_{PY,JS}`, else the one `scripts/setup.sh` installs,
+    /// else `PATH`'s. Missing: a skip, or a failure under `EVALBOX_REQUIRE_NIX=1` (CI has it).
+    fn tool(self, test: &str) -> Option<PathBuf> {
+        let (var, installed, name) = match self {
+            Lang::Python => (
+                "EVALBOX_COMPONENTIZE_PY",
+                "target/tools/python/bin/componentize-py",
+                "componentize-py",
+            ),
+            Lang::Js => (
+                "EVALBOX_COMPONENTIZE_JS",
+                "target/tools/js/node_modules/.bin/componentize-js",
+                "componentize-js",
+            ),
+        };
+        let candidates = [
+            std::env::var_os(var).map(PathBuf::from),
+            Some(workspace_root().join(installed)),
+            Some(PathBuf::from(name)),
+        ];
+        let found = candidates.into_iter().flatten().find(|c| {
+            Command::new(c)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        });
+        if found.is_none() {
+            assert!(
+                !nix_required(),
+                "{test}: {name} is required (EVALBOX_REQUIRE_NIX=1): run scripts/setup.sh"
+            );
+            eprintln!("SKIP {test}: {name} is not installed (scripts/setup.sh)");
+        }
+        found
     }
-    let root = workspace_root();
-    let wasm = component_cache_dir()
-        .parent()
-        .expect("the cache has a parent")
-        .join(format!("{app}.wasm"));
-    run_ok(
-        Command::new(tool)
-            .arg("-d")
-            .arg(root.join("guest-abi/wit"))
-            .args(["-w", "evaluator", "componentize", "-p"])
-            .arg(root.join("guest-abi/python"))
-            .arg("-p")
-            .arg(root.join(dir))
-            .arg(app)
-            .arg("-o")
-            .arg(&wasm),
-    );
-    built.push((dir.to_owned(), wasm.clone()));
-    Some(wasm)
-}
 
-fn python_frontend(test: &str) -> Option<PathBuf> {
-    python_guest(test, "examples/python-frontend", "app")
+    /// A guest built from `source` (Python: the module's directory; JavaScript: the module),
+    /// with the language's SDK, once per test run (next to the compile cache); `None` without
+    /// the tool.
+    fn guest(self, test: &str, source: &str) -> Option<PathBuf> {
+        static BUILT: std::sync::Mutex<Vec<(String, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+        let tool = self.tool(test)?;
+        let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, wasm)) = built.iter().find(|(s, _)| s == source) {
+            return Some(wasm.clone());
+        }
+        let root = workspace_root();
+        let wasm = component_cache_dir()
+            .parent()
+            .expect("the cache has a parent")
+            .join(format!("{}.wasm", source.replace('/', "-")));
+        let mut cmd = Command::new(tool);
+        cmd.current_dir(&root);
+        match self {
+            Lang::Python => {
+                let (dir, module) = source.rsplit_once('/').expect("DIR/MODULE");
+                cmd.args(["-d", "guest-abi/wit", "-w", "evaluator", "componentize"])
+                    .args(["-p", "guest-abi/python", "-p", dir, module, "-o"])
+                    .arg(&wasm);
+            }
+            // Without `wasi:http`, which evalbox refuses: a frontend has no network.
+            Lang::Js => {
+                cmd.arg(source)
+                    .args(["-w", "guest-abi/wit", "-n", "evaluator"])
+                    .args(["-d", "http", "fetch-event", "-o"])
+                    .arg(&wasm);
+            }
+        }
+        run_ok(&mut cmd);
+        built.push((source.to_owned(), wasm.clone()));
+        Some(wasm)
+    }
+
+    fn frontend(self, test: &str) -> Option<PathBuf> {
+        match self {
+            Lang::Python => self.guest(test, "examples/python-frontend/app"),
+            Lang::Js => self.guest(test, "examples/js-frontend/app.js"),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Lang::Python => "python-frontend",
+            Lang::Js => "js-frontend",
+        }
+    }
 }
 
 #[test]
 fn python_frontend_writes_and_builds_what_nix_would() {
-    let Some(wasm) = python_frontend("python_frontend_writes_and_builds_what_nix_would") else {
+    writes_and_builds_what_nix_would(
+        Lang::Python,
+        "python_frontend_writes_and_builds_what_nix_would",
+    );
+}
+
+#[test]
+fn js_frontend_writes_and_builds_what_nix_would() {
+    writes_and_builds_what_nix_would(Lang::Js, "js_frontend_writes_and_builds_what_nix_would");
+}
+
+fn writes_and_builds_what_nix_would(lang: Lang, test: &str) {
+    let Some(wasm) = lang.frontend(test) else {
         return;
     };
     let work = tempfile::tempdir().expect("tempdir");
@@ -107,7 +158,7 @@ fn python_frontend_writes_and_builds_what_nix_would() {
     assert!(drv.ends_with("-hello-1.0.drv"), "{stdout}");
     let ours = std::fs::read(store.join(drv.trim_start_matches('/'))).expect("the .drv");
 
-    if have_nix("python_frontend_writes_and_builds_what_nix_would") {
+    if have_nix(test) {
         let nix_root = work.path().join("nix");
         let expr_file = work.path().join("hello.nix");
         std::fs::write(&expr_file, expr).expect("write");
@@ -117,7 +168,7 @@ fn python_frontend_writes_and_builds_what_nix_would() {
         assert_eq!(ours, theirs, "the same .drv bytes");
     }
 
-    if have_bwrap("python_frontend_writes_and_builds_what_nix_would") {
+    if have_bwrap(test) {
         // The guest asks the store to build it (the builder sees the host's /bin for `cat`).
         let out = frontend(
             &["--option", "sandbox-paths", "/bin /usr /lib /lib64?"],
@@ -140,8 +191,14 @@ fn python_frontend_writes_and_builds_what_nix_would() {
 }
 
 #[test]
-fn python_frontend_errors_are_clear() {
-    let Some(wasm) = python_frontend("python_frontend_errors_are_clear") else {
+fn frontend_errors_are_clear() {
+    for lang in [Lang::Python, Lang::Js] {
+        frontend_error_is_clear(lang);
+    }
+}
+
+fn frontend_error_is_clear(lang: Lang) {
+    let Some(wasm) = lang.frontend("frontend_errors_are_clear") else {
         return;
     };
     let work = tempfile::tempdir().expect("tempdir");
@@ -162,18 +219,16 @@ fn python_frontend_errors_are_clear() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("python-frontend: no package description"),
+        stderr.contains(&format!("{}: no package description", lang.name())),
         "{stderr}"
     );
 }
 
 #[test]
 fn a_python_guest_cannot_escape() {
-    let Some(wasm) = python_guest(
-        "a_python_guest_cannot_escape",
-        "tests/python",
-        "escape_probe",
-    ) else {
+    let Some(wasm) =
+        Lang::Python.guest("a_python_guest_cannot_escape", "tests/python/escape_probe")
+    else {
         return;
     };
     let tcp = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
@@ -233,4 +288,49 @@ fn a_python_guest_cannot_escape() {
     );
     // Randomness is seeded: the same bytes every run.
     assert_eq!(first, probe());
+}
+
+#[test]
+fn a_js_guest_cannot_escape() {
+    let Some(wasm) = Lang::Js.guest("a_js_guest_cannot_escape", "tests/js/escape_probe.js") else {
+        return;
+    };
+    let work = tempfile::tempdir().expect("tempdir");
+    let granted = work
+        .path()
+        .canonicalize()
+        .expect("canonical")
+        .join("granted");
+    std::fs::create_dir(&granted).expect("mkdir");
+    let probe = || {
+        let out = run(Command::new(evalbox_bin())
+            .args(["run", "--src"])
+            .arg(&granted)
+            .arg(&wasm)
+            .arg("--")
+            .arg(&granted)
+            .env("EVALBOX_CACHE_DIR", component_cache_dir())
+            .env("SECRET", "host environment")
+            .env_remove("NIX_REMOTE"));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let first = probe();
+    assert!(!first.contains("ESCAPED"), "{first}");
+    for line in [
+        "write: refused",
+        "mkdir: refused",
+        "read outside: refused",
+        &format!("preopens: [\"{}\"]", granted.display()),
+        "environment: []",
+        "wall clock: 1000",
+    ] {
+        assert!(first.contains(line), "no `{line}` in:\n{first}");
+    }
+    assert_eq!(std::fs::read_dir(&granted).expect("list").count(), 0);
+    assert_eq!(first, probe(), "randomness is seeded");
 }

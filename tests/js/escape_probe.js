@@ -1,0 +1,28 @@
+// The sandbox escape suite for a JavaScript guest (componentize-js, StarlingMonkey): each
+// attempt prints one line; any line with ESCAPED is an escape. Usage: probe GRANTED_DIR.
+import { getDirectories } from 'wasi:filesystem/preopens@0.2.12';
+import { getArguments, getEnvironment } from 'wasi:cli/environment@0.2.12';
+
+function attempt(label, action) {
+  try {
+    const result = action();
+    console.log(`ESCAPED ${label}: ${JSON.stringify(result)}`);
+  } catch (e) {
+    console.log(`${label}: refused (${e.payload ?? e.name ?? e})`);
+  }
+}
+
+export const run = {
+  run() {
+    const granted = getArguments()[1];
+    const dirs = getDirectories();
+    const [dir] = dirs.find(([, path]) => path === granted);
+    attempt('write', () => dir.openAt({}, 'written', { create: true }, { write: true }));
+    attempt('mkdir', () => dir.createDirectoryAt('made'));
+    attempt('read outside', () => dir.openAt({ symlinkFollow: true }, '../../../../../etc/hostname', {}, { read: true }));
+    console.log(`preopens: ${JSON.stringify(dirs.map(([, path]) => path))}`);
+    console.log(`environment: ${JSON.stringify(getEnvironment())}`);
+    console.log(`wall clock: ${Date.now()}`);
+    console.log(`random: ${Math.random()} ${crypto.getRandomValues(new Uint8Array(4)).join(',')}`);
+  },
+};
