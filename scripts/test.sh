@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-# The CLI tests run the evalbox binary: build it first even when only the tests crate is asked for.
-cargo build --quiet -p evalbox
+# The CLI tests run the evalbox binary: build it first, with the test targets in the same
+# invocation so that dependencies get the same unified features as `cargo test --workspace`
+# (`cargo build -p evalbox` alone unifies them differently and compiled wasmtime twice).
+cargo build --quiet --workspace --bins --tests --examples
 cargo test --workspace --quiet
