@@ -1,0 +1,3 @@
+class Err(Exception):
+    def __init__(self, value):
+        self.value = value
