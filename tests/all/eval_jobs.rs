@@ -149,7 +149,9 @@ fn jobs_are_nix_instantiates_job_by_job() {
     let hog = &ours[&vec!["hog".to_owned()]];
     let error = hog["error"].as_str().expect("the hog fails");
     assert!(
-        error.contains("memory limit exceeded") && error.contains("tried twice"),
+        error.contains("memory limit exceeded")
+            && error.contains("--max-memory-size")
+            && error.contains("tried twice"),
         "{error}"
     );
     // Messages are the evaluator's, and attribute names that need quotes are quoted.

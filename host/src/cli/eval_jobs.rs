@@ -427,7 +427,9 @@ pub fn run(globals: &Globals, args: EvalJobsArgs) -> anyhow::Result<ExitCode> {
             }
             Event::Ended(id, generation, outcome) if workers[id].generation == generation => {
                 let described = match outcome {
-                    Ok(RunOutcome::Limit(limit)) => format!("the worker was stopped: {limit}"),
+                    // The runtime names `run`'s flag; here the cap is `--max-memory-size`.
+                    Ok(RunOutcome::Limit(limit)) => format!("the worker was stopped: {limit}")
+                        .replace("(--max-memory)", "(--max-memory-size)"),
                     Ok(RunOutcome::Trapped(why)) => format!("the worker trapped: {why}"),
                     // Evaluation errors are answers; a worker exits early only when the
                     // expression itself fails (its error is on stderr already).
