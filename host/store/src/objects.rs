@@ -70,22 +70,11 @@ fn corrupt(e: nix_formats::nar::Error) -> Error {
 /// have to be.
 pub fn find_in_nar(nar: &[u8], rel: &[&[u8]]) -> Result<Option<Object>> {
     let mut r = NarReader::new(nar);
-    let mut event = r.next_event().map_err(corrupt)?;
-    for name in rel {
-        if event != Some(Event::DirStart) {
-            return Ok(None);
-        }
-        loop {
-            match r.next_event().map_err(corrupt)? {
-                Some(Event::Entry(entry)) if entry == *name => break,
-                Some(Event::Entry(_)) => skip_node(&mut r)?,
-                _ => return Ok(None),
-            }
-        }
-        event = r.next_event().map_err(corrupt)?;
-    }
+    let Some(event) = descend(&mut r, rel)? else {
+        return Ok(None);
+    };
     Ok(Some(match event {
-        Some(Event::File { executable, .. }) => {
+        Event::File { executable, .. } => {
             let mut contents = Vec::new();
             r.contents()
                 .read_to_end(&mut contents)
@@ -95,8 +84,8 @@ pub fn find_in_nar(nar: &[u8], rel: &[&[u8]]) -> Result<Option<Object>> {
                 contents,
             }
         }
-        Some(Event::Symlink(target)) => Object::Symlink(target),
-        Some(Event::DirStart) => {
+        Event::Symlink(target) => Object::Symlink(target),
+        Event::DirStart => {
             let mut entries = Vec::new();
             while let Some(Event::Entry(name)) = r.next_event().map_err(corrupt)? {
                 let kind = match r.next_event().map_err(corrupt)? {
@@ -128,25 +117,40 @@ pub fn filtered_subtree(
     keep: &dyn Fn(&Path) -> bool,
 ) -> Result<Option<Vec<u8>>> {
     let mut r = NarReader::new(nar);
-    let mut event = r.next_event().map_err(corrupt)?;
+    let Some(event) = descend(&mut r, rel)? else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    let root = writer::open(&mut out).map_err(corrupt)?;
+    copy_node(&mut r, event, root, &mut PathBuf::new(), keep)?;
+    Ok(Some(out))
+}
+
+/// Reads `r` down to the object at `rel` (names of directory entries, from the root): the
+/// event that starts its node, or `None` when nothing is there (a missing entry, or a file
+/// or symlink where a directory would have to be).
+fn descend(r: &mut NarReader<&[u8]>, rel: &[&[u8]]) -> Result<Option<Event>> {
+    let mut event = r
+        .next_event()
+        .map_err(corrupt)?
+        .ok_or_else(|| Error::Corrupt("a NAR without a root node".into()))?;
     for name in rel {
-        if event != Some(Event::DirStart) {
+        if event != Event::DirStart {
             return Ok(None);
         }
         loop {
             match r.next_event().map_err(corrupt)? {
                 Some(Event::Entry(entry)) if entry == *name => break,
-                Some(Event::Entry(_)) => skip_node(&mut r)?,
+                Some(Event::Entry(_)) => skip_node(r)?,
                 _ => return Ok(None),
             }
         }
-        event = r.next_event().map_err(corrupt)?;
+        event = r
+            .next_event()
+            .map_err(corrupt)?
+            .ok_or_else(|| Error::Corrupt("a NAR entry without a node".into()))?;
     }
-    let event = event.ok_or_else(|| Error::Corrupt("a NAR without a root node".into()))?;
-    let mut out = Vec::new();
-    let root = writer::open(&mut out).map_err(corrupt)?;
-    copy_node(&mut r, event, root, &mut PathBuf::new(), keep)?;
-    Ok(Some(out))
+    Ok(Some(event))
 }
 
 /// Writes the node that starts with `event` (read from `r`) to `node`, filtered by `keep`.
