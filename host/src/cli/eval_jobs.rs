@@ -21,7 +21,7 @@ use std::sync::{Arc, mpsc};
 use anyhow::Context as _;
 use clap::Args;
 use evalbox::runtime::engine::EngineOptions;
-use evalbox::runtime::{self, Limits, OutputCallback, OutputTarget};
+use evalbox::runtime::{self, LimitExceeded, Limits, OutputCallback, OutputTarget};
 use evalbox::sandbox::{Guest, RunConfig, RunOutcome, Sandbox, SandboxOptions, StdinPipe};
 use evalbox::store::NixStore;
 use serde_json::{Map, Value as Json};
@@ -427,9 +427,14 @@ pub fn run(globals: &Globals, args: EvalJobsArgs) -> anyhow::Result<ExitCode> {
             }
             Event::Ended(id, generation, outcome) if workers[id].generation == generation => {
                 let described = match outcome {
-                    // The runtime names `run`'s flag; here the cap is `--max-memory-size`.
-                    Ok(RunOutcome::Limit(limit)) => format!("the worker was stopped: {limit}")
-                        .replace("(--max-memory)", "(--max-memory-size)"),
+                    // The memory cap is eval-jobs' `--max-memory-size` (the runtime's message
+                    // names `run`'s flag).
+                    Ok(RunOutcome::Limit(LimitExceeded::Memory { requested, limit })) => format!(
+                        "the worker was stopped: memory limit exceeded: the guest asked for \
+                         {requested} bytes of linear memory, the limit is {limit} bytes \
+                         (--max-memory-size)"
+                    ),
+                    Ok(RunOutcome::Limit(limit)) => format!("the worker was stopped: {limit}"),
                     Ok(RunOutcome::Trapped(why)) => format!("the worker trapped: {why}"),
                     // Evaluation errors are answers; a worker exits early only when the
                     // expression itself fails (its error is on stderr already).
