@@ -16,7 +16,7 @@ pub mod index;
 pub mod object;
 pub mod pack;
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
 
@@ -57,6 +57,9 @@ pub struct Repo<'a> {
     /// linked worktree).
     common_dir: String,
     odb: Odb<'a>,
+    /// The index and `HEAD`'s commit, read once: a fetch asks for them several times.
+    index: OnceCell<Vec<IndexEntry>>,
+    head: OnceCell<Option<Oid>>,
 }
 
 impl<'a> Repo<'a> {
@@ -97,11 +100,21 @@ impl<'a> Repo<'a> {
             git_dir,
             common_dir,
             odb,
+            index: OnceCell::new(),
+            head: OnceCell::new(),
         }))
     }
 
     /// The commit `HEAD` names (`HEAD^{commit}`), or `None` before the first commit.
     pub fn head(&self) -> Result<Option<Oid>> {
+        if let Some(head) = self.head.get() {
+            return Ok(*head);
+        }
+        let head = self.read_head()?;
+        Ok(*self.head.get_or_init(|| head))
+    }
+
+    fn read_head(&self) -> Result<Option<Oid>> {
         let Some(mut oid) = self.resolve_ref("HEAD")? else {
             return Ok(None);
         };
@@ -164,12 +177,16 @@ impl<'a> Repo<'a> {
     }
 
     /// The index's entries (none if there is no index yet).
-    pub fn index(&self) -> Result<Vec<IndexEntry>> {
-        match self.io.read_file(&format!("{}/index", self.git_dir)) {
-            Ok(data) => index::parse(&data),
-            Err(IoError::NotFound(_)) => Ok(Vec::new()),
-            Err(e) => Err(e.into()),
+    pub fn index(&self) -> Result<&[IndexEntry]> {
+        if let Some(entries) = self.index.get() {
+            return Ok(entries);
         }
+        let entries = match self.io.read_file(&format!("{}/index", self.git_dir)) {
+            Ok(data) => index::parse(&data)?,
+            Err(IoError::NotFound(_)) => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(self.index.get_or_init(|| entries))
     }
 
     /// A commit's fields.
@@ -282,9 +299,9 @@ impl<'a> Repo<'a> {
     pub fn gitlinks(&self) -> Result<BTreeSet<String>> {
         Ok(self
             .index()?
-            .into_iter()
+            .iter()
             .filter(|e| e.mode == Mode::Gitlink)
-            .map(|e| e.path)
+            .map(|e| e.path.clone())
             .collect())
     }
 
@@ -293,12 +310,12 @@ impl<'a> Repo<'a> {
     pub fn tracked_files(&self, recurse: bool) -> Result<BTreeSet<String>> {
         let entries = self.index()?;
         let submodules = if recurse {
-            self.active_submodules(&entries)?
+            self.active_submodules(entries)?
         } else {
             BTreeSet::new()
         };
         let mut out = BTreeSet::new();
-        for e in &entries {
+        for e in entries {
             if !submodules.contains(&e.path) {
                 out.insert(e.path.clone());
                 continue;
@@ -328,7 +345,7 @@ impl<'a> Repo<'a> {
             entries.iter().map(|e| (e.path.as_str(), e)).collect();
         let is_gitlink = |mode: Mode| mode == Mode::Gitlink;
         // Staged additions and removals.
-        for e in &entries {
+        for e in entries {
             if e.stage != 0 || e.intent_to_add {
                 return Ok(true);
             }
@@ -345,7 +362,7 @@ impl<'a> Repo<'a> {
             }
         }
         // The working tree against `HEAD`.
-        for e in &entries {
+        for e in entries {
             // Only a submodule added (and ignored) is in the index and not in `HEAD`.
             let Some(&(mode, oid)) = committed.get(&e.path) else {
                 continue;
