@@ -73,13 +73,7 @@ impl Db {
         // has it open already (shared, for as long as it lives: waiting for it exclusively
         // would wait forever, even between two stores of one process).
         let lock_path = db_dir.join("big-lock");
-        let big_lock = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&lock_path)
-            .map_err(|e| Error::io(&lock_path, e))?;
+        let big_lock = super::lock::open_lock_file(&lock_path)?;
         let exclusive = !schema_file.exists()
             && match big_lock.try_lock() {
                 Ok(()) => true,

@@ -99,14 +99,7 @@ impl Inner {
     fn gc_lock_file(&self) -> Result<File> {
         let dir = self.state_dir();
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        let path = dir.join("gc.lock");
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))
+        super::lock::open_lock_file(&dir.join("gc.lock"))
     }
 
     /// Records `path` as a temporary root of this process (waiting while a collection

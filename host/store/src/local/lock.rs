@@ -9,6 +9,18 @@ use std::path::{Path, PathBuf};
 
 use crate::{Error, Result};
 
+/// Opens (creating) the lock file at `path` for reading and writing, keeping its contents;
+/// not locked yet. Nix's lock files (`big-lock`, `gc.lock`, `<path>.lock`) are all opened so.
+pub(super) fn open_lock_file(path: &Path) -> Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| Error::io(path, e))
+}
+
 /// A held path lock; released (and its file removed) on drop.
 #[derive(Debug)]
 pub struct PathLock {
@@ -23,13 +35,7 @@ impl PathLock {
         lock_path.push(".lock");
         let lock_path = PathBuf::from(lock_path);
         loop {
-            let file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&lock_path)
-                .map_err(|e| Error::io(&lock_path, e))?;
+            let file = open_lock_file(&lock_path)?;
             file.lock().map_err(|e| Error::io(&lock_path, e))?;
             let len = file.metadata().map_err(|e| Error::io(&lock_path, e))?.len();
             if len != 0 {
