@@ -5,7 +5,7 @@
 //! same package and building it in the embedded store; and the escape suite for a Python and a
 //! JavaScript guest (`tests/python/escape_probe.py`, `tests/js/escape_probe.js`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use evalbox_tests::{
@@ -224,6 +224,27 @@ fn frontend_error_is_clear(lang: Lang) {
     );
 }
 
+/// Runs an escape probe with the directory `granted` as its one source (and its first
+/// argument, then `args`), the host's environment holding a secret; returns what it printed.
+fn escape_probe(wasm: &Path, granted: &Path, args: &[&str]) -> String {
+    let out = run(Command::new(evalbox_bin())
+        .args(["run", "--src"])
+        .arg(granted)
+        .arg(wasm)
+        .arg("--")
+        .arg(granted)
+        .args(args)
+        .env("EVALBOX_CACHE_DIR", component_cache_dir())
+        .env("SECRET", "host environment")
+        .env_remove("NIX_REMOTE"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
 fn a_python_guest_cannot_escape() {
     let Some(wasm) =
@@ -244,24 +265,7 @@ fn a_python_guest_cannot_escape() {
         .join("granted");
     std::fs::create_dir(&granted).expect("mkdir");
     std::fs::write(granted.join("visible.txt"), "seen\n").expect("write");
-    let probe = || {
-        let out = run(Command::new(evalbox_bin())
-            .args(["run", "--src"])
-            .arg(&granted)
-            .arg(&wasm)
-            .arg("--")
-            .arg(&granted)
-            .arg(addr.to_string())
-            .env("EVALBOX_CACHE_DIR", component_cache_dir())
-            .env("SECRET", "host environment")
-            .env_remove("NIX_REMOTE"));
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let probe = || escape_probe(&wasm, &granted, &[&addr.to_string()]);
     let first = probe();
     assert!(!first.contains("ESCAPED"), "{first}");
     for line in [
@@ -302,23 +306,7 @@ fn a_js_guest_cannot_escape() {
         .expect("canonical")
         .join("granted");
     std::fs::create_dir(&granted).expect("mkdir");
-    let probe = || {
-        let out = run(Command::new(evalbox_bin())
-            .args(["run", "--src"])
-            .arg(&granted)
-            .arg(&wasm)
-            .arg("--")
-            .arg(&granted)
-            .env("EVALBOX_CACHE_DIR", component_cache_dir())
-            .env("SECRET", "host environment")
-            .env_remove("NIX_REMOTE"));
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let probe = || escape_probe(&wasm, &granted, &[]);
     let first = probe();
     assert!(!first.contains("ESCAPED"), "{first}");
     for line in [
