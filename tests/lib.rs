@@ -115,6 +115,14 @@ pub fn evalbox_local(root: &Path) -> Command {
     c
 }
 
+/// Real Nix's new command line (`nix ARGS`), with the `nix-command` feature it needs in 2.8.
+pub fn nix_command(args: &[&str]) -> Command {
+    let mut c = Command::new("nix");
+    c.args(["--extra-experimental-features", "nix-command"])
+        .args(args);
+    c
+}
+
 /// Real Nix's `nix-store` pointed at the (chroot) store rooted at `root`.
 pub fn nix_store_on(root: &Path) -> Command {
     nix_on("nix-store", root)

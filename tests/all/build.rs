@@ -687,15 +687,7 @@ fn copy_between_stores() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("copied 2 path(s)"));
     let theirs = info(
-        Command::new("nix")
-            .args([
-                "--extra-experimental-features",
-                "nix-command",
-                "path-info",
-                "--json",
-                built,
-            ])
-            .env("NIX_REMOTE", "daemon"),
+        evalbox_tests::nix_command(&["path-info", "--json", built]).env("NIX_REMOTE", "daemon"),
     );
     assert_eq!(ours, theirs);
     let again = run(evalbox_local(&a).args(["store", "copy", "--to", "daemon", built]));

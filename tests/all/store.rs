@@ -207,13 +207,7 @@ fn add_and_dump_match_nix_on_generated_trees() {
     ))
     .unwrap();
     let nix_json: serde_json::Value = serde_json::from_str(&run_ok(
-        Command::new("nix")
-            .args([
-                "--extra-experimental-features",
-                "nix-command",
-                "path-info",
-                "--json",
-            ])
+        evalbox_tests::nix_command(&["path-info", "--json"])
             .arg("--store")
             .arg(format!("local?root={}", ours.display()))
             .args(&our_added),
@@ -329,13 +323,7 @@ fn derivations_match_nix_instantiate() {
     let real = |p: &str| theirs.join(p.trim_start_matches('/'));
     for p in &closure {
         let info: serde_json::Value = serde_json::from_str(&run_ok(
-            Command::new("nix")
-                .args([
-                    "--extra-experimental-features",
-                    "nix-command",
-                    "path-info",
-                    "--json",
-                ])
+            evalbox_tests::nix_command(&["path-info", "--json"])
                 .arg("--store")
                 .arg(format!("local?root={}", theirs.display()))
                 .arg(p),
@@ -385,12 +373,7 @@ fn derivations_match_nix_instantiate() {
             ])))
             .unwrap();
         let nix_json: serde_json::Value = serde_json::from_str(&run_ok(
-            Command::new("nix")
-                .args([
-                    "--extra-experimental-features",
-                    "nix-command",
-                    "show-derivation",
-                ])
+            evalbox_tests::nix_command(&["show-derivation"])
                 .arg("--store")
                 .arg(format!("local?root={}", theirs.display()))
                 .arg(p),
