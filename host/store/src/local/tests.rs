@@ -42,6 +42,27 @@ async fn add_hello(s: &LocalStore) -> crate::PathInfo {
     .unwrap()
 }
 
+/// Adds the host tree at `src` (recursive SHA-256), keeping what `filter` accepts.
+async fn add_tree(
+    s: &LocalStore,
+    name: &str,
+    src: &Path,
+    filter: Option<crate::PathFilter>,
+) -> crate::PathInfo {
+    s.add_to_store(
+        name,
+        AddSource::Tree {
+            root: crate::TreeRoot::host(src).unwrap(),
+            filter,
+        },
+        FileIngestionMethod::Recursive,
+        HashAlgo::Sha256,
+        &BTreeSet::new(),
+    )
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn bytes_in_every_ingestion_form() {
     let (_d, s) = store();
@@ -138,19 +159,7 @@ async fn filtered_tree() {
     std::fs::write(src.join("c"), "c").unwrap();
     let filter: crate::PathFilter =
         Arc::new(|p: &Path| !p.starts_with("drop") && p != Path::new("c"));
-    let info = s
-        .add_to_store(
-            "src",
-            AddSource::Tree {
-                root: crate::TreeRoot::host(&src).unwrap(),
-                filter: Some(filter),
-            },
-            FileIngestionMethod::Recursive,
-            HashAlgo::Sha256,
-            &BTreeSet::new(),
-        )
-        .await
-        .unwrap();
+    let info = add_tree(&s, "src", &src, Some(filter)).await;
     let real = s.real_path(&info.path);
     assert!(real.join("keep/sub/a").exists());
     assert!(!real.join("drop").exists());
@@ -158,19 +167,7 @@ async fn filtered_tree() {
     // Same as adding the pre-filtered tree.
     std::fs::remove_dir_all(src.join("drop")).unwrap();
     std::fs::remove_file(src.join("c")).unwrap();
-    let plain = s
-        .add_to_store(
-            "src",
-            AddSource::Tree {
-                root: crate::TreeRoot::host(&src).unwrap(),
-                filter: None,
-            },
-            FileIngestionMethod::Recursive,
-            HashAlgo::Sha256,
-            &BTreeSet::new(),
-        )
-        .await
-        .unwrap();
+    let plain = add_tree(&s, "src", &src, None).await;
     assert_eq!(plain.path, info.path);
 }
 
@@ -299,19 +296,7 @@ async fn reads_objects_as_the_nar_has_them() {
     std::fs::set_permissions(src.join("run"), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::os::unix::fs::symlink("dir", src.join("link")).unwrap();
     std::os::unix::fs::symlink("/etc/passwd", src.join("abs")).unwrap();
-    let info = s
-        .add_to_store(
-            "tree",
-            AddSource::Tree {
-                root: crate::TreeRoot::host(&src).unwrap(),
-                filter: None,
-            },
-            FileIngestionMethod::Recursive,
-            HashAlgo::Sha256,
-            &BTreeSet::new(),
-        )
-        .await
-        .unwrap();
+    let info = add_tree(&s, "tree", &src, None).await;
     let mut nar = Vec::new();
     s.nar_from_path(&info.path, &mut nar).await.unwrap();
     let cases: &[&[&[u8]]] = &[
