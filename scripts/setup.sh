@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # One-time set-up of a fresh Debian machine for evalbox: the Rust wasm targets the guests are
-# built for, the Debian tools the tests and benchmarks use, componentize-py (PyPI, pinned) and
-# componentize-js (npm, pinned) for the Python and JavaScript guests, and (with --with-nix) real
-# Nix 2.8
-# with a running nix-daemon for the differential tests. Safe to run again.
+# built for, the Debian tools the tests and benchmarks use (clang and wasi-libc for the C guests
+# among them), componentize-py (PyPI, pinned) and componentize-js (npm, pinned) for the Python
+# and JavaScript guests, and (with --with-nix) real Nix 2.8 with a running nix-daemon for the
+# differential tests. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 with_nix=0
@@ -24,13 +24,16 @@ need=()
 command -v bwrap >/dev/null || need+=(bubblewrap)
 command -v hyperfine >/dev/null || need+=(hyperfine)
 command -v jq >/dev/null || need+=(jq)
+# clang with wasi-libc, which componentize-c drives to build the C frontend guests.
+wasi_cc() { "$1" --target=wasm32-wasi -print-file-name=crt1-reactor.o 2>/dev/null | grep -q '^/'; }
+wasi_cc clang || wasi_cc clang-14 || need+=(clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   else
-    log "tools missing: ${need[*]} (bubblewrap: builds in the embedded store; hyperfine: benchmarks; jq: nixpkgs' lib suites); install them with apt-get"
+    log "tools missing: ${need[*]} (bubblewrap: builds in the embedded store; hyperfine: benchmarks; jq: nixpkgs' lib suites; clang and wasi-libc: C guests); install them with apt-get"
   fi
 fi
 # componentize-py (pinned), which builds the Python frontend guests, in a virtualenv of its own.

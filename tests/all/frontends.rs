@@ -1,9 +1,11 @@
-//! Frontends in other languages: the Python and JavaScript examples (`examples/python-frontend`,
-//! `examples/js-frontend`, on the SDKs in `guest-abi/python` and `guest-abi/js`) built with
-//! componentize-py and componentize-js from the registries, run off the shelf (the Python
-//! component's `wasi:sockets` imports denied), each writing the `.drv` Nix 2.8 writes for the
-//! same package and building it in the embedded store; and the escape suite for a Python and a
-//! JavaScript guest (`tests/python/escape_probe.py`, `tests/js/escape_probe.js`).
+//! Frontends in other languages: the Python, JavaScript and C examples (`examples/python-frontend`,
+//! `examples/js-frontend`, `examples/c-frontend`, on the SDKs in `guest-abi/python`,
+//! `guest-abi/js` and `guest-abi/c`) built with componentize-py and componentize-js from the
+//! registries and with the workspace's componentize-c (Debian's clang and wasi-libc), run off
+//! the shelf (the Python component's `wasi:sockets` imports denied), each writing the `.drv`
+//! Nix 2.8 writes for the same package and building it in the embedded store; and the escape
+//! suite for a Python and a JavaScript guest (`tests/python/escape_probe.py`,
+//! `tests/js/escape_probe.js`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,12 +20,16 @@ use evalbox_tests::{
 enum Lang {
     Python,
     Js,
+    C,
 }
 
 impl Lang {
     /// The tool: `$EVALBOX_COMPONENTIZE_{PY,JS}`, else the one `scripts/setup.sh` installs,
     /// else `PATH`'s. Missing: a skip, or a failure under `EVALBOX_REQUIRE_NIX=1` (CI has it).
     fn tool(self, test: &str) -> Option<PathBuf> {
+        if self == Lang::C {
+            return c_tool(test);
+        }
         let (var, installed, name) = match self {
             Lang::Python => (
                 "EVALBOX_COMPONENTIZE_PY",
@@ -35,6 +41,7 @@ impl Lang {
                 "target/tools/js/node_modules/.bin/componentize-js",
                 "componentize-js",
             ),
+            Lang::C => unreachable!("componentize-c is built with the workspace"),
         };
         let candidates = [
             std::env::var_os(var).map(PathBuf::from),
@@ -88,6 +95,9 @@ impl Lang {
                     .args(["-d", "http", "fetch-event", "-o"])
                     .arg(&wasm);
             }
+            Lang::C => {
+                cmd.args(["build", source, "-o"]).arg(&wasm);
+            }
         }
         run_ok(&mut cmd);
         built.push((source.to_owned(), wasm.clone()));
@@ -98,6 +108,7 @@ impl Lang {
         match self {
             Lang::Python => self.guest(test, "examples/python-frontend/app"),
             Lang::Js => self.guest(test, "examples/js-frontend/app.js"),
+            Lang::C => self.guest(test, "examples/c-frontend/frontend.c"),
         }
     }
 
@@ -105,8 +116,35 @@ impl Lang {
         match self {
             Lang::Python => "python-frontend",
             Lang::Js => "js-frontend",
+            Lang::C => "c-frontend",
         }
     }
+}
+
+/// `componentize-c`, built next to this test binary, when a clang for wasm32-wasi is there
+/// (`scripts/setup.sh` installs Debian's); a skip, or a failure under `EVALBOX_REQUIRE_NIX=1`.
+fn c_tool(test: &str) -> Option<PathBuf> {
+    let tool = evalbox_bin().with_file_name("componentize-c");
+    assert!(
+        tool.exists(),
+        "{} is missing: build the workspace",
+        tool.display()
+    );
+    let has_wasi_libc = ["clang", "clang-14"].iter().any(|cc| {
+        Command::new(cc)
+            .args(["--target=wasm32-wasi", "-print-file-name=crt1-reactor.o"])
+            .output()
+            .is_ok_and(|o| o.status.success() && o.stdout.starts_with(b"/"))
+    });
+    if !has_wasi_libc {
+        assert!(
+            !nix_required(),
+            "{test}: clang with wasi-libc is required (EVALBOX_REQUIRE_NIX=1): run scripts/setup.sh"
+        );
+        eprintln!("SKIP {test}: no clang with wasi-libc (scripts/setup.sh)");
+        return None;
+    }
+    Some(tool)
 }
 
 #[test]
@@ -120,6 +158,11 @@ fn python_frontend_writes_and_builds_what_nix_would() {
 #[test]
 fn js_frontend_writes_and_builds_what_nix_would() {
     writes_and_builds_what_nix_would(Lang::Js, "js_frontend_writes_and_builds_what_nix_would");
+}
+
+#[test]
+fn c_frontend_writes_and_builds_what_nix_would() {
+    writes_and_builds_what_nix_would(Lang::C, "c_frontend_writes_and_builds_what_nix_would");
 }
 
 fn writes_and_builds_what_nix_would(lang: Lang, test: &str) {
@@ -192,7 +235,7 @@ fn writes_and_builds_what_nix_would(lang: Lang, test: &str) {
 
 #[test]
 fn frontend_errors_are_clear() {
-    for lang in [Lang::Python, Lang::Js] {
+    for lang in [Lang::Python, Lang::Js, Lang::C] {
         frontend_error_is_clear(lang);
     }
 }
