@@ -6,7 +6,7 @@ writes the derivation the equivalent Nix expression gives:
       name = "${name}-${version}"; inherit system version; builder = "/bin/sh";
       args = [ "-e" ./${script} ];
       ${source} = ./${source};   # for each of `sources`
-    } // env)
+    } // env // { ${var} = (import ./${file}).${attr}; }   # for each `nix` entry
 
 Usage: ``evalbox run --src DIR python-frontend.wasm -- DIR [--build]``. Prints the ``.drv``
 path, then one ``output path`` line per output (built first with ``--build``).
@@ -20,7 +20,7 @@ import tomllib
 import evalbox_guest as eb
 from wit_world import exports
 
-FIELDS = {"name", "version", "system", "builder", "script", "sources", "env"}
+FIELDS = {"name", "version", "system", "builder", "script", "sources", "env", "nix"}
 
 
 def read_package(directory: str) -> dict:
@@ -41,10 +41,14 @@ def read_package(directory: str) -> dict:
     raise ValueError(f"no package description: cannot read {directory}/package.toml or package.json")
 
 
-def add_source(directory: str, rel: str) -> str:
+def add_source_path(directory: str, rel: str) -> str:
     if not rel or rel.startswith("/") or any(c in ("..", ".") for c in rel.split("/")):
         raise ValueError(f"`{rel}`: sources must be relative paths inside the package")
-    return eb.add_path(f"{directory}/{rel}")
+    return f"{directory}/{rel}"
+
+
+def add_source(directory: str, rel: str) -> str:
+    return eb.add_path(add_source_path(directory, rel))
 
 
 def main(argv: list[str]) -> None:
@@ -60,6 +64,14 @@ def main(argv: list[str]) -> None:
         env[os.path.basename(rel)] = path
         sources.append(path)
     env.update(package.get("env", {}))
+    # Packages defined in Nix: `VAR = "FILE#ATTR"` puts that derivation's output path in
+    # VAR and makes it an input, as `VAR = (import ./FILE).ATTR;` does in Nix.
+    for var, ref in package.get("nix", {}).items():
+        file, _, attr = ref.partition("#")
+        value = eb.nix_eval(add_source_path(directory, file), attr=attr or None)
+        if not isinstance(value, eb.Added):
+            raise ValueError(f"nix.{var}: {ref} is not a derivation")
+        env[var] = value
     added = eb.derivation(
         name=f"{package['name']}-{package['version']}",
         builder=package.get("builder", "/bin/sh"),
@@ -78,7 +90,7 @@ class Run(exports.Run):
     def run(self) -> None:
         try:
             main(sys.argv)
-        except (eb.StoreError, ValueError, OSError, tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
+        except (eb.StoreError, eb.NixError, ValueError, OSError, tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
             print(f"python-frontend: {e}", file=sys.stderr)
             sys.stdout.flush()
             sys.exit(1)

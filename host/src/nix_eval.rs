@@ -2,9 +2,19 @@
 //! the evalbox binary, so `evalbox eval` needs no separate download or build step. `build.rs`
 //! builds and embeds it; `EVALBOX_NIX_EVAL=FILE` at run time uses another component instead
 //! (e.g. a freshly built one while working on the evaluator).
+//!
+//! [`NestedNix`] runs it for other guests: it answers `evalbox:guest/nix` in a nested sandbox.
 
 use std::borrow::Cow;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::capabilities::Preopen;
+use crate::capabilities::nix::{
+    Argument, ContextItem, EvalError, EvalFuture, Evaluated, Evaluation, NixEvaluator, Source,
+};
+use crate::runtime::{Limits, OutputTarget};
+use crate::sandbox::{Guest, RunConfig, RunOutcome, Sandbox};
 
 /// The environment variable naming a `nix-eval` component to use instead of the embedded one.
 pub const GUEST_ENV: &str = "EVALBOX_NIX_EVAL";
@@ -55,6 +65,171 @@ pub fn wasm() -> Result<GuestWasm, Error> {
             sha256: *EMBEDDED_SHA256,
         }),
     }
+}
+
+/// `evalbox:guest/nix` served by the Nix guest in a nested sandbox: each evaluation is a run
+/// of `nix-eval --eval --value-json` with the caller's sources, working directory, store and
+/// limits, and nothing else (no environment, no search path beyond what the expression
+/// names, no evaluator of its own to nest further).
+pub struct NestedNix {
+    sandbox: &'static Sandbox,
+    guest: OnceLock<Result<Arc<Guest>, String>>,
+    preopens: Vec<Preopen>,
+    cwd: Option<String>,
+    limits: Limits,
+    store: Option<Arc<dyn evalbox_store::NixStore>>,
+    /// Where the caller's diagnostics go: the nested evaluation's warnings and traces too.
+    stderr: OutputTarget,
+}
+
+impl std::fmt::Debug for NestedNix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NestedNix")
+            .field("preopens", &self.preopens)
+            .field("cwd", &self.cwd)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NestedNix {
+    /// An evaluator for the guest that `caller` configures, in `sandbox`.
+    pub fn new(sandbox: &'static Sandbox, caller: &RunConfig) -> NestedNix {
+        NestedNix {
+            sandbox,
+            guest: OnceLock::new(),
+            preopens: caller.preopens.clone(),
+            cwd: caller.cwd.clone(),
+            limits: caller.limits.clone(),
+            store: caller.store.clone(),
+            stderr: caller.stderr.clone(),
+        }
+    }
+
+    /// The Nix guest, prepared on first use.
+    fn guest(&self) -> Result<Arc<Guest>, EvalError> {
+        self.guest
+            .get_or_init(|| {
+                let wasm = wasm().map_err(|e| e.to_string())?;
+                self.sandbox
+                    .prepare_with_digest(&wasm.bytes, &wasm.sha256)
+                    .map_err(|e| format!("cannot prepare the Nix guest: {e}"))
+            })
+            .clone()
+            .map_err(EvalError::Unsupported)
+    }
+
+    /// The Nix guest's command line for `what`.
+    fn args(&self, what: &Evaluation) -> Result<Vec<String>, EvalError> {
+        let mut args: Vec<String> = ["nix-eval", "--eval", "--value-json"]
+            .map(String::from)
+            .into();
+        match &what.source {
+            Source::File(file) => {
+                if !file.starts_with('/') && self.cwd.is_none() {
+                    return Err(EvalError::InvalidArgument(format!(
+                        "`{file}`: a relative path, but this guest has no working directory: \
+                         name the file by its absolute path"
+                    )));
+                }
+                // A file named like a flag is still a file.
+                args.push(if file.starts_with('-') {
+                    format!("./{file}")
+                } else {
+                    file.clone()
+                });
+            }
+            Source::Expr(expr) => args.extend(["--expr".to_owned(), expr.clone()]),
+        }
+        if let Some(path) = what.attr_path.as_ref().filter(|p| !p.is_empty()) {
+            args.extend(["-A".to_owned(), path.clone()]);
+        }
+        for (name, value) in &what.args {
+            if name.is_empty() {
+                return Err(EvalError::InvalidArgument(
+                    "an argument without a name".into(),
+                ));
+            }
+            let (flag, value) = match value {
+                Argument::Expr(e) => ("--arg", e),
+                Argument::Str(s) => ("--argstr", s),
+            };
+            args.extend([flag.to_owned(), name.clone(), value.clone()]);
+        }
+        Ok(args)
+    }
+
+    async fn run(&self, what: &Evaluation) -> Result<Evaluated, EvalError> {
+        let args = self.args(what)?;
+        let guest = self.guest()?;
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let config = RunConfig {
+            args,
+            cwd: self.cwd.clone(),
+            preopens: self.preopens.clone(),
+            limits: self.limits.clone(),
+            stdout: OutputTarget::Buffer(stdout.clone()),
+            stderr: OutputTarget::Buffer(stderr.clone()),
+            store: self.store.clone(),
+            reclaim: true,
+            ..RunConfig::default()
+        };
+        let outcome = self
+            .sandbox
+            .run(&guest, &config)
+            .await
+            .map_err(|e| EvalError::Unsupported(e.to_string()))?;
+        let taken = |buffer: &Mutex<Vec<u8>>| {
+            std::mem::take(&mut *buffer.lock().unwrap_or_else(|p| p.into_inner()))
+        };
+        let diagnostics = String::from_utf8_lossy(&taken(&stderr)).into_owned();
+        match outcome {
+            RunOutcome::Exited(0) => {
+                // Warnings and traces of an evaluation that succeeded are the caller's to see.
+                let _ = self.stderr.write_all(diagnostics.as_bytes());
+                parse_value_json(&taken(&stdout))
+            }
+            RunOutcome::Exited(_) => {
+                let message = diagnostics.trim_end();
+                Err(EvalError::Eval(
+                    message
+                        .strip_prefix("error: ")
+                        .unwrap_or(message)
+                        .to_owned(),
+                ))
+            }
+            RunOutcome::Limit(limit) => Err(EvalError::LimitExceeded(format!(
+                "the nested Nix evaluation: {limit}"
+            ))),
+            RunOutcome::Trapped(why) => Err(EvalError::Eval(why)),
+        }
+    }
+}
+
+impl NixEvaluator for NestedNix {
+    fn evaluate<'a>(&'a self, what: &'a Evaluation) -> EvalFuture<'a> {
+        Box::pin(self.run(what))
+    }
+}
+
+/// The Nix guest's `--value-json` document as an [`Evaluated`].
+fn parse_value_json(stdout: &[u8]) -> Result<Evaluated, EvalError> {
+    #[derive(serde::Deserialize)]
+    struct Doc {
+        value: serde_json::Value,
+        context: Vec<String>,
+    }
+    let bad = |why: String| EvalError::Unsupported(format!("the Nix guest answered badly: {why}"));
+    let doc: Doc = serde_json::from_slice(stdout).map_err(|e| bad(e.to_string()))?;
+    let context = doc
+        .context
+        .iter()
+        .map(|c| ContextItem::parse(c).ok_or_else(|| bad(format!("context `{c}`"))))
+        .collect::<Result<_, _>>()?;
+    Ok(Evaluated {
+        json: doc.value.to_string(),
+        context,
+    })
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ pub fn arity(flag: &str) -> Option<usize> {
         "--eval" | "--eval-only" | "--parse" | "--strict" | "--json" | "--xml"
         | "--no-location" | "--show-trace" | "--no-show-trace" | "-E" | "--expr" | "--impure"
         | "--pure-eval" | "--read-write-mode" | "--readonly-mode" | "--no-ifd" => 0,
-        "--eval-jobs" | "--meta" | "--force-recurse" => 0,
+        "--eval-jobs" | "--meta" | "--force-recurse" | "--value-json" => 0,
         "-K" | "--keep-failed" | "--sandbox" | "--no-sandbox" | "--verbose" | "--quiet" | "-Q"
         | "--no-build-output" | "-k" | "--keep-going" | "--fallback" | "--no-gc-warning"
         | "--indirect" => 0,
@@ -273,6 +273,12 @@ pub struct Command {
     /// `--force-recurse` (with `--eval-jobs`): visit every set, not only those with
     /// `recurseForDerivations = true`.
     pub force_recurse: bool,
+    /// evalbox's own `--value-json` (with `--eval`): the value as the `evalbox:guest/nix`
+    /// interface returns it, one JSON document `{"value": V, "context": [...]}`: `V` deeply
+    /// evaluated, each derivation in it written to the store and shown as `{"type":
+    /// "derivation", "drvPath", "name", "system", "outputs"}`; the context of its strings in
+    /// Nix's encoding (`/nix/store/…`, `=….drv`, `!out!….drv`).
+    pub value_json: bool,
 }
 
 impl Command {
@@ -325,6 +331,7 @@ impl Command {
                 "--eval-jobs" => c.eval_jobs = true,
                 "--meta" => c.meta = true,
                 "--force-recurse" => c.force_recurse = true,
+                "--value-json" => c.value_json = true,
                 "-A" | "--attr" => c.attrs.push(value(0)),
                 "--arg" => c.auto_args.push(AutoArg {
                     name: value(0),

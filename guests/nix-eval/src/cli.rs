@@ -214,6 +214,12 @@ fn run_inner(
                 continue;
             }
             let v = auto_call(ev, v, &auto)?;
+            if args.cmd.value_json {
+                std::mem::forget(v.clone());
+                stdout.push_str(&crate::value_json::render(ev, &v)?);
+                stdout.push('\n');
+                continue;
+            }
             let v = if args.cmd.strict {
                 ev.force_deep(&v)?
             } else {

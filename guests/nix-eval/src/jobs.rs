@@ -136,6 +136,12 @@ fn answer(
 
 /// A derivation's job: its `.drv` path (written to the store), name, system and outputs.
 fn job(ev: &Evaluator, cmd: &Command, attrs: &Rc<Attrs>) -> Result<Map<String, Json>> {
+    derivation_json(ev, attrs, cmd.meta)
+}
+
+/// A derivation as JSON: `drvPath` (its `.drv` written to the store), `name`, `system`,
+/// `outputs` (name → path), and with `meta` its `meta` attributes that can be JSON.
+pub fn derivation_json(ev: &Evaluator, attrs: &Rc<Attrs>, meta: bool) -> Result<Map<String, Json>> {
     let string =
         |v: &Value| -> Result<String> { Ok(ev.coerce_to_string(v, Pos::NONE, Coercion::AS_IS)?.s) };
     let get = |name: &str| attrs.get(Sym::new(name));
@@ -178,7 +184,7 @@ fn job(ev: &Evaluator, cmd: &Command, attrs: &Rc<Attrs>) -> Result<Map<String, J
     }
     let mut reply = Map::new();
     reply.insert("drvPath".into(), Json::String(drv_path));
-    if cmd.meta {
+    if meta {
         let mut meta = Map::new();
         if let Some(m) = get("meta")
             && let Value::Attrs(m) = ev.force(m)?

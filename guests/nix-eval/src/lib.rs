@@ -33,6 +33,7 @@ mod source;
 mod string;
 mod syntax;
 mod value;
+mod value_json;
 
 pub use diag::format_error;
 pub use error::{Error, ErrorKind, Result};

@@ -1,6 +1,6 @@
 //! Per-guest host state: [`GuestCtx`] owns the WASI context, the resource table, the limiter
-//! and the store-interface state, and hands each interface the narrow view it needs. One
-//! file per WIT interface implemented here (`store.rs`); the WASI interfaces are
+//! and the state of the evalbox interfaces, and hands each interface the narrow view it needs.
+//! One file per WIT interface implemented here (`store.rs`, `nix.rs`); the WASI interfaces are
 //! wasmtime-wasi's, virtualised through the context they are given.
 
 use std::path::PathBuf;
@@ -10,6 +10,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::runtime::limits::Limiter;
 
+pub mod nix;
 pub mod store;
 
 /// A read-only source directory: `host` appears in the guest as `guest`.
@@ -28,16 +29,23 @@ pub struct GuestCtx {
     pub(crate) table: ResourceTable,
     pub(crate) limiter: Limiter,
     pub(crate) store: store::StoreCapability,
+    pub(crate) nix: nix::NixCapability,
 }
 
 impl GuestCtx {
     /// A context from its parts.
-    pub(crate) fn new(wasi: WasiCtx, limiter: Limiter, store: store::StoreCapability) -> Self {
+    pub(crate) fn new(
+        wasi: WasiCtx,
+        limiter: Limiter,
+        store: store::StoreCapability,
+        nix: nix::NixCapability,
+    ) -> Self {
         GuestCtx {
             wasi,
             table: ResourceTable::new(),
             limiter,
             store,
+            nix,
         }
     }
 }

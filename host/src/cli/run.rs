@@ -171,6 +171,12 @@ pub fn run(globals: &Globals, args: RunArgs) -> anyhow::Result<ExitCode> {
         store: Some(Arc::new(store)),
         ..config
     };
+    // `evalbox:guest/nix`: the Nix guest, nested, with this guest's sources, store and limits.
+    let nix = evalbox::nix_eval::NestedNix::new(sandbox, &config);
+    let config = RunConfig {
+        nix: Some(Arc::new(nix)),
+        ..config
+    };
     let outcome = runtime.block_on(sandbox.run(&guest, &config))?;
     Ok(super::finish(&outcome, "the guest"))
 }

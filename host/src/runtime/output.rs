@@ -51,7 +51,8 @@ impl std::fmt::Debug for OutputCallback {
 }
 
 impl OutputTarget {
-    fn write_all(&self, bytes: &[u8]) -> std::io::Result<()> {
+    /// Writes `bytes` there.
+    pub fn write_all(&self, bytes: &[u8]) -> std::io::Result<()> {
         match self {
             OutputTarget::Stdout => std::io::stdout().lock().write_all(bytes),
             OutputTarget::Stderr => std::io::stderr().lock().write_all(bytes),

@@ -15,6 +15,7 @@ use wasmtime_wasi::random::{WasiRandom, WasiRandomView as _};
 use wasmtime_wasi::sockets::{WasiSockets, WasiSocketsView as _};
 
 use crate::capabilities::GuestCtx;
+use crate::capabilities::nix::NixCapability;
 use crate::capabilities::store::StoreCapability;
 use crate::runtime::world;
 
@@ -30,6 +31,13 @@ struct HasStore;
 
 impl HasData for HasStore {
     type Data<'a> = &'a mut StoreCapability;
+}
+
+/// `HasData` for `evalbox:guest/nix`, which only needs its own state.
+struct HasNix;
+
+impl HasData for HasNix {
+    type Data<'a> = &'a mut NixCapability;
 }
 
 /// A linker holding every interface of the evaluator world, and those of the `denied` world
@@ -118,6 +126,9 @@ fn add(l: &mut Linker<GuestCtx>, interface: &str) -> wasmtime::Result<()> {
         }
         "evalbox:guest/store" => {
             crate::bindings::store::add_to_linker::<GuestCtx, HasStore>(l, |t| &mut t.store)
+        }
+        "evalbox:guest/nix" => {
+            crate::bindings::nix::add_to_linker::<GuestCtx, HasNix>(l, |t| &mut t.nix)
         }
         other => Err(wasmtime::Error::msg(format!(
             "the evaluator world imports `{other}`, which this host cannot provide"

@@ -18,6 +18,7 @@ use wasmtime::{Engine, Trap};
 use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
+use crate::capabilities::nix::{NixCapability, NixEvaluator};
 use crate::capabilities::store::{SourceDir, StoreCapability};
 use crate::capabilities::{GuestCtx, Preopen};
 use crate::runtime::{
@@ -117,6 +118,12 @@ pub struct RunConfig {
     /// The store behind `evalbox:guest/store`; `None` makes every store operation fail with
     /// `unsupported`.
     pub store: Option<Arc<dyn evalbox_store::NixStore>>,
+    /// What answers `evalbox:guest/nix`; `None` makes every evaluation fail with
+    /// `unsupported`.
+    pub nix: Option<Arc<dyn NixEvaluator>>,
+    /// Tear the guest's wasmtime store down after the run even on a sandbox built with
+    /// [`SandboxOptions::exit_after_run`]: for runs nested inside a longer one.
+    pub reclaim: bool,
 }
 
 impl Default for RunConfig {
@@ -132,6 +139,8 @@ impl Default for RunConfig {
             stdout: OutputTarget::Stdout,
             stderr: OutputTarget::Stderr,
             store: None,
+            nix: None,
+            reclaim: false,
         }
     }
 }
@@ -370,8 +379,9 @@ impl Sandbox {
             None => run.await,
         };
         let outcome = classify(result, &config.limits);
-        if self.exit_after_run {
+        if self.exit_after_run && !config.reclaim {
             store.data_mut().store.backend = None;
+            store.data_mut().nix.evaluator = None;
             std::mem::forget(store);
         }
         Ok(outcome)
@@ -443,10 +453,16 @@ impl Sandbox {
             max_host_arg: config.limits.max_host_arg,
             drv_hashes: Default::default(),
         };
+        let nix = NixCapability {
+            evaluator: config.nix.clone(),
+            max_host_arg: config.limits.max_host_arg,
+            answered: Default::default(),
+        };
         Ok(GuestCtx::new(
             builder.build(),
             limits::Limiter::new(&config.limits),
             store,
+            nix,
         ))
     }
 }
