@@ -171,7 +171,14 @@ fn writes_and_builds_what_nix_would(lang: Lang, test: &str) {
     };
     let work = tempfile::tempdir().expect("tempdir");
     let pkg = work.path().canonicalize().expect("canonical").join("pkg");
-    let expr = evalbox_tests::hello_package(&pkg);
+    let mut expr = evalbox_tests::hello_package(&pkg);
+    let mut expected = "Hello from evalbox\nhello world\n".to_owned();
+    if lang == Lang::Python {
+        // The Python frontend also depends on a package defined in Nix, through the Nix
+        // capability, twice (evaluated once: the trace shows once).
+        expr = uses_a_nix_package(&pkg, &expr);
+        expected.push_str("hello from a Nix-defined package\n");
+    }
     let store = work.path().join("store");
     let frontend = |flags: &[&str], guest_args: &[&str]| {
         run(Command::new(evalbox_bin())
@@ -197,6 +204,14 @@ fn writes_and_builds_what_nix_would(lang: Lang, test: &str) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    if lang == Lang::Python {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            stderr.matches("trace: evaluating pkgs.nix").count(),
+            1,
+            "{stderr}"
+        );
+    }
     let drv = stdout.lines().next().expect("the .drv path").to_owned();
     assert!(drv.ends_with("-hello-1.0.drv"), "{stdout}");
     let ours = std::fs::read(store.join(drv.trim_start_matches('/'))).expect("the .drv");
@@ -229,8 +244,41 @@ fn writes_and_builds_what_nix_would(lang: Lang, test: &str) {
             .unwrap_or_else(|| panic!("{stdout}"));
         let contents = std::fs::read_to_string(store.join(built.trim_start_matches('/')))
             .expect("the built output");
-        assert_eq!(contents, "Hello from evalbox\nhello world\n");
+        assert_eq!(contents, expected);
     }
+}
+
+/// Makes the package in `pkg` depend on `greeting`, a derivation of `pkg/pkgs.nix`, through
+/// `[nix]` (twice, under two names); returns the Nix expression `expr` with the same.
+fn uses_a_nix_package(pkg: &Path, expr: &str) -> String {
+    std::fs::write(
+        pkg.join("pkgs.nix"),
+        r#"builtins.trace "evaluating pkgs.nix" {
+  greeting = derivation {
+    name = "greeting"; system = "x86_64-linux"; builder = "/bin/sh";
+    args = [ "-c" "echo 'hello from a Nix-defined package' > $out" ];
+  };
+}
+"#,
+    )
+    .unwrap();
+    let toml = pkg.join("package.toml");
+    let mut description = std::fs::read_to_string(&toml).unwrap();
+    description
+        .push_str("\n[nix]\ngreeting = \"pkgs.nix#greeting\"\nagain = \"pkgs.nix#greeting\"\n");
+    std::fs::write(&toml, description).unwrap();
+    let script = pkg.join("builder.sh");
+    let mut builder = std::fs::read_to_string(&script).unwrap();
+    builder.push_str("/bin/cat $greeting >> $out\n");
+    std::fs::write(&script, builder).unwrap();
+    let body = expr
+        .trim_end()
+        .strip_suffix('}')
+        .expect("a derivation { ... }");
+    let d = pkg.display();
+    format!(
+        "{body}  greeting = (import {d}/pkgs.nix).greeting;\n  again = (import {d}/pkgs.nix).greeting;\n}}"
+    )
 }
 
 #[test]
@@ -265,6 +313,60 @@ fn frontend_error_is_clear(lang: Lang) {
         stderr.contains(&format!("{}: no package description", lang.name())),
         "{stderr}"
     );
+}
+
+#[test]
+fn nix_capability_errors_are_clear() {
+    let test = "nix_capability_errors_are_clear";
+    let Some(wasm) = Lang::Python.frontend(test) else {
+        return;
+    };
+    let work = tempfile::tempdir().expect("tempdir");
+    let pkg = work.path().canonicalize().expect("canonical").join("pkg");
+    let expr = evalbox_tests::hello_package(&pkg);
+    uses_a_nix_package(&pkg, &expr);
+    let frontend = |flags: &[&str]| {
+        run(Command::new(evalbox_bin())
+            .args(["--store"])
+            .arg(format!(
+                "local?root={}",
+                work.path().join("store").display()
+            ))
+            .args(["run", "--src"])
+            .arg(&pkg)
+            .args(flags)
+            .arg(&wasm)
+            .arg("--")
+            .arg(&pkg)
+            .env("EVALBOX_CACHE_DIR", component_cache_dir())
+            .env_remove("NIX_REMOTE"))
+    };
+    let cases = [
+        // Nix's own error, with its words.
+        (
+            "other = 1; }",
+            &[][..],
+            "python-frontend: attribute 'greeting' in selection path 'greeting' not found",
+        ),
+        (
+            "greeting = { }; }",
+            &[][..],
+            "python-frontend: nix.greeting: pkgs.nix#greeting is not a derivation",
+        ),
+        // The nested evaluation runs under the caller's limits.
+        (
+            "greeting = builtins.length (builtins.genList (x: [ x x x x ]) 100000000); }",
+            &["--max-memory", "400"][..],
+            "python-frontend: the nested Nix evaluation: memory limit exceeded",
+        ),
+    ];
+    for (pkgs, flags, message) in cases {
+        std::fs::write(pkg.join("pkgs.nix"), format!("{{ {pkgs}\n")).unwrap();
+        let out = frontend(flags);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(message), "no `{message}` in:\n{stderr}");
+    }
 }
 
 /// Runs an escape probe with the directory `granted` as its one source (and its first
@@ -320,6 +422,10 @@ fn a_python_guest_cannot_escape() {
         "read outside: refused",
         "list outside: refused",
         "granted read: seen",
+        "nix read outside: refused (NixError)",
+        "nix list outside: refused (NixError)",
+        "nix granted read: 'seen\\n'",
+        "nix environment: ''",
         "environment: []",
         "wall clock: 1.0",
     ] {

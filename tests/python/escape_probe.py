@@ -10,6 +10,7 @@ import socket
 import sys
 import time
 
+import evalbox_guest as eb
 from wit_world import exports
 
 
@@ -35,6 +36,11 @@ class Run(exports.Run):
         attempt("read outside", lambda: open("/etc/hostname").read())
         attempt("list outside", lambda: os.listdir("/"))
         print(f"granted read: {open(os.path.join(granted, 'visible.txt')).read().strip()}")
+        # Nix, evaluated for the guest in a nested sandbox, sees what the guest sees.
+        attempt("nix read outside", lambda: eb.nix_eval(expr="builtins.readFile /etc/hostname"))
+        attempt("nix list outside", lambda: eb.nix_eval(expr="builtins.readDir /"))
+        print(f"nix granted read: {eb.nix_eval(expr=f'builtins.readFile {granted}/visible.txt')!r}")
+        print(f"nix environment: {eb.nix_eval(expr='builtins.getEnv \"SECRET\"')!r}")
         print(f"environment: {sorted(os.environ)}")
         print(f"wall clock: {time.time()}")
         print(f"random: {os.urandom(8).hex()} {random.SystemRandom().random()}")
