@@ -6,13 +6,14 @@
  *     name = "${name}-${version}"; inherit system version; builder = "/bin/sh";
  *     args = [ "-e" ./${script} ];
  *     ${source} = ./${source};   # for each of `sources`
- *   } // env)
+ *   } // env // { ${var} = (import ./${file}).${attr}; })   # for each `nix` entry
  *
  * Usage: `evalbox run --src DIR c-frontend.wasm -- DIR [--build]`. Prints the `.drv` path,
  * then one `output path` line per output (built first with `--build`).
  *
  * The TOML it reads is what package descriptions use: `key = "string"`,
- * `key = ["a", "b"]`, one `[env]` table of strings, comments. */
+ * `key = ["a", "b"]`, an `[env]` table of strings, a `[nix]` table of `VAR = "FILE#ATTR"`
+ * (packages defined in Nix, evaluated through the Nix capability), comments. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +26,8 @@
 typedef struct {
     const char *name, *version, *system, *builder, *script;
     const char *sources[MAX_ITEMS + 1];
-    eb_var env[MAX_ITEMS + 1];
-    size_t sources_len, env_len;
+    eb_var env[MAX_ITEMS + 1], nix[MAX_ITEMS + 1];
+    size_t sources_len, env_len, nix_len;
 } package;
 
 static void die(const char *format, ...) {
@@ -63,7 +64,9 @@ static char *parse_string(char **p, const char *file, int line) {
 }
 
 static void parse_package(char *text, const char *file, package *pkg) {
-    int in_env = 0, line = 0;
+    eb_var *table = NULL;
+    size_t *table_len = NULL;
+    int line = 0;
     for (char *next = text; next && *next;) {
         char *p = next;
         line++;
@@ -72,8 +75,15 @@ static void parse_package(char *text, const char *file, package *pkg) {
         skip_space(&p);
         if (*p == '\0' || *p == '#') continue;
         if (*p == '[') {
-            if (strncmp(p, "[env]", 5) != 0) die("%s:%d: unknown table '%s'", file, line, p);
-            in_env = 1;
+            if (strncmp(p, "[env]", 5) == 0) {
+                table = pkg->env;
+                table_len = &pkg->env_len;
+            } else if (strncmp(p, "[nix]", 5) == 0) {
+                table = pkg->nix;
+                table_len = &pkg->nix_len;
+            } else {
+                die("%s:%d: unknown table '%s'", file, line, p);
+            }
             continue;
         }
         char *key = p;
@@ -84,9 +94,9 @@ static void parse_package(char *text, const char *file, package *pkg) {
         *key_end = '\0';
         p++;
         skip_space(&p);
-        if (in_env) {
-            if (pkg->env_len == MAX_ITEMS) die("%s:%d: too many variables", file, line);
-            pkg->env[pkg->env_len++] = (eb_var){key, parse_string(&p, file, line)};
+        if (table) {
+            if (*table_len == MAX_ITEMS) die("%s:%d: too many entries", file, line);
+            table[(*table_len)++] = (eb_var){key, parse_string(&p, file, line)};
         } else if (strcmp(key, "sources") == 0) {
             if (*p++ != '[') die("%s:%d: `sources` must be a list of strings", file, line);
             for (skip_space(&p); *p != ']'; skip_space(&p)) {
@@ -115,8 +125,8 @@ static void parse_package(char *text, const char *file, package *pkg) {
     if (!pkg->script) die("%s: missing field 'script'", file);
 }
 
-/* Adds a source of the package (a relative path inside it) to the store. */
-static char *add_source(const char *dir, const char *rel) {
+/* The path of a file of the package (a relative path inside it). */
+static char *source_path(const char *dir, const char *rel) {
     int bad = rel[0] == '\0' || rel[0] == '/';
     for (const char *c = rel; !bad; c++) {
         size_t len = strcspn(c, "/");
@@ -125,9 +135,15 @@ static char *add_source(const char *dir, const char *rel) {
         if (*c == '\0') break;
     }
     if (bad) die("`%s`: sources must be relative paths inside the package", rel);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, rel);
-    char *stored = eb_add_path(path, NULL);
+    char *path = malloc(strlen(dir) + strlen(rel) + 2);
+    if (!path) die("out of memory");
+    sprintf(path, "%s/%s", dir, rel);
+    return path;
+}
+
+/* Adds a source of the package to the store. */
+static char *add_source(const char *dir, const char *rel) {
+    char *stored = eb_add_path(source_path(dir, rel), NULL);
     if (!stored) die("%s", eb_error());
     return stored;
 }
@@ -146,7 +162,7 @@ int main(int argc, char **argv) {
 
     char *script = add_source(dir, pkg.script);
     const char *srcs[MAX_ITEMS + 2] = {script};
-    eb_var env[2 * MAX_ITEMS + 2] = {{"version", pkg.version}};
+    eb_var env[3 * MAX_ITEMS + 2] = {{"version", pkg.version}};
     size_t n_env = 1;
     for (size_t i = 0; i < pkg.sources_len; i++) {
         char *path = add_source(dir, pkg.sources[i]);
@@ -155,6 +171,20 @@ int main(int argc, char **argv) {
         srcs[i + 1] = path;
     }
     for (size_t i = 0; i < pkg.env_len; i++) env[n_env++] = pkg.env[i];
+    /* Packages defined in Nix: the output path in the variable, the derivation an input. */
+    eb_input_drv inputs[MAX_ITEMS + 1] = {{NULL, NULL}};
+    static const char *const out[] = {"out", NULL};
+    for (size_t i = 0; i < pkg.nix_len; i++) {
+        char *ref = strdup(pkg.nix[i].value), *attr = strchr(ref, '#');
+        if (attr) *attr++ = '\0';
+        eb_added drv;
+        if (!eb_nix_derivation(&(eb_nix_eval){.file = source_path(dir, ref), .attr = attr}, &drv))
+            die("nix.%s: %s", pkg.nix[i].name, eb_error());
+        env[n_env++] = (eb_var){pkg.nix[i].name, eb_output(&drv, "out")};
+        size_t j = 0;
+        while (inputs[j].drv_path && strcmp(inputs[j].drv_path, drv.drv_path) != 0) j++;
+        inputs[j] = (eb_input_drv){drv.drv_path, out};
+    }
 
     char name[512];
     snprintf(name, sizeof name, "%s-%s", pkg.name, pkg.version);
@@ -166,6 +196,7 @@ int main(int argc, char **argv) {
                                .args = (const char *[]){"-e", script, NULL},
                                .env = env,
                                .input_srcs = srcs,
+                               .input_drvs = inputs,
                            },
                            &added))
         die("%s", eb_error());

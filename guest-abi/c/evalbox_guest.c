@@ -307,3 +307,130 @@ void eb_added_free(eb_added *added) {
     free(added->drv_path);
     *added = (eb_added){0};
 }
+
+static void nix_failed(evalbox_guest_nix_error_t *err) {
+    static const char *const kinds[] = {"eval", "invalid-argument", "limit-exceeded",
+                                        "unsupported"};
+    const char *kind = err->tag < sizeof kinds / sizeof *kinds ? kinds[err->tag] : "eval";
+    wstr *message = &err->val.eval;
+    fail(kind, "%.*s", (int)message->len, (const char *)message->ptr);
+    evalbox_guest_nix_error_free(err);
+}
+
+static void borrow_arguments(const eb_var *vars, uint8_t tag,
+                             evalbox_guest_nix_tuple2_string_argument_t *out, size_t *n) {
+    for (size_t i = 0; vars && vars[i].name; i++) {
+        out[*n].f0 = borrow(vars[i].name);
+        out[*n].f1.tag = tag;
+        out[*n].f1.val.expr = borrow(vars[i].value);
+        (*n)++;
+    }
+}
+
+char *eb_nix_eval_json(const eb_nix_eval *what) {
+    if (!what->file == !what->expr) {
+        fail("invalid-argument", "evaluate: give a file or an expression, not both");
+        return NULL;
+    }
+    evalbox_guest_nix_evaluation_t e = {0};
+    if (what->file) {
+        e.source.tag = EVALBOX_GUEST_NIX_SOURCE_FILE;
+        e.source.val.file = borrow(what->file);
+    } else {
+        e.source.tag = EVALBOX_GUEST_NIX_SOURCE_EXPR;
+        e.source.val.expr = borrow(what->expr);
+    }
+    if (what->attr) {
+        e.attr_path.is_some = true;
+        e.attr_path.val = borrow(what->attr);
+    }
+    size_t n = 0;
+    while (what->args && what->args[n].name) n++;
+    for (size_t i = 0; what->argstrs && what->argstrs[i].name; i++) n++;
+    e.args.ptr = xcalloc(n, sizeof *e.args.ptr);
+    borrow_arguments(what->args, EVALBOX_GUEST_NIX_ARGUMENT_EXPR, e.args.ptr, &e.args.len);
+    borrow_arguments(what->argstrs, EVALBOX_GUEST_NIX_ARGUMENT_STR, e.args.ptr, &e.args.len);
+    evalbox_guest_nix_value_t value;
+    evalbox_guest_nix_error_t err;
+    bool ok = evalbox_guest_nix_evaluate(&e, &value, &err);
+    free(e.args.ptr);
+    if (!ok) {
+        nix_failed(&err);
+        return NULL;
+    }
+    char *json = xcalloc(value.json.len + 1, 1);
+    memcpy(json, value.json.ptr, value.json.len);
+    evalbox_guest_nix_value_free(&value);
+    return json;
+}
+
+/* A JSON string at *p (its opening quote), unescaped into a new C string. */
+static char *json_string(const char **p) {
+    if (**p != '"') return NULL;
+    const char *start = ++*p;
+    while (**p && **p != '"') *p += (**p == '\\' && (*p)[1]) ? 2 : 1;
+    if (**p != '"') return NULL;
+    size_t len = (size_t)(*p - start);
+    (*p)++;
+    char *s = xcalloc(len + 1, 1), *out = s;
+    for (const char *c = start; c < start + len; c++) {
+        if (*c != '\\') {
+            *out++ = *c;
+            continue;
+        }
+        c++;
+        *out++ = *c == 'n' ? '\n' : *c == 't' ? '\t' : *c == 'r' ? '\r' : *c;
+    }
+    return s;
+}
+
+bool eb_nix_derivation(const eb_nix_eval *what, eb_added *drv) {
+    char *json = eb_nix_eval_json(what);
+    if (!json) return false;
+    *drv = (eb_added){0};
+    bool is_derivation = false, ok = json[0] == '{';
+    /* The object the host writes for a derivation: string members, and `outputs`, an object
+     * of strings. */
+    const char *p = json + 1;
+    while (ok && *p != '}') {
+        char *key = json_string(&p);
+        ok = key && *p++ == ':';
+        if (ok && key && strcmp(key, "outputs") == 0 && *p == '{') {
+            for (p++; ok && *p != '}';) {
+                char *name = json_string(&p), *path = NULL;
+                ok = name && *p++ == ':' && (path = json_string(&p)) != NULL;
+                if (ok) {
+                    eb_var *more = realloc(drv->outputs, (drv->outputs_len + 1) * sizeof(eb_var));
+                    if (!more) abort();
+                    drv->outputs = more;
+                    drv->outputs[drv->outputs_len++] = (eb_var){name, path};
+                } else {
+                    free(name);
+                }
+                if (*p == ',') p++;
+            }
+            p++;
+        } else if (ok && key) {
+            char *value = json_string(&p);
+            ok = value != NULL;
+            if (ok && strcmp(key, "type") == 0) is_derivation = strcmp(value, "derivation") == 0;
+            if (ok && strcmp(key, "drvPath") == 0) {
+                free(drv->drv_path);
+                drv->drv_path = value;
+                value = NULL;
+            }
+            free(value);
+        }
+        free(key);
+        if (ok && *p == ',') p++;
+    }
+    if (!ok || !is_derivation || !drv->drv_path) {
+        fail("eval", "evaluate: %s%s%s is not a derivation: %.200s", what->file ? what->file : "the expression",
+             what->attr ? " at " : "", what->attr ? what->attr : "", json);
+        eb_added_free(drv);
+        free(json);
+        return false;
+    }
+    free(json);
+    return true;
+}

@@ -103,8 +103,31 @@ const char *eb_output(const eb_added *added, const char *name);
  * message when the build fails. */
 bool eb_build(const eb_added *added, eb_added *built);
 
-/* Frees what `eb_derivation_add` or `eb_build` filled in. */
+/* Frees what `eb_derivation_add`, `eb_build` or `eb_nix_derivation` filled in. */
 void eb_added_free(eb_added *added);
+
+/* A Nix evaluation, as `nix-instantiate --eval --strict` takes it: `file` (a path in the
+ * sources) or `expr`, at the attribute path `attr` (`-A`; NULL: the whole value), a function
+ * there called with `args` (Nix expressions, `--arg`) and `argstrs` (strings, `--argstr`),
+ * each terminated by {NULL, NULL} or NULL. */
+typedef struct eb_nix_eval {
+    const char *file;
+    const char *expr;
+    const char *attr;
+    const eb_var *args;
+    const eb_var *argstrs;
+} eb_nix_eval;
+
+/* Evaluates Nix in a nested sandbox that sees this guest's sources and store, and returns
+ * the value as JSON; each derivation in it is `{"type": "derivation", "drvPath", "name",
+ * "system", "outputs"}`, its `.drv` in the store. The same evaluation twice in one run is
+ * answered once. On failure, `eb_error_kind()` is `eval` (Nix's message in `eb_error()`),
+ * `invalid-argument`, `limit-exceeded` or `unsupported`. */
+char *eb_nix_eval_json(const eb_nix_eval *what);
+
+/* Evaluates a derivation (as `eb_nix_eval_json`) and fills in its `.drv` path and outputs,
+ * to use as an input: `.input_drvs = (const eb_input_drv[]){{drv.drv_path, outs}, ...}`. */
+bool eb_nix_derivation(const eb_nix_eval *what, eb_added *drv);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,7 @@
 // way Nix's `builtins.derivation`, `"${./path}"` and `builtins.toFile` make them, so the same
 // derivation written here and in Nix gives the same `.drv`.
 
+import * as nix from 'evalbox:guest/nix@0.1.0';
 import * as store from 'evalbox:guest/store@0.1.0';
 import { getDirectories } from 'wasi:filesystem/preopens@0.2.12';
 import { getArguments } from 'wasi:cli/environment@0.2.12';
@@ -14,6 +15,16 @@ export class StoreError extends Error {
   constructor(operation, error) {
     const payload = error && error.payload ? error.payload : { tag: 'backend', val: String(error) };
     super(`${operation}: ${payload.val}`);
+    this.kind = payload.tag;
+  }
+}
+
+/** A Nix evaluation failed; `kind` is the WIT error case (`eval`, `limit-exceeded`, ...). */
+export class NixError extends Error {
+  constructor(error) {
+    const payload = error && error.payload ? error.payload : { tag: 'unsupported', val: String(error) };
+    super(payload.val);
+    this.name = 'NixError';
     this.kind = payload.tag;
   }
 }
@@ -112,6 +123,46 @@ export function derivation({
     env: Object.entries(variables).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
   }));
   return { drvPath: added.drvPath, outputs: Object.fromEntries(added.outputs) };
+}
+
+function fromJson(value) {
+  if (Array.isArray(value)) return value.map(fromJson);
+  if (value !== null && typeof value === 'object') {
+    if (value.type === 'derivation' && typeof value.drvPath === 'string') {
+      return { drvPath: value.drvPath, outputs: value.outputs, name: value.name, system: value.system };
+    }
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fromJson(v)]));
+  }
+  return value;
+}
+
+/** Evaluates Nix: `{ file }` (a path in the sources) or `{ expr }`, at the attribute path
+ * `attr` (`-A`), a function there called with `args` (Nix expressions, `--arg`) and `argstrs`
+ * (strings, `--argstr`), as `nix-instantiate --eval --strict` would, in a nested sandbox with
+ * this guest's sources and store. Returns the value, each derivation in it as
+ * `{ drvPath, outputs, name, system }` (its `.drv` in the store: use it in `inputDrvs`); with
+ * `context: true`, `{ value, context }`, the context being what the value's strings refer to
+ * (`{ tag: 'opaque' | 'output' | 'all-outputs', val }`). Throws a `NixError`. */
+export function nixEval({ file, expr, attr, args = {}, argstrs = {}, context = false }) {
+  if ((file === undefined) === (expr === undefined)) {
+    throw new TypeError('nixEval: give a file or an expression, not both');
+  }
+  const what = {
+    source: file !== undefined ? { tag: 'file', val: file } : { tag: 'expr', val: expr },
+    attrPath: attr,
+    args: [
+      ...Object.entries(args).map(([k, v]) => [k, { tag: 'expr', val: v }]),
+      ...Object.entries(argstrs).map(([k, v]) => [k, { tag: 'str', val: v }]),
+    ],
+  };
+  let result;
+  try {
+    result = nix.evaluate(what);
+  } catch (e) {
+    throw new NixError(e);
+  }
+  const value = fromJson(JSON.parse(result.json));
+  return context ? { value, context: result.context } : value;
 }
 
 /** Builds a derivation's outputs (all when none are named); returns name -> path. Throws a

@@ -190,13 +190,16 @@ impl NestedNix {
                 parse_value_json(&taken(&stdout))
             }
             RunOutcome::Exited(_) => {
-                let message = diagnostics.trim_end();
-                Err(EvalError::Eval(
-                    message
-                        .strip_prefix("error: ")
-                        .unwrap_or(message)
-                        .to_owned(),
-                ))
+                // The error comes last; warnings and traces before it are the caller's.
+                let (before, error) = match diagnostics.strip_prefix("error: ") {
+                    Some(error) => ("", error),
+                    None => match diagnostics.rfind("\nerror: ") {
+                        Some(at) => (&diagnostics[..=at], &diagnostics[at + 8..]),
+                        None => ("", diagnostics.as_str()),
+                    },
+                };
+                let _ = self.stderr.write_all(before.as_bytes());
+                Err(EvalError::Eval(error.trim_end().to_owned()))
             }
             RunOutcome::Limit(limit) => Err(EvalError::LimitExceeded(format!(
                 "the nested Nix evaluation: {limit}"

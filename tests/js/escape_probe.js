@@ -2,6 +2,7 @@
 // attempt prints one line; any line with ESCAPED is an escape. Usage: probe GRANTED_DIR.
 import { getDirectories } from 'wasi:filesystem/preopens@0.2.12';
 import { getArguments, getEnvironment } from 'wasi:cli/environment@0.2.12';
+import * as eb from '../../guest-abi/js/evalbox-guest.js';
 
 function attempt(label, action) {
   try {
@@ -20,6 +21,9 @@ export const run = {
     attempt('write', () => dir.openAt({}, 'written', { create: true }, { write: true }));
     attempt('mkdir', () => dir.createDirectoryAt('made'));
     attempt('read outside', () => dir.openAt({ symlinkFollow: true }, '../../../../../etc/hostname', {}, { read: true }));
+    // Nix, evaluated for the guest in a nested sandbox, sees what the guest sees.
+    attempt('nix read outside', () => eb.nixEval({ expr: 'builtins.readFile /etc/hostname' }));
+    console.log(`nix environment: ${JSON.stringify(eb.nixEval({ expr: 'builtins.getEnv "SECRET"' }))}`);
     console.log(`preopens: ${JSON.stringify(dirs.map(([, path]) => path))}`);
     console.log(`environment: ${JSON.stringify(getEnvironment())}`);
     console.log(`wall clock: ${Date.now()}`);

@@ -5,7 +5,8 @@
 //! read-only directories the user passed with `--src`, prints with `println!`, and talks to
 //! the Nix store only through [`store`]: every function there is one typed host call, and
 //! every failure comes back as a [`store::Error`] value (the host never traps a guest for a
-//! store error).
+//! store error). [`nix`] evaluates Nix code for it, so that its derivations can depend on
+//! packages defined in Nix.
 //!
 //! ```no_run
 //! use evalbox_guest::store;
@@ -33,4 +34,5 @@ mod bindings {
 }
 
 pub mod derivation;
+pub mod nix;
 pub mod store;

@@ -13,6 +13,7 @@ use evalbox::sandbox::{RunConfig, RunOutcome, Sandbox, SandboxOptions};
 mod cli;
 mod determinism;
 mod escape;
+mod nix;
 mod store;
 
 /// One sandbox per test process (the engine and its pool are meant to be shared).
