@@ -16,8 +16,7 @@ js=target/tools/js/node_modules/.bin/componentize-js
 cargo build --release -q --target wasm32-wasip2 -p hello-frontend --target-dir "$work/rust"
 "$py" -d guest-abi/wit -w evaluator componentize -p guest-abi/python -p examples/python-frontend \
   app -o "$work/python.wasm" >/dev/null
-"$js" examples/js-frontend/app.js -w guest-abi/wit -n evaluator -d http fetch-event \
-  -o "$work/js.wasm" >/dev/null
+"$js" examples/js-frontend/app.js -w guest-abi/wit -n evaluator -o "$work/js.wasm" >/dev/null
 cargo build -q -p componentize-c
 target/debug/componentize-c build examples/c-frontend/frontend.c -o "$work/c.wasm"
 cp "$work/rust/wasm32-wasip2/release/hello-frontend.wasm" "$work/rust.wasm"

@@ -88,11 +88,10 @@ impl Lang {
                     .args(["-p", "guest-abi/python", "-p", dir, module, "-o"])
                     .arg(&wasm);
             }
-            // Without `wasi:http`, which evalbox refuses: a frontend has no network.
+            // Off the shelf: with `wasi:http`, which the sandbox provides denied.
             Lang::Js => {
                 cmd.arg(source)
-                    .args(["-w", "guest-abi/wit", "-n", "evaluator"])
-                    .args(["-d", "http", "fetch-event", "-o"])
+                    .args(["-w", "guest-abi/wit", "-n", "evaluator", "-o"])
                     .arg(&wasm);
             }
             Lang::C => {
@@ -448,6 +447,9 @@ fn a_js_guest_cannot_escape() {
     let Some(wasm) = Lang::Js.guest("a_js_guest_cannot_escape", "tests/js/escape_probe.js") else {
         return;
     };
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    let addr = tcp.local_addr().expect("address");
+    tcp.set_nonblocking(true).expect("nonblocking");
     let work = tempfile::tempdir().expect("tempdir");
     let granted = work
         .path()
@@ -455,7 +457,7 @@ fn a_js_guest_cannot_escape() {
         .expect("canonical")
         .join("granted");
     std::fs::create_dir(&granted).expect("mkdir");
-    let probe = || escape_probe(&wasm, &granted, &[]);
+    let probe = || escape_probe(&wasm, &granted, &[&addr.to_string()]);
     let first = probe();
     assert!(!first.contains("ESCAPED"), "{first}");
     for line in [
@@ -467,9 +469,11 @@ fn a_js_guest_cannot_escape() {
         &format!("preopens: [\"{}\"]", granted.display()),
         "environment: []",
         "wall clock: 1000",
+        "fetch: refused (TypeError: NetworkError when attempting to fetch resource)",
     ] {
         assert!(first.contains(line), "no `{line}` in:\n{first}");
     }
+    assert!(tcp.accept().is_err(), "the listener got a connection");
     assert_eq!(std::fs::read_dir(&granted).expect("list").count(), 0);
     assert_eq!(first, probe(), "randomness is seeded");
 }

@@ -1,5 +1,6 @@
 // The sandbox escape suite for a JavaScript guest (componentize-js, StarlingMonkey): each
-// attempt prints one line; any line with ESCAPED is an escape. Usage: probe GRANTED_DIR.
+// attempt prints one line; any line with ESCAPED is an escape. Usage: probe GRANTED_DIR ADDR
+// (ADDR, `host:port`, a listener that must receive nothing).
 import { getDirectories } from 'wasi:filesystem/preopens@0.2.12';
 import { getArguments, getEnvironment } from 'wasi:cli/environment@0.2.12';
 import * as eb from '../../guest-abi/js/evalbox-guest.js';
@@ -13,9 +14,19 @@ function attempt(label, action) {
   }
 }
 
+// `fetch` through `wasi:http`, which the sandbox provides with every request denied.
+async function fetchProbe(addr) {
+  try {
+    const response = await fetch(`http://${addr}/`);
+    console.log(`ESCAPED fetch: ${response.status}`);
+  } catch (e) {
+    console.log(`fetch: refused (${e.name}: ${e.message})`);
+  }
+}
+
 export const run = {
-  run() {
-    const granted = getArguments()[1];
+  async run() {
+    const [, granted, addr] = getArguments();
     const dirs = getDirectories();
     const [dir] = dirs.find(([, path]) => path === granted);
     attempt('write', () => dir.openAt({}, 'written', { create: true }, { write: true }));
@@ -28,5 +39,6 @@ export const run = {
     console.log(`environment: ${JSON.stringify(getEnvironment())}`);
     console.log(`wall clock: ${Date.now()}`);
     console.log(`random: ${Math.random()} ${crypto.getRandomValues(new Uint8Array(4)).join(',')}`);
+    await fetchProbe(addr);
   },
 };

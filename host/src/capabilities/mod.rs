@@ -10,6 +10,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::runtime::limits::Limiter;
 
+pub mod http;
 pub mod nix;
 pub mod store;
 
@@ -30,6 +31,8 @@ pub struct GuestCtx {
     pub(crate) limiter: Limiter,
     pub(crate) store: store::StoreCapability,
     pub(crate) nix: nix::NixCapability,
+    pub(crate) http: wasmtime_wasi_http::WasiHttpCtx,
+    pub(crate) http_hooks: http::DenyRequests,
 }
 
 impl GuestCtx {
@@ -46,6 +49,8 @@ impl GuestCtx {
             limiter,
             store,
             nix,
+            http: wasmtime_wasi_http::WasiHttpCtx::new(),
+            http_hooks: http::DenyRequests,
         }
     }
 }
@@ -55,6 +60,16 @@ impl WasiView for GuestCtx {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl wasmtime_wasi_http::WasiHttpView for GuestCtx {
+    fn http(&mut self) -> wasmtime_wasi_http::WasiHttpCtxView<'_> {
+        wasmtime_wasi_http::WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.http_hooks,
         }
     }
 }

@@ -63,22 +63,31 @@ fn compatible(version: &str, wanted: &str) -> bool {
 
 /// The world's imports, shortly: `wasi:cli/…`, `evalbox:guest/store`, … with their versions.
 pub fn summary() -> String {
-    let mut packages: Vec<String> = IMPORTS
-        .iter()
-        .filter_map(|item| {
-            let (iface, version) = split(item)?;
-            let package = iface.split_once('/').map_or(iface, |(p, _)| p);
-            let version = version.rsplit_once('.').map_or(version, |(mm, _)| mm);
-            Some(format!("{package} {version}"))
-        })
-        .collect();
-    packages.dedup();
+    let mut packages: Vec<String> = Vec::new();
+    for item in IMPORTS {
+        let Some((iface, version)) = split(item) else {
+            continue;
+        };
+        let package = iface.split_once('/').map_or(iface, |(p, _)| p);
+        let version = version.rsplit_once('.').map_or(version, |(mm, _)| mm);
+        let named = format!("{package} {version}");
+        if !packages.contains(&named) {
+            packages.push(named);
+        }
+    }
     packages.join(", ")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_summary_names_each_package_once() {
+        let summary = summary();
+        assert_eq!(summary.matches("wasi:cli 0.2").count(), 1, "{summary}");
+        assert!(summary.contains("evalbox:guest 0.1"), "{summary}");
+    }
 
     #[test]
     fn the_world_is_read_from_the_wit() {

@@ -1,7 +1,7 @@
 //! The linker: exactly the interfaces the evaluator world imports ([`crate::runtime::world`], read
-//! from the WIT), and the `denied` world's sockets on a context that allows nothing; nothing
-//! else. HTTP and every other interface are simply absent, so even a guest that slipped past
-//! the audit could not reach them. This module only
+//! from the WIT), and the `denied` world's sockets and HTTP on contexts that allow nothing;
+//! nothing else. Every other interface is simply absent, so even a guest that slipped past
+//! the audit could not reach it. This module only
 //! says how each interface is provided; which ones are is the world's to say.
 
 use wasmtime::Engine;
@@ -13,6 +13,7 @@ use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView as _};
 use wasmtime_wasi::p2::bindings::{cli, clocks, filesystem, random, sockets};
 use wasmtime_wasi::random::{WasiRandom, WasiRandomView as _};
 use wasmtime_wasi::sockets::{WasiSockets, WasiSocketsView as _};
+use wasmtime_wasi_http::WasiHttpView as _;
 
 use crate::capabilities::GuestCtx;
 use crate::capabilities::nix::NixCapability;
@@ -126,6 +127,19 @@ fn add(l: &mut Linker<GuestCtx>, interface: &str) -> wasmtime::Result<()> {
         }
         "evalbox:guest/store" => {
             crate::bindings::store::add_to_linker::<GuestCtx, HasStore>(l, |t| &mut t.store)
+        }
+        "wasi:http/types" => {
+            let options = Default::default();
+            wasmtime_wasi_http::p2::bindings::http::types::add_to_linker::<
+                GuestCtx,
+                wasmtime_wasi_http::WasiHttp,
+            >(l, &options, GuestCtx::http)
+        }
+        "wasi:http/outgoing-handler" => {
+            wasmtime_wasi_http::p2::bindings::http::outgoing_handler::add_to_linker::<
+                GuestCtx,
+                wasmtime_wasi_http::WasiHttp,
+            >(l, GuestCtx::http)
         }
         "evalbox:guest/nix" => {
             crate::bindings::nix::add_to_linker::<GuestCtx, HasNix>(l, |t| &mut t.nix)
