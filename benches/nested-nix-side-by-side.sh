@@ -25,7 +25,7 @@ NIX
 printf '\n[nix]\ngreeting = "pkgs.nix#greeting"\n' >> "$work/nix/package.toml"
 export EVALBOX_STORE=$work/store
 run() { echo "$evalbox run --src $work/$1 --src $lib $work/c.wasm -- $work/$1"; }
-fresh="$evalbox nix-instantiate $work/nix/pkgs.nix -A greeting"
+fresh="$evalbox nix-instantiate --src $lib $work/nix/pkgs.nix -A greeting"
 nix="nix-instantiate --store $work/nix-store $work/nix/pkgs.nix -A greeting"
 hyperfine -N --warmup 3 --min-runs 20 --export-json "$work/t.json" \
   -n plain "$(run plain)" -n nested "$(run nix)" -n fresh "$fresh" -n nix "$nix" >/dev/null
