@@ -2,10 +2,12 @@
 //! `examples/js-frontend`, `examples/c-frontend`, on the SDKs in `guest-abi/python`,
 //! `guest-abi/js` and `guest-abi/c`) built with componentize-py and componentize-js from the
 //! registries and with the workspace's componentize-c (Debian's clang and wasi-libc), run off
-//! the shelf (the Python component's `wasi:sockets` imports denied), each writing the `.drv`
-//! Nix 2.8 writes for the same package and building it in the embedded store; and the escape
-//! suite for a Python and a JavaScript guest (`tests/python/escape_probe.py`,
-//! `tests/js/escape_probe.js`).
+//! the shelf (the Python component's `wasi:sockets` and the JavaScript one's `wasi:http` imports
+//! denied), each writing the `.drv` Nix 2.8 writes for the same package (the Python and C ones
+//! depending on a Nix-defined package through the Nix capability) and building it in the
+//! embedded store; errors of the Nix capability; and the escape
+//! suite for a Python, a JavaScript and a C guest (`tests/python/escape_probe.py`,
+//! `tests/js/escape_probe.js`, `tests/c/escape_probe.c`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -474,6 +476,37 @@ fn a_js_guest_cannot_escape() {
         assert!(first.contains(line), "no `{line}` in:\n{first}");
     }
     assert!(tcp.accept().is_err(), "the listener got a connection");
+    assert_eq!(std::fs::read_dir(&granted).expect("list").count(), 0);
+    assert_eq!(first, probe(), "randomness is seeded");
+}
+
+#[test]
+fn a_c_guest_cannot_escape() {
+    let Some(wasm) = Lang::C.guest("a_c_guest_cannot_escape", "tests/c/escape_probe.c") else {
+        return;
+    };
+    let work = tempfile::tempdir().expect("tempdir");
+    let granted = work
+        .path()
+        .canonicalize()
+        .expect("canonical")
+        .join("granted");
+    std::fs::create_dir(&granted).expect("mkdir");
+    let probe = || escape_probe(&wasm, &granted, &[]);
+    let first = probe();
+    assert!(!first.contains("ESCAPED"), "{first}");
+    for line in [
+        "write: refused",
+        "mkdir: refused",
+        "read outside: refused",
+        "list outside: refused",
+        "read through ..: refused",
+        "nix read outside: refused (eval)",
+        "environment: (none)",
+        "wall clock: 1\n",
+    ] {
+        assert!(first.contains(line), "no `{line}` in:\n{first}");
+    }
     assert_eq!(std::fs::read_dir(&granted).expect("list").count(), 0);
     assert_eq!(first, probe(), "randomness is seeded");
 }
