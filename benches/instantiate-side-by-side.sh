@@ -12,19 +12,8 @@
 # need a nix-daemon at the default socket (skipped otherwise).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for tool in hyperfine nix-instantiate nix-build python3 /usr/bin/time; do
-  command -v "$tool" >/dev/null || { echo "$tool is missing" >&2; exit 1; }
-done
-profile=${EVALBOX_BENCH_PROFILE:-release}
-target=${CARGO_TARGET_DIR:-$PWD/target}
-if [[ -z "${EVALBOX_BIN:-}" ]]; then
-  cargo build --profile "$profile" -q -p evalbox --bin evalbox
-fi
-evalbox=${EVALBOX_BIN:-$target/$([[ $profile == dev ]] && echo debug || echo "$profile")/evalbox}
-work=$(mktemp -d)
-trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
-export EVALBOX_CACHE_DIR=$work/cache
-unset NIX_PATH NIX_REMOTE
+source benches/lib.sh
+need hyperfine nix-instantiate nix-build python3 /usr/bin/time
 daemon=no
 [[ -S /nix/var/nix/daemon-socket/socket ]] && daemon=yes
 

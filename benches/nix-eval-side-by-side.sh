@@ -10,28 +10,18 @@
 # Needs hyperfine, GNU time (/usr/bin/time) and nix-instantiate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for tool in hyperfine nix-instantiate python3 /usr/bin/time; do
-  command -v "$tool" >/dev/null || { echo "$tool is missing" >&2; exit 1; }
-done
 # EVALBOX_BENCH_PROFILE=dev reuses a test build of evalbox: the guest's machine code comes from
 # cranelift either way, and the workspace builds dependencies (wasmtime) with opt-level 2.
 # EVALBOX_BIN and NIX_EVAL_BIN name prebuilt binaries instead.
-profile=${EVALBOX_BENCH_PROFILE:-release}
-target=${CARGO_TARGET_DIR:-$PWD/target}
-if [[ -z "${EVALBOX_BIN:-}" ]]; then
-  cargo build --profile "$profile" -q -p evalbox --bin evalbox
-fi
+source benches/lib.sh
+need hyperfine nix-instantiate python3 /usr/bin/time
+unset EVALBOX_NIX_EVAL
 # The native core is built with the guest's own profile (`guest` in Cargo.toml: fat LTO, one
 # codegen unit, panic=abort): the same code, optimised the same way, on both sides.
 if [[ -z "${NIX_EVAL_BIN:-}" ]]; then
   cargo build --profile guest -q -p nix-eval --bin nix-eval
 fi
-evalbox=${EVALBOX_BIN:-$target/$([[ $profile == dev ]] && echo debug || echo "$profile")/evalbox}
 native=${NIX_EVAL_BIN:-$target/guest/nix-eval}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export EVALBOX_CACHE_DIR=$work/cache
-unset EVALBOX_NIX_EVAL NIX_PATH
 cases="fib fold attrs strings fix"
 for c in $cases; do cp "guests/nix-eval/bench/$c.nix" "$work/"; done
 python3 - "$work/attrs-data.nix" <<'PY'
@@ -46,15 +36,6 @@ PY
 hyperfine -N --warmup 3 --min-runs 50 --export-json "$work/start.json" \
   -n wasm "$evalbox eval -E 1" -n native "$native --eval -E 1" >/dev/null
 
-peak() {  # max RSS in KiB over 3 runs
-  local m=0 r
-  for _ in 1 2 3; do
-    /usr/bin/time -f "%M" -o "$work/time" "$@" >/dev/null 2>&1
-    r=$(tail -1 "$work/time")
-    (( r > m )) && m=$r
-  done
-  echo "$m"
-}
 
 for c in $cases; do
   f=$work/$c.nix
@@ -68,7 +49,7 @@ for c in $cases; do
     -n wasm "$evalbox eval --strict $f" \
     -n native "$native --eval --strict $f" \
     -n nix "nix-instantiate --eval --strict $f" >/dev/null
-  echo "$(peak "$evalbox" eval --strict "$f") $(peak "$native" --eval --strict "$f") $(peak nix-instantiate --eval --strict "$f")" > "$work/$c.mem"
+  echo "$(peak_rss "$evalbox" eval --strict "$f") $(peak_rss "$native" --eval --strict "$f") $(peak_rss nix-instantiate --eval --strict "$f")" > "$work/$c.mem"
 done
 
 python3 - "$work" $cases <<'PY'

@@ -5,16 +5,7 @@
 # Needs nix-store (for Nix's verification; skipped without it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-profile=${EVALBOX_BENCH_PROFILE:-release}
-target=${CARGO_TARGET_DIR:-$PWD/target}
-if [[ -z "${EVALBOX_BIN:-}" ]]; then
-  cargo build --profile "$profile" -q -p evalbox --bin evalbox
-fi
-evalbox=${EVALBOX_BIN:-$target/$([[ $profile == dev ]] && echo debug || echo "$profile")/evalbox}
-work=$(mktemp -d)
-trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
-export EVALBOX_CACHE_DIR=$work/cache
-unset NIX_PATH NIX_REMOTE
+source benches/lib.sh
 store="local?root=$work/root"
 "$evalbox" eval -E 1 >/dev/null
 

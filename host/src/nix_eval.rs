@@ -67,6 +67,15 @@ pub fn wasm() -> Result<GuestWasm, Error> {
     }
 }
 
+/// The Nix guest ([`wasm`]) compiled (or loaded from the cache), audited and pre-linked in
+/// `sandbox`.
+pub fn prepare(sandbox: &Sandbox) -> Result<Arc<Guest>, String> {
+    let wasm = wasm().map_err(|e| e.to_string())?;
+    sandbox
+        .prepare_with_digest(&wasm.bytes, &wasm.sha256)
+        .map_err(|e| format!("cannot prepare the Nix guest: {e}"))
+}
+
 /// `evalbox:guest/nix` served by the Nix guest in a nested sandbox: each evaluation is a run
 /// of `nix-eval --eval --value-json` with the caller's sources, working directory, store and
 /// limits, and nothing else (no environment, no search path beyond what the expression
@@ -108,12 +117,7 @@ impl NestedNix {
     /// The Nix guest, prepared on first use.
     fn guest(&self) -> Result<Arc<Guest>, EvalError> {
         self.guest
-            .get_or_init(|| {
-                let wasm = wasm().map_err(|e| e.to_string())?;
-                self.sandbox
-                    .prepare_with_digest(&wasm.bytes, &wasm.sha256)
-                    .map_err(|e| format!("cannot prepare the Nix guest: {e}"))
-            })
+            .get_or_init(|| prepare(self.sandbox))
             .clone()
             .map_err(EvalError::Unsupported)
     }

@@ -235,15 +235,30 @@ pub(super) fn preopens(cwd: &Path, plan: &Plan) -> anyhow::Result<Vec<Preopen>> 
         .collect()
 }
 
-/// Runs `evalbox eval` or `evalbox parse`.
-pub fn run(globals: &Globals, mode: Mode, args: EvalArgs) -> anyhow::Result<ExitCode> {
+/// What the Nix guest's runs (`eval`, `parse`, `eval-jobs`) share before they start: the
+/// command line read with nix-instantiate's grammar, the working directory, and the run's
+/// configuration (the guest's arguments and working directory, the read-only sources, the
+/// limits).
+pub(super) struct Start {
+    pub(super) plan: Plan,
+    pub(super) cwd: PathBuf,
+    pub(super) config: RunConfig,
+}
+
+/// Reads `args` for `mode` (`max_memory`, when given, overrides `--max-memory`). A usage error
+/// of nix-instantiate's grammar is printed, and gives the code to exit with (2, as the
+/// evaluator would).
+pub(super) fn start(
+    mode: Mode,
+    args: &[String],
+    max_memory: Option<u64>,
+) -> anyhow::Result<Result<Start, ExitCode>> {
     let nix_path = std::env::var("NIX_PATH").ok();
-    let plan = match plan(mode, &args.args, nix_path.as_deref()) {
+    let plan = match plan(mode, args, nix_path.as_deref()) {
         Ok(plan) => plan,
-        // A usage error of nix-instantiate's grammar: exit 2, as the evaluator would.
         Err(err) if err.is::<nix_args::Error>() => {
             eprintln!("error: {err}");
-            return Ok(ExitCode::from(runtime::exit_code::REFUSED));
+            return Ok(Err(ExitCode::from(runtime::exit_code::REFUSED)));
         }
         Err(err) => return Err(err),
     };
@@ -254,35 +269,41 @@ pub fn run(globals: &Globals, mode: Mode, args: EvalArgs) -> anyhow::Result<Exit
         .to_str()
         .context("the current directory's path is not UTF-8")?
         .to_owned();
-    let preopens = preopens(&cwd, &plan)?;
-
-    let mut stdin = Vec::new();
-    if plan.stdin {
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut stdin)
-            .context("cannot read the standard input")?;
-    }
     let config = RunConfig {
         args: std::iter::once("nix-eval".to_owned())
             .chain(plan.guest_args.iter().cloned())
             .collect(),
         cwd: Some(cwd_str),
-        stdin,
-        preopens,
+        preopens: preopens(&cwd, &plan)?,
         limits: Limits {
             timeout: plan.timeout,
-            max_memory: plan
-                .max_memory
+            max_memory: max_memory
+                .or(plan.max_memory)
                 .unwrap_or(runtime::limits::DEFAULT_MAX_MEMORY),
             ..Limits::default()
         },
         ..RunConfig::default()
     };
+    Ok(Ok(Start { plan, cwd, config }))
+}
+
+/// Runs `evalbox eval` or `evalbox parse`.
+pub fn run(globals: &Globals, mode: Mode, args: EvalArgs) -> anyhow::Result<ExitCode> {
+    let Start {
+        plan,
+        cwd,
+        mut config,
+    } = match start(mode, &args.args, None)? {
+        Ok(start) => start,
+        Err(code) => return Ok(code),
+    };
+    if plan.stdin {
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut config.stdin)
+            .context("cannot read the standard input")?;
+    }
 
     let sandbox = super::sandbox(plan.no_cache, plan.timeout.is_some(), false)?;
-    let wasm = evalbox::nix_eval::wasm()?;
-    let guest = sandbox
-        .prepare_with_digest(&wasm.bytes, &wasm.sha256)
-        .context("cannot prepare the Nix guest")?;
+    let guest = evalbox::nix_eval::prepare(sandbox).map_err(anyhow::Error::msg)?;
     // Opened on the guest's first store call: an evaluation that never writes to the store
     // does not create or open one.
     let settings = super::logged_build_settings(&plan.options)?;

@@ -20,15 +20,14 @@ use std::sync::{Arc, mpsc};
 
 use anyhow::Context as _;
 use clap::Args;
-use evalbox::runtime::engine::EngineOptions;
-use evalbox::runtime::{self, LimitExceeded, Limits, OutputCallback, OutputTarget};
+use evalbox::runtime::{self, LimitExceeded, OutputCallback, OutputTarget};
 use evalbox::sandbox::{Guest, RunConfig, RunOutcome, Sandbox, SandboxOptions, StdinPipe};
 use evalbox::store::NixStore;
 use serde_json::{Map, Value as Json};
 use tokio::io::AsyncWriteExt as _;
 
 use super::Globals;
-use super::eval::{Mode, lexical, plan, preopens};
+use super::eval::{Mode, Start, lexical, start};
 
 const MIB: u64 = 1 << 20;
 /// The smallest `--max-memory-size` a worker can start with.
@@ -251,56 +250,20 @@ pub fn run(globals: &Globals, args: EvalJobsArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(runtime::exit_code::REFUSED));
         }
     };
-    let nix_path = std::env::var("NIX_PATH").ok();
-    let plan = match plan(Mode::Jobs, &o.rest, nix_path.as_deref()) {
-        Ok(plan) => plan,
-        Err(err) if err.is::<nix_args::Error>() => {
-            eprintln!("error: {err}");
-            return Ok(ExitCode::from(runtime::exit_code::REFUSED));
-        }
-        Err(err) => return Err(err),
+    let Start { plan, cwd, config } = match start(Mode::Jobs, &o.rest, Some(o.max_memory))? {
+        Ok(start) => start,
+        Err(code) => return Ok(code),
     };
     anyhow::ensure!(
         !plan.stdin,
         "eval-jobs reads its requests on standard input: the expression cannot come from it"
     );
-    let cwd = std::env::current_dir()
-        .and_then(|d| d.canonicalize())
-        .context("cannot read the current directory")?;
-    let cwd_str = cwd
-        .to_str()
-        .context("the current directory's path is not UTF-8")?
-        .to_owned();
-    let cache = if plan.no_cache {
-        None
-    } else {
-        evalbox::runtime::cache::ComponentCache::default_dir()
-            .map(evalbox::runtime::cache::ComponentCache::new)
-    };
+    // Workers are replaced while the process runs: each finished run's memory is reclaimed.
     let sandbox = Sandbox::new(SandboxOptions {
-        cache,
-        progress: true,
-        engine: EngineOptions::single_run(plan.timeout.is_some()),
         exit_after_run: false,
-        strict: false,
+        ..super::sandbox_options(plan.no_cache, plan.timeout.is_some(), false)
     })?;
-    let wasm = evalbox::nix_eval::wasm()?;
-    let guest = sandbox
-        .prepare_with_digest(&wasm.bytes, &wasm.sha256)
-        .context("cannot prepare the Nix guest")?;
-    let config = RunConfig {
-        args: std::iter::once("nix-eval".to_owned())
-            .chain(plan.guest_args.iter().cloned())
-            .collect(),
-        cwd: Some(cwd_str),
-        preopens: preopens(&cwd, &plan)?,
-        limits: Limits {
-            timeout: plan.timeout,
-            max_memory: o.max_memory,
-            ..Limits::default()
-        },
-        ..RunConfig::default()
-    };
+    let guest = evalbox::nix_eval::prepare(&sandbox).map_err(anyhow::Error::msg)?;
     let shared = Arc::new(Shared {
         sandbox,
         guest,

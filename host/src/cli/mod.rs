@@ -135,12 +135,20 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 /// not torn down ([`SandboxOptions::exit_after_run`]): the kernel reclaims both at exit,
 /// faster than their destructors would (`evalbox eval -E 1`: 3.96 -> 3.39 ms, median).
 fn sandbox(no_cache: bool, deadline: bool, strict: bool) -> anyhow::Result<&'static Sandbox> {
+    let sandbox = Sandbox::new(sandbox_options(no_cache, deadline, strict))?;
+    Ok(Box::leak(Box::new(sandbox)))
+}
+
+/// The CLI's sandbox: the compile cache (unless `--no-cache`), progress while compiling, an
+/// engine for one run (with deadlines when a timeout is asked for), and the runs' memory left
+/// to the process's exit.
+fn sandbox_options(no_cache: bool, deadline: bool, strict: bool) -> SandboxOptions {
     let cache = if no_cache {
         None
     } else {
         ComponentCache::default_dir().map(ComponentCache::new)
     };
-    let sandbox = Sandbox::new(SandboxOptions {
+    SandboxOptions {
         cache,
         progress: true,
         engine: EngineOptions {
@@ -149,8 +157,7 @@ fn sandbox(no_cache: bool, deadline: bool, strict: bool) -> anyhow::Result<&'sta
         },
         exit_after_run: true,
         strict,
-    })?;
-    Ok(Box::leak(Box::new(sandbox)))
+    }
 }
 
 /// The deadline `--timeout SECS` asks for.
