@@ -142,7 +142,15 @@ impl NestedNix {
                     file.clone()
                 });
             }
-            Source::Expr(expr) => args.extend(["--expr".to_owned(), expr.clone()]),
+            // An expression that starts like a flag (`-1`) is still an expression.
+            Source::Expr(expr) => args.extend([
+                "--expr".to_owned(),
+                if expr.starts_with('-') {
+                    format!(" {expr}")
+                } else {
+                    expr.clone()
+                },
+            ]),
         }
         if let Some(path) = what.attr_path.as_ref().filter(|p| !p.is_empty()) {
             args.extend(["-A".to_owned(), path.clone()]);

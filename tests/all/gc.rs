@@ -178,6 +178,51 @@ fn collections_never_take_what_running_evaluations_use() {
     }
 }
 
+/// Real Nix adding to the store while evalbox collects. Finding `gc.lock` taken, Nix 2.8 sends
+/// the path to the collection's socket and waits for its acknowledgement; with nobody serving
+/// the socket it goes on regardless, and a path it just found valid (so did not add) could be
+/// deleted under it. Here that path is dead when the collection starts, and Nix asks for it
+/// while the collection runs: it must be valid afterwards.
+#[test]
+fn real_nix_adds_while_evalbox_collects() {
+    if !have_nix("real_nix_adds_while_evalbox_collects") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    // Enough dead paths that the collection takes a while.
+    let many = "builtins.genList (i: builtins.toFile \"dead-${toString i}\" (toString i)) 5000";
+    run_ok(evalbox_local(&root).args(["eval", "--strict", "-E", many]));
+    let file = dir.path().join("wanted");
+    fs::write(&file, "wanted\n").unwrap();
+    let wanted = run_ok(nix_store_on(&root).arg("--add").arg(&file));
+    let wanted = wanted.trim();
+    let socket = root.join("nix/var/nix/gc-socket/socket");
+    let collector = {
+        let root = root.clone();
+        std::thread::spawn(move || run(evalbox_local(&root).args(["store", "gc"])))
+    };
+    let start = std::time::Instant::now();
+    while !socket.exists() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "the collection never served the GC socket"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let again = run_ok(nix_store_on(&root).arg("--add").arg(&file));
+    assert_eq!(again.trim(), wanted);
+    let out = collector.join().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!socket.exists(), "the socket is removed");
+    run_ok(nix_store_on(&root).arg("--check-validity").arg(wanted));
+    run_ok(nix_store_on(&root).args(["--verify", "--check-contents"]));
+}
+
 /// A collection killed at any moment leaves a store that verifies (paths are unregistered
 /// before their files go), and the next collection finishes the job.
 #[test]

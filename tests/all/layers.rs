@@ -20,6 +20,7 @@ const NIX_EVAL: &[&[&str]] = &[
     &["eval"],
     &["builtins"],
     &["jobs"],
+    &["value_json"],
     &["cli"],
     &["conformance"],
 ];
@@ -27,8 +28,9 @@ const NIX_EVAL: &[&[&str]] = &[
 /// The host's layers: the runtime knows nothing of Nix or of the guest's capabilities.
 const HOST: &[&[&str]] = &[
     &["runtime", "bindings", "open"],
-    &["capabilities", "nix_eval"],
+    &["capabilities"],
     &["sandbox"],
+    &["nix_eval"],
     &["cli", "main"],
 ];
 

@@ -64,6 +64,7 @@ fn a_guest_evaluates_nix_through_the_host() {
     let (outcome, out, err) = run(&tree, root.path(), true);
     assert_eq!(outcome, RunOutcome::Exited(0), "{out}\n{err}");
     assert_eq!(answer(&out, "two"), "2 []");
+    assert_eq!(answer(&out, "negative"), "-2 []");
 
     // A derivation: written to the store, described by its `.drv` and outputs, as Nix has it.
     let greeting = answer(&out, "greeting");

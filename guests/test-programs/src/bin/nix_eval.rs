@@ -25,6 +25,7 @@ fn main() {
     let src = test_programs::src_dir();
     let pkgs = format!("{src}/pkgs.nix");
     show("two", Evaluation::expr("1 + 1"));
+    show("negative", Evaluation::expr("-1 - 1"));
     show("greeting", Evaluation::file(&pkgs).attr("greeting"));
     show("again", Evaluation::file(&pkgs).attr("greeting"));
     show(

@@ -10,10 +10,13 @@
 //!
 //! Locking, as Nix 2.8 does it: a collection holds `gc.lock` exclusively from the moment it
 //! reads the roots until it has deleted what it found dead. A process records a temporary
-//! root under `gc.lock` shared, so while a collection runs it waits, and any root recorded
-//! before the collection began is read by it. Stores add a temporary root for a path before
-//! they check whether it is valid or write it, so a path a running evaluation made or uses is
-//! never collected under it.
+//! root under `gc.lock` shared, so while a collection runs evalbox waits, and any root
+//! recorded before the collection began is read by it. Real Nix does not wait: finding
+//! `gc.lock` taken, it sends the path to the collection's socket (`gc-socket/socket`) and
+//! goes on once acknowledged, so a collection serves that socket ([`RootsServer`]) and keeps
+//! what it hears of alive. Stores add a temporary root for a path before they check whether
+//! it is valid or write it, so a path a running evaluation made or uses is never collected
+//! under it.
 //!
 //! Liveness: the closure of the roots under references; with `keep-derivations` (default on)
 //! a live output keeps its deriver, with `keep-outputs` (default off) a live derivation keeps
@@ -23,9 +26,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use nix_formats::StorePath;
 
@@ -287,35 +292,7 @@ impl Inner {
     ) -> Result<(super::db::Graph, Vec<StorePath>)> {
         let roots = self.find_roots(remove_stale)?;
         let graph = self.db().graph()?;
-        // The live set: the roots' closure.
-        let mut live: HashSet<&StorePath> = HashSet::new();
-        let mut todo: Vec<&StorePath> = roots
-            .keys()
-            .filter(|p| graph.paths.contains_key(*p))
-            .collect();
-        while let Some(p) = todo.pop() {
-            if !live.insert(p) {
-                continue;
-            }
-            let Some(node) = graph.paths.get(p) else {
-                continue;
-            };
-            todo.extend(
-                node.references
-                    .iter()
-                    .filter(|r| graph.paths.contains_key(*r)),
-            );
-            if opts.keep_derivations
-                && let Some(d) = &node.deriver
-                && let Some(drv) = graph.paths.get(d)
-                && drv.outputs.contains(p)
-            {
-                todo.push(d);
-            }
-            if opts.keep_outputs {
-                todo.extend(node.outputs.iter().filter(|o| graph.paths.contains_key(*o)));
-            }
-        }
+        let live = live_closure(roots.into_keys(), &graph, opts);
         let dead = graph
             .paths
             .keys()
@@ -329,6 +306,11 @@ impl Inner {
     /// `max_freed`), holding `gc.lock` throughout.
     pub(super) fn collect_garbage(&self, opts: &GcOptions) -> Result<GcReport> {
         let _gc_lock = self.lock_gc()?;
+        let server = if opts.dry_run {
+            None
+        } else {
+            RootsServer::start(&self.state_dir())
+        };
         let (graph, dead) = self.dead_paths(opts, !opts.dry_run)?;
         let mut report = GcReport {
             dead,
@@ -336,6 +318,13 @@ impl Inner {
         };
         if opts.dry_run {
             return Ok(report);
+        }
+        // Roots that real Nix sent while the dead were being found keep their closures; while
+        // the rest is deleted, new ones wait for their acknowledgement.
+        let heard = server.as_ref().map(RootsServer::hold);
+        if let Some(heard) = &heard {
+            let rescued = self.closure_of_heard(heard, &graph, opts);
+            report.dead.retain(|p| !rescued.contains(p));
         }
         // Referrers before what they refer to, so that what is left is always closed.
         for p in referrers_first(&report.dead, &graph) {
@@ -347,6 +336,20 @@ impl Inner {
         }
         self.delete_unregistered(&report.deleted)?;
         Ok(report)
+    }
+
+    /// The closure of the roots real Nix sent to the collection's socket (as printed store
+    /// paths), under the same rules as the roots'.
+    fn closure_of_heard(
+        &self,
+        heard: &BTreeSet<String>,
+        graph: &super::db::Graph,
+        opts: &GcOptions,
+    ) -> HashSet<StorePath> {
+        let roots = heard
+            .iter()
+            .filter_map(|p| self.store_path_in(Path::new(p)));
+        live_closure(roots, graph, opts)
     }
 
     /// Unregisters `paths` (one transaction), then removes their files.
@@ -366,8 +369,15 @@ impl Inner {
     /// error names a path in the way. Checked and done under one hold of `gc.lock`.
     pub(super) fn delete_paths(&self, paths: &[StorePath]) -> Result<Vec<StorePath>> {
         let _gc_lock = self.lock_gc()?;
+        let server = RootsServer::start(&self.state_dir());
         let wanted: BTreeSet<&StorePath> = paths.iter().collect();
-        let (graph, dead) = self.dead_paths(&GcOptions::default(), false)?;
+        let opts = GcOptions::default();
+        let (graph, mut dead) = self.dead_paths(&opts, false)?;
+        let heard = server.as_ref().map(RootsServer::hold);
+        if let Some(heard) = &heard {
+            let rescued = self.closure_of_heard(heard, &graph, &opts);
+            dead.retain(|p| !rescued.contains(p));
+        }
         let dead: BTreeSet<&StorePath> = dead.iter().collect();
         for p in &wanted {
             if !graph.paths.contains_key(*p) {
@@ -397,6 +407,142 @@ impl Inner {
         let order = referrers_first(paths, &graph);
         self.delete_unregistered(&order)?;
         Ok(order)
+    }
+}
+
+/// The live set of `roots`: their closure under references, with `keep-derivations` a live
+/// output's deriver, with `keep-outputs` a live derivation's outputs.
+fn live_closure(
+    roots: impl IntoIterator<Item = StorePath>,
+    graph: &super::db::Graph,
+    opts: &GcOptions,
+) -> HashSet<StorePath> {
+    let mut live: HashSet<StorePath> = HashSet::new();
+    let mut todo: Vec<StorePath> = roots
+        .into_iter()
+        .filter(|p| graph.paths.contains_key(p))
+        .collect();
+    while let Some(p) = todo.pop() {
+        let Some(node) = graph.paths.get(&p) else {
+            continue;
+        };
+        if !live.insert(p.clone()) {
+            continue;
+        }
+        todo.extend(
+            node.references
+                .iter()
+                .filter(|r| graph.paths.contains_key(*r))
+                .cloned(),
+        );
+        if opts.keep_derivations
+            && let Some(d) = &node.deriver
+            && let Some(drv) = graph.paths.get(d)
+            && drv.outputs.contains(&p)
+        {
+            todo.push(d.clone());
+        }
+        if opts.keep_outputs {
+            todo.extend(
+                node.outputs
+                    .iter()
+                    .filter(|o| graph.paths.contains_key(*o))
+                    .cloned(),
+            );
+        }
+    }
+    live
+}
+
+/// Nix's GC socket, served while a collection holds `gc.lock`: a real Nix that finds the lock
+/// taken connects to `STATE/gc-socket/socket`, writes each store path it is about to use on a
+/// line, and waits for `1` before going on. The paths heard are kept alive by the collection.
+/// While the collection deletes, it holds the set ([`RootsServer::hold`]), so a root sent
+/// then is acknowledged once the deletion is over (and its sender, finding its path gone,
+/// adds it again).
+struct RootsServer {
+    heard: Arc<Mutex<BTreeSet<String>>>,
+    stop: Arc<AtomicBool>,
+    socket: PathBuf,
+    accepting: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RootsServer {
+    /// Serves the socket; `None` (with a warning) when it cannot be made, as for a path longer
+    /// than a socket address holds: then real Nix fails rather than waits, as before.
+    fn start(state_dir: &Path) -> Option<RootsServer> {
+        let socket = state_dir.join("gc-socket/socket");
+        let listener = (|| {
+            std::fs::create_dir_all(state_dir.join("gc-socket"))?;
+            match std::fs::remove_file(&socket) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+            let listener = UnixListener::bind(&socket)?;
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o666))?;
+            Ok(listener)
+        })();
+        let listener = match listener {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!("cannot serve the GC socket {}: {e}", socket.display());
+                return None;
+            }
+        };
+        let heard: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let accepting = {
+            let (heard, stop) = (heard.clone(), stop.clone());
+            std::thread::spawn(move || {
+                for conn in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(conn) = conn else { continue };
+                    let heard = heard.clone();
+                    std::thread::spawn(move || serve_roots(conn, &heard));
+                }
+            })
+        };
+        Some(RootsServer {
+            heard,
+            stop,
+            socket,
+            accepting: Some(accepting),
+        })
+    }
+
+    /// The roots heard so far; none is acknowledged while the guard is held.
+    fn hold(&self) -> MutexGuard<'_, BTreeSet<String>> {
+        self.heard.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Drop for RootsServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accepting thread, which then sees `stop`.
+        let _ = UnixStream::connect(&self.socket);
+        if let Some(t) = self.accepting.take() {
+            let _ = t.join();
+        }
+        let _ = std::fs::remove_file(&self.socket);
+    }
+}
+
+/// One client of the GC socket: each line a store path, each acknowledged with `1` once
+/// recorded.
+fn serve_roots(conn: UnixStream, heard: &Mutex<BTreeSet<String>>) {
+    let Ok(mut reply) = conn.try_clone() else {
+        return;
+    };
+    for line in BufReader::new(conn).lines() {
+        let Ok(path) = line else { return };
+        heard.lock().unwrap_or_else(|p| p.into_inner()).insert(path);
+        if reply.write_all(b"1").is_err() {
+            return;
+        }
     }
 }
 
