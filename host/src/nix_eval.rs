@@ -179,7 +179,12 @@ impl NestedNix {
             args,
             cwd: self.cwd.clone(),
             preopens: self.preopens.clone(),
-            limits: self.limits.clone(),
+            // The answer crosses into the caller as one host-call result: no larger than an
+            // argument may be, however much the caller may print.
+            limits: Limits {
+                max_output: self.limits.max_output.min(self.limits.max_host_arg),
+                ..self.limits.clone()
+            },
             stdout: OutputTarget::Buffer(stdout.clone()),
             stderr: OutputTarget::Buffer(stderr.clone()),
             store: self.store.clone(),

@@ -112,14 +112,21 @@ pub trait NixEvaluator: Send + Sync + std::fmt::Debug {
     fn evaluate<'a>(&'a self, what: &'a Evaluation) -> EvalFuture<'a>;
 }
 
+/// How many bytes of answers one run keeps for repeated requests; past it, answers are not
+/// kept (a request asked again is evaluated again), so a guest asking for ever more values
+/// cannot make the host hold them all.
+pub const ANSWERS_KEPT: u64 = 64 << 20;
+
 /// The interface's state for one guest.
 pub struct NixCapability {
     /// The evaluator; `None` makes every request fail with `unsupported`.
     pub evaluator: Option<Arc<dyn NixEvaluator>>,
     /// Cap on one host-call argument, in bytes (the request's strings together).
     pub max_host_arg: u64,
-    /// The answers given in this run.
+    /// The answers kept in this run (see [`ANSWERS_KEPT`]), and their size.
     pub answered: HashMap<Evaluation, Result<Evaluated, EvalError>>,
+    /// The bytes of `answered`.
+    pub answered_bytes: u64,
 }
 
 impl std::fmt::Debug for NixCapability {
@@ -154,7 +161,11 @@ impl wit::Host for NixCapability {
                 "this host cannot evaluate Nix for its guests".into(),
             )),
         };
-        self.answered.insert(what, answer.clone());
+        let bytes = what.size() + answer_size(&answer);
+        if self.answered_bytes + bytes <= ANSWERS_KEPT {
+            self.answered_bytes += bytes;
+            self.answered.insert(what, answer.clone());
+        }
         Ok(to_wit(answer))
     }
 }
@@ -200,6 +211,24 @@ impl From<wit::Evaluation> for Evaluation {
     }
 }
 
+/// The bytes an answer holds.
+fn answer_size(answer: &Result<Evaluated, EvalError>) -> u64 {
+    match answer {
+        Ok(value) => {
+            let context: usize = value
+                .context
+                .iter()
+                .map(|c| match c {
+                    ContextItem::Opaque(p) | ContextItem::AllOutputs(p) => p.len(),
+                    ContextItem::Output { drv_path, output } => drv_path.len() + output.len(),
+                })
+                .sum();
+            (value.json.len() + context) as u64
+        }
+        Err(e) => e.to_string().len() as u64,
+    }
+}
+
 fn to_wit(answer: Result<Evaluated, EvalError>) -> Result<wit::Value, wit::Error> {
     match answer {
         Ok(value) => Ok(wit::Value {
@@ -226,6 +255,84 @@ fn to_wit(answer: Result<Evaluated, EvalError>) -> Result<wit::Value, wit::Error
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bindings::nix::Host as _;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Answers every request with `size` bytes of JSON, counting the requests.
+    #[derive(Debug)]
+    struct Counting {
+        calls: AtomicUsize,
+        size: usize,
+    }
+
+    impl NixEvaluator for Counting {
+        fn evaluate<'a>(&'a self, _: &'a Evaluation) -> EvalFuture<'a> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let json = "0".repeat(self.size);
+            Box::pin(async move {
+                Ok(Evaluated {
+                    json,
+                    context: Vec::new(),
+                })
+            })
+        }
+    }
+
+    /// How many times the evaluator ran for two rounds of `requests` distinct requests.
+    fn calls_for(size: usize, requests: usize) -> usize {
+        let counting = Arc::new(Counting {
+            calls: AtomicUsize::new(0),
+            size,
+        });
+        let mut cap = NixCapability {
+            evaluator: Some(counting.clone()),
+            max_host_arg: 1 << 20,
+            answered: HashMap::new(),
+            answered_bytes: 0,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        for _ in 0..2 {
+            for i in 0..requests {
+                let what = wit::Evaluation {
+                    source: wit::Source::Expr(i.to_string()),
+                    attr_path: None,
+                    args: Vec::new(),
+                };
+                let answer = rt.block_on(cap.evaluate(what)).unwrap().unwrap();
+                assert_eq!(answer.json.len(), size);
+            }
+        }
+        counting.calls.load(Ordering::SeqCst)
+    }
+
+    #[test]
+    fn repeated_requests_are_answered_once_within_the_kept_bytes() {
+        assert_eq!(calls_for(10, 5), 5);
+        // 3 answers of 30 MiB: two are kept, the third is evaluated again.
+        assert_eq!(calls_for(30 << 20, 3), 4);
+    }
+
+    #[test]
+    fn a_request_over_the_argument_cap_ends_the_guest() {
+        let mut cap = NixCapability {
+            evaluator: None,
+            max_host_arg: 8,
+            answered: HashMap::new(),
+            answered_bytes: 0,
+        };
+        let what = wit::Evaluation {
+            source: wit::Source::Expr("1 + 1 + 1 + 1".into()),
+            attr_path: None,
+            args: Vec::new(),
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let err = rt.block_on(cap.evaluate(what)).unwrap_err();
+        assert!(err.downcast_ref::<LimitExceeded>().is_some(), "{err:?}");
+    }
 
     #[test]
     fn context_items_in_nix_encoding() {

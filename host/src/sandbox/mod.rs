@@ -457,6 +457,7 @@ impl Sandbox {
             evaluator: config.nix.clone(),
             max_host_arg: config.limits.max_host_arg,
             answered: Default::default(),
+            answered_bytes: 0,
         };
         Ok(GuestCtx::new(
             builder.build(),
