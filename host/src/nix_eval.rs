@@ -76,12 +76,46 @@ pub fn prepare(sandbox: &Sandbox) -> Result<Arc<Guest>, String> {
         .map_err(|e| format!("cannot prepare the Nix guest: {e}"))
 }
 
+/// The sandbox nested evaluations run in: one that lives as long as the process (the CLI
+/// leaks its own), or one an embedder shares.
+#[derive(Clone)]
+#[allow(missing_debug_implementations)]
+pub enum SandboxRef {
+    /// A sandbox for the rest of the process.
+    Static(&'static Sandbox),
+    /// A shared sandbox.
+    Shared(Arc<Sandbox>),
+}
+
+impl std::ops::Deref for SandboxRef {
+    type Target = Sandbox;
+
+    fn deref(&self) -> &Sandbox {
+        match self {
+            SandboxRef::Static(s) => s,
+            SandboxRef::Shared(s) => s,
+        }
+    }
+}
+
+impl From<&'static Sandbox> for SandboxRef {
+    fn from(sandbox: &'static Sandbox) -> Self {
+        SandboxRef::Static(sandbox)
+    }
+}
+
+impl From<Arc<Sandbox>> for SandboxRef {
+    fn from(sandbox: Arc<Sandbox>) -> Self {
+        SandboxRef::Shared(sandbox)
+    }
+}
+
 /// `evalbox:guest/nix` served by the Nix guest in a nested sandbox: each evaluation is a run
 /// of `nix-eval --eval --value-json` with the caller's sources, working directory, store and
 /// limits, and nothing else (no environment, no search path beyond what the expression
 /// names, no evaluator of its own to nest further).
 pub struct NestedNix {
-    sandbox: &'static Sandbox,
+    sandbox: SandboxRef,
     guest: OnceLock<Result<Arc<Guest>, String>>,
     preopens: Vec<Preopen>,
     cwd: Option<String>,
@@ -101,10 +135,11 @@ impl std::fmt::Debug for NestedNix {
 }
 
 impl NestedNix {
-    /// An evaluator for the guest that `caller` configures, in `sandbox`.
-    pub fn new(sandbox: &'static Sandbox, caller: &RunConfig) -> NestedNix {
+    /// An evaluator for the guest that `caller` configures, in `sandbox` (the caller's own,
+    /// typically: `&'static` or an `Arc`).
+    pub fn new(sandbox: impl Into<SandboxRef>, caller: &RunConfig) -> NestedNix {
         NestedNix {
-            sandbox,
+            sandbox: sandbox.into(),
             guest: OnceLock::new(),
             preopens: caller.preopens.clone(),
             cwd: caller.cwd.clone(),
@@ -117,7 +152,7 @@ impl NestedNix {
     /// The Nix guest, prepared on first use.
     fn guest(&self) -> Result<Arc<Guest>, EvalError> {
         self.guest
-            .get_or_init(|| prepare(self.sandbox))
+            .get_or_init(|| prepare(&self.sandbox))
             .clone()
             .map_err(EvalError::Unsupported)
     }
