@@ -391,122 +391,138 @@ fn escape_probe(wasm: &Path, granted: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-#[test]
-fn a_python_guest_cannot_escape() {
-    let Some(wasm) =
-        Lang::Python.guest("a_python_guest_cannot_escape", "tests/python/escape_probe")
-    else {
+/// The escape suite for a guest built from `probe`: it runs twice in a fresh granted directory
+/// holding `files`, with `args` after that directory. Nothing escapes, every line `expected`
+/// gives for the directory is printed, the directory is left as it was, and both runs print
+/// the same (randomness is seeded).
+fn escape_suite(
+    lang: Lang,
+    test: &str,
+    probe: &str,
+    files: &[(&str, &str)],
+    args: &[&str],
+    expected: impl Fn(&Path) -> Vec<String>,
+) {
+    let Some(wasm) = lang.guest(test, probe) else {
         return;
     };
+    let work = tempfile::tempdir().expect("tempdir");
+    let granted = work
+        .path()
+        .canonicalize()
+        .expect("canonical")
+        .join("granted");
+    std::fs::create_dir(&granted).expect("mkdir");
+    for (name, contents) in files {
+        std::fs::write(granted.join(name), contents).expect("write");
+    }
+    let first = escape_probe(&wasm, &granted, args);
+    assert!(!first.contains("ESCAPED"), "{first}");
+    for line in expected(&granted) {
+        assert!(first.contains(&line), "no `{line}` in:\n{first}");
+    }
+    assert_eq!(
+        std::fs::read_dir(&granted).expect("list").count(),
+        files.len(),
+        "the granted directory changed"
+    );
+    assert_eq!(
+        first,
+        escape_probe(&wasm, &granted, args),
+        "randomness is seeded"
+    );
+}
+
+/// Strings of `lines`.
+fn owned(lines: &[&str]) -> Vec<String> {
+    lines.iter().map(|l| (*l).to_owned()).collect()
+}
+
+#[test]
+fn a_python_guest_cannot_escape() {
     let tcp = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
     let addr = tcp.local_addr().expect("address");
     let udp = std::net::UdpSocket::bind(addr).expect("udp");
     tcp.set_nonblocking(true).expect("nonblocking");
     udp.set_nonblocking(true).expect("nonblocking");
-    let work = tempfile::tempdir().expect("tempdir");
-    let granted = work
-        .path()
-        .canonicalize()
-        .expect("canonical")
-        .join("granted");
-    std::fs::create_dir(&granted).expect("mkdir");
-    std::fs::write(granted.join("visible.txt"), "seen\n").expect("write");
-    let probe = || escape_probe(&wasm, &granted, &[&addr.to_string()]);
-    let first = probe();
-    assert!(!first.contains("ESCAPED"), "{first}");
-    for line in [
-        "tcp: refused",
-        "udp: refused",
-        "lookup: refused",
-        "write: refused",
-        "mkdir: refused",
-        "read outside: refused",
-        "list outside: refused",
-        "granted read: seen",
-        "nix read outside: refused (NixError)",
-        "nix list outside: refused (NixError)",
-        "nix granted read: 'seen\\n'",
-        "nix environment: ''",
-        "environment: []",
-        "wall clock: 1.0",
-    ] {
-        assert!(first.contains(line), "no `{line}` in:\n{first}");
-    }
+    escape_suite(
+        Lang::Python,
+        "a_python_guest_cannot_escape",
+        "tests/python/escape_probe",
+        &[("visible.txt", "seen\n")],
+        &[&addr.to_string()],
+        |_| {
+            owned(&[
+                "tcp: refused",
+                "udp: refused",
+                "lookup: refused",
+                "write: refused",
+                "mkdir: refused",
+                "read outside: refused",
+                "list outside: refused",
+                "granted read: seen",
+                "nix read outside: refused (NixError)",
+                "nix list outside: refused (NixError)",
+                "nix granted read: 'seen\\n'",
+                "nix environment: ''",
+                "environment: []",
+                "wall clock: 1.0",
+            ])
+        },
+    );
     assert!(tcp.accept().is_err(), "the listener got a connection");
     let mut buf = [0u8; 16];
     assert!(udp.recv_from(&mut buf).is_err(), "a datagram arrived");
-    assert_eq!(
-        std::fs::read_dir(&granted).expect("list").count(),
-        1,
-        "the granted directory changed"
-    );
-    // Randomness is seeded: the same bytes every run.
-    assert_eq!(first, probe());
 }
 
 #[test]
 fn a_js_guest_cannot_escape() {
-    let Some(wasm) = Lang::Js.guest("a_js_guest_cannot_escape", "tests/js/escape_probe.js") else {
-        return;
-    };
     let tcp = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
     let addr = tcp.local_addr().expect("address");
     tcp.set_nonblocking(true).expect("nonblocking");
-    let work = tempfile::tempdir().expect("tempdir");
-    let granted = work
-        .path()
-        .canonicalize()
-        .expect("canonical")
-        .join("granted");
-    std::fs::create_dir(&granted).expect("mkdir");
-    let probe = || escape_probe(&wasm, &granted, &[&addr.to_string()]);
-    let first = probe();
-    assert!(!first.contains("ESCAPED"), "{first}");
-    for line in [
-        "write: refused",
-        "mkdir: refused",
-        "read outside: refused",
-        "nix read outside: refused (NixError)",
-        "nix environment: \"\"",
-        &format!("preopens: [\"{}\"]", granted.display()),
-        "environment: []",
-        "wall clock: 1000",
-        "fetch: refused (TypeError: NetworkError when attempting to fetch resource)",
-    ] {
-        assert!(first.contains(line), "no `{line}` in:\n{first}");
-    }
+    escape_suite(
+        Lang::Js,
+        "a_js_guest_cannot_escape",
+        "tests/js/escape_probe.js",
+        &[],
+        &[&addr.to_string()],
+        |granted| {
+            let mut lines = owned(&[
+                "write: refused",
+                "mkdir: refused",
+                "read outside: refused",
+                "nix read outside: refused (NixError)",
+                "nix environment: \"\"",
+                "environment: []",
+                "wall clock: 1000",
+                "fetch: refused (TypeError: NetworkError when attempting to fetch resource)",
+            ]);
+            lines.push(format!("preopens: [\"{}\"]", granted.display()));
+            lines
+        },
+    );
     assert!(tcp.accept().is_err(), "the listener got a connection");
-    assert_eq!(std::fs::read_dir(&granted).expect("list").count(), 0);
-    assert_eq!(first, probe(), "randomness is seeded");
 }
 
 #[test]
 fn a_c_guest_cannot_escape() {
-    let Some(wasm) = Lang::C.guest("a_c_guest_cannot_escape", "tests/c/escape_probe.c") else {
-        return;
-    };
-    let work = tempfile::tempdir().expect("tempdir");
-    let granted = work
-        .path()
-        .canonicalize()
-        .expect("canonical")
-        .join("granted");
-    std::fs::create_dir(&granted).expect("mkdir");
-    let probe = || escape_probe(&wasm, &granted, &[]);
-    let first = probe();
-    assert!(!first.contains("ESCAPED"), "{first}");
-    for line in [
-        "write: refused",
-        "mkdir: refused",
-        "read outside: refused",
-        "list outside: refused",
-        "read through ..: refused",
-        "nix read outside: refused (eval)",
-        "environment: (none)",
-        "wall clock: 1\n",
-    ] {
-        assert!(first.contains(line), "no `{line}` in:\n{first}");
-    }
-    assert_eq!(std::fs::read_dir(&granted).expect("list").count(), 0);
-    assert_eq!(first, probe(), "randomness is seeded");
+    escape_suite(
+        Lang::C,
+        "a_c_guest_cannot_escape",
+        "tests/c/escape_probe.c",
+        &[],
+        &[],
+        |_| {
+            owned(&[
+                "write: refused",
+                "mkdir: refused",
+                "read outside: refused",
+                "list outside: refused",
+                "read through ..: refused",
+                "nix read outside: refused (eval)",
+                "environment: (none)",
+                "wall clock: 1\n",
+            ])
+        },
+    );
 }

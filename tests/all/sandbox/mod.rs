@@ -163,12 +163,6 @@ fn run_guest_full(
     env: Vec<(String, String)>,
     store: Option<Arc<dyn evalbox_store::NixStore>>,
 ) -> Ran {
-    let wasm = evalbox_tests::guest_wasm(bin);
-    let guest = sandbox()
-        .prepare_file(&wasm)
-        .unwrap_or_else(|e| panic!("preparing {bin}: {e}"));
-    let stdout = Arc::new(Mutex::new(Vec::new()));
-    let stderr = Arc::new(Mutex::new(Vec::new()));
     let config = RunConfig {
         args: std::iter::once(bin)
             .chain(args.iter().copied())
@@ -177,11 +171,25 @@ fn run_guest_full(
         env,
         preopens,
         limits,
-        stdout: OutputTarget::Buffer(stdout.clone()),
-        stderr: OutputTarget::Buffer(stderr.clone()),
         store,
         ..RunConfig::default()
     };
+    run_config(bin, config, |_| {})
+}
+
+/// Runs the guest `bin` under `config`, capturing its output. `finish` completes the
+/// configuration once the output goes to the capture (for what depends on where it goes, such
+/// as a nested evaluator passing its diagnostics on).
+fn run_config(bin: &str, mut config: RunConfig, finish: impl FnOnce(&mut RunConfig)) -> Ran {
+    let wasm = evalbox_tests::guest_wasm(bin);
+    let guest = sandbox()
+        .prepare_file(&wasm)
+        .unwrap_or_else(|e| panic!("preparing {bin}: {e}"));
+    let stdout = Arc::new(Mutex::new(Vec::new()));
+    let stderr = Arc::new(Mutex::new(Vec::new()));
+    config.stdout = OutputTarget::Buffer(stdout.clone());
+    config.stderr = OutputTarget::Buffer(stderr.clone());
+    finish(&mut config);
     let outcome = sandbox()
         .run_blocking(&guest, &config)
         .unwrap_or_else(|e| panic!("running {bin}: {e}"));
@@ -191,6 +199,14 @@ fn run_guest_full(
         stdout: text(&stdout),
         stderr: text(&stderr),
     }
+}
+
+/// The rest of the line of a guest's stdout that starts with `key` and a space.
+fn field<'a>(stdout: &'a str, key: &str) -> &'a str {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix(' ')))
+        .unwrap_or_else(|| panic!("no `{key}` line in:\n{stdout}"))
 }
 
 /// Limits with a deadline, so a broken sandbox fails the test instead of hanging it.

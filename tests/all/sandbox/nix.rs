@@ -3,22 +3,13 @@
 //! evaluation per request, errors as values, confinement to the caller's sources, and a host
 //! without an evaluator.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use evalbox::nix_eval::NestedNix;
-use evalbox::runtime::OutputTarget;
 use evalbox::sandbox::{RunConfig, RunOutcome};
 use evalbox_tests::nix_instantiate_on;
 
-use super::{SourceTree, embedded_store, limits, sandbox};
-
-/// The `key` line of the guest's output, without the key.
-fn answer<'a>(stdout: &'a str, key: &str) -> &'a str {
-    stdout
-        .lines()
-        .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix(' ')))
-        .unwrap_or_else(|| panic!("no `{key}` line in:\n{stdout}"))
-}
+use super::{Ran, SourceTree, embedded_store, field, limits, run_config, sandbox};
 
 const PKGS: &str = r#"builtins.trace "evaluating pkgs.nix" {
   greeting = derivation {
@@ -29,45 +20,37 @@ const PKGS: &str = r#"builtins.trace "evaluating pkgs.nix" {
 "#;
 
 /// Runs the `nix_eval` guest on `tree`, with the nested evaluator when `nested`.
-fn run(
-    tree: &SourceTree,
-    store_root: &std::path::Path,
-    nested: bool,
-) -> (RunOutcome, String, String) {
+fn run(tree: &SourceTree, store_root: &std::path::Path, nested: bool) -> Ran {
     std::fs::write(tree.src.join("pkgs.nix"), PKGS).unwrap();
-    let guest = sandbox()
-        .prepare_file(&evalbox_tests::guest_wasm("nix_eval"))
-        .expect("the nix_eval guest");
-    let stdout = Arc::new(Mutex::new(Vec::new()));
-    let stderr = Arc::new(Mutex::new(Vec::new()));
-    let mut config = RunConfig {
+    let config = RunConfig {
         args: vec!["nix_eval".into(), tree.src.to_str().unwrap().into()],
         preopens: vec![tree.preopen()],
         limits: limits(),
-        stdout: OutputTarget::Buffer(stdout.clone()),
-        stderr: OutputTarget::Buffer(stderr.clone()),
         store: Some(embedded_store(store_root)),
         ..RunConfig::default()
     };
-    if nested {
-        config.nix = Some(Arc::new(NestedNix::new(sandbox(), &config)));
-    }
-    let outcome = sandbox().run_blocking(&guest, &config).expect("run");
-    let text = |b: &Arc<Mutex<Vec<u8>>>| String::from_utf8_lossy(&b.lock().unwrap()).into_owned();
-    (outcome, text(&stdout), text(&stderr))
+    run_config("nix_eval", config, |config| {
+        if nested {
+            config.nix = Some(Arc::new(NestedNix::new(sandbox(), config)));
+        }
+    })
 }
 
 #[test]
 fn a_guest_evaluates_nix_through_the_host() {
     let tree = SourceTree::new();
     let root = tempfile::tempdir().unwrap();
-    let (outcome, out, err) = run(&tree, root.path(), true);
+    let Ran {
+        outcome,
+        stdout: out,
+        stderr: err,
+    } = run(&tree, root.path(), true);
     assert_eq!(outcome, RunOutcome::Exited(0), "{out}\n{err}");
-    assert_eq!(answer(&out, "two"), "2 []");
-    assert_eq!(answer(&out, "negative"), "-2 []");
+    assert_eq!(field(&out, "two"), "2 []");
+    assert_eq!(field(&out, "negative"), "-2 []");
 
     // A derivation: written to the store, described by its `.drv` and outputs, as Nix has it.
-    let greeting = answer(&out, "greeting");
+    let greeting = field(&out, "greeting");
     let json: serde_json::Value =
         serde_json::from_str(greeting.strip_suffix(" []").expect("no context")).unwrap();
     assert_eq!(json["type"], "derivation");
@@ -98,7 +81,7 @@ fn a_guest_evaluates_nix_through_the_host() {
     // The same request again is answered from the run's cache. `pkgs.nix` was evaluated
     // three times: for `greeting`, for the string (another request) and for `missing` (whose
     // trace comes before its error, and still reaches the caller).
-    assert_eq!(answer(&out, "again"), greeting);
+    assert_eq!(field(&out, "again"), greeting);
     assert_eq!(
         err.matches("trace: evaluating pkgs.nix").count(),
         3,
@@ -107,38 +90,42 @@ fn a_guest_evaluates_nix_through_the_host() {
 
     // A string keeps its context: one output of a derivation.
     assert_eq!(
-        answer(&out, "string"),
+        field(&out, "string"),
         format!("\"{out_path}/bin\" [Output {{ drv_path: \"{drv}\", output: \"out\" }}]")
     );
-    assert_eq!(answer(&out, "called"), "6 []");
-    assert_eq!(answer(&out, "argstr"), "\"hi!\" []");
+    assert_eq!(field(&out, "called"), "6 []");
+    assert_eq!(field(&out, "argstr"), "\"hi!\" []");
 
     // Failures are values, with Nix's words.
-    assert_eq!(answer(&out, "throw"), "error eval: boom");
+    assert_eq!(field(&out, "throw"), "error eval: boom");
     assert_eq!(
-        answer(&out, "missing"),
+        field(&out, "missing"),
         "error eval: attribute 'nothing' in selection path 'nothing' not found"
     );
     assert_eq!(
-        answer(&out, "function"),
+        field(&out, "function"),
         "error eval: cannot convert a function to JSON"
     );
     assert!(
-        answer(&out, "relative").starts_with("error invalid-argument: `pkgs.nix`: a relative path"),
+        field(&out, "relative").starts_with("error invalid-argument: `pkgs.nix`: a relative path"),
         "{out}"
     );
     // The nested evaluation sees the caller's sources, and nothing else.
-    assert!(answer(&out, "outside").starts_with("error eval: "), "{out}");
+    assert!(field(&out, "outside").starts_with("error eval: "), "{out}");
 }
 
 #[test]
 fn a_host_without_an_evaluator_says_so() {
     let tree = SourceTree::new();
     let root = tempfile::tempdir().unwrap();
-    let (outcome, out, err) = run(&tree, root.path(), false);
+    let Ran {
+        outcome,
+        stdout: out,
+        stderr: err,
+    } = run(&tree, root.path(), false);
     assert_eq!(outcome, RunOutcome::Exited(0), "{out}\n{err}");
     assert_eq!(
-        answer(&out, "two"),
+        field(&out, "two"),
         "error unsupported: this host cannot evaluate Nix for its guests"
     );
 }

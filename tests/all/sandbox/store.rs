@@ -11,15 +11,7 @@ use evalbox::runtime::{LimitExceeded, Limits, exit_code};
 use evalbox::sandbox::RunOutcome;
 use evalbox_tests::nix_instantiate_on;
 
-use super::{SourceTree, embedded_store, limits, run_guest_full};
-
-/// `key value` lines of a guest's stdout.
-fn field<'a>(stdout: &'a str, key: &str) -> &'a str {
-    stdout
-        .lines()
-        .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix(' ')))
-        .unwrap_or_else(|| panic!("no `{key}` line in:\n{stdout}"))
-}
+use super::{SourceTree, embedded_store, field, limits, run_guest_full};
 
 /// Evaluates `expr` with real Nix (into a throwaway store) and returns the string it gives.
 fn nix_eval_string(root: &Path, expr: &str) -> String {
