@@ -268,21 +268,20 @@ impl NixEvaluator for NestedNix {
 }
 
 /// The Nix guest's `--value-json` document as an [`Evaluated`].
+/// (Two lines: the context, then the value, which is passed on as it is.)
 fn parse_value_json(stdout: &[u8]) -> Result<Evaluated, EvalError> {
-    #[derive(serde::Deserialize)]
-    struct Doc {
-        value: serde_json::Value,
-        context: Vec<String>,
-    }
     let bad = |why: String| EvalError::Unsupported(format!("the Nix guest answered badly: {why}"));
-    let doc: Doc = serde_json::from_slice(stdout).map_err(|e| bad(e.to_string()))?;
-    let context = doc
-        .context
+    let text = std::str::from_utf8(stdout).map_err(|e| bad(e.to_string()))?;
+    let (context, value) = text
+        .split_once('\n')
+        .ok_or_else(|| bad("no value after the context".into()))?;
+    let context: Vec<String> = serde_json::from_str(context).map_err(|e| bad(e.to_string()))?;
+    let context = context
         .iter()
         .map(|c| ContextItem::parse(c).ok_or_else(|| bad(format!("context `{c}`"))))
         .collect::<Result<_, _>>()?;
     Ok(Evaluated {
-        json: doc.value.to_string(),
+        json: value.trim_end().to_owned(),
         context,
     })
 }

@@ -274,10 +274,10 @@ pub struct Command {
     /// `recurseForDerivations = true`.
     pub force_recurse: bool,
     /// evalbox's own `--value-json` (with `--eval`): the value as the `evalbox:guest/nix`
-    /// interface returns it, one JSON document `{"value": V, "context": [...]}`: `V` deeply
-    /// evaluated, each derivation in it written to the store and shown as `{"type":
-    /// "derivation", "drvPath", "name", "system", "outputs"}`; the context of its strings in
-    /// Nix's encoding (`/nix/store/…`, `=….drv`, `!out!….drv`).
+    /// interface returns it, two lines of JSON: the context of its strings, a list in Nix's
+    /// encoding (`/nix/store/…`, `=….drv`, `!out!….drv`), then the value, deeply evaluated,
+    /// each derivation in it written to the store and shown as `{"type": "derivation",
+    /// "drvPath", "name", "system", "outputs"}`.
     pub value_json: bool,
 }
 

@@ -1,10 +1,11 @@
 //! `--value-json`: a value as the `evalbox:guest/nix` interface returns it to a guest in
-//! another language. One JSON document, `{"value": V, "context": [...]}`:
-//! - `V` is the value deeply evaluated, as `builtins.toJSON` writes it, except that a
-//!   derivation is `{"type": "derivation", "drvPath", "name", "system", "outputs"}` (its
-//!   `.drv` written to the store, as `nix-instantiate` would) and is not evaluated further;
-//! - `context` is the context of every string in `V`, in Nix's encoding (`/nix/store/…`,
-//!   `=/nix/store/….drv`, `!out!/nix/store/….drv`), sorted.
+//! another language. Two lines of JSON (neither holds a newline), so that the host reads the
+//! first and passes the second on as it is:
+//! - the context of every string in the value, a list in Nix's encoding (`/nix/store/…`,
+//!   `=/nix/store/….drv`, `!out!/nix/store/….drv`), sorted;
+//! - the value deeply evaluated, as `builtins.toJSON` writes it, except that a derivation is
+//!   `{"type": "derivation", "drvPath", "name", "system", "outputs"}` (its `.drv` written to
+//!   the store, as `nix-instantiate` would) and is not evaluated further.
 
 use serde_json::{Map, Value as Json};
 
@@ -20,10 +21,8 @@ pub fn render(ev: &Evaluator, v: &Value) -> Result<String> {
     let mut ctx = NixString::default();
     let value = walk(ev, v, &mut ctx)?;
     let context: Vec<Json> = ctx.context().map(|c| Json::String(c.to_string())).collect();
-    let mut doc = Map::new();
-    doc.insert("value".into(), value);
-    doc.insert("context".into(), Json::Array(context));
-    Ok(serde_json::to_string(&Json::Object(doc)).expect("JSON of JSON values"))
+    let text = |j: &Json| serde_json::to_string(j).expect("JSON of JSON values");
+    Ok(format!("{}\n{}", text(&Json::Array(context)), text(&value)))
 }
 
 fn walk(ev: &Evaluator, v: &Value, ctx: &mut NixString) -> Result<Json> {
