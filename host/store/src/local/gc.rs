@@ -319,13 +319,7 @@ impl Inner {
         if opts.dry_run {
             return Ok(report);
         }
-        // Roots that real Nix sent while the dead were being found keep their closures; while
-        // the rest is deleted, new ones wait for their acknowledgement.
-        let heard = server.as_ref().map(RootsServer::hold);
-        if let Some(heard) = &heard {
-            let rescued = self.closure_of_heard(heard, &graph, opts);
-            report.dead.retain(|p| !rescued.contains(p));
-        }
+        let _held = self.spare_heard(server.as_ref(), &graph, opts, &mut report.dead);
         // Referrers before what they refer to, so that what is left is always closed.
         for p in referrers_first(&report.dead, &graph) {
             if opts.max_freed.is_some_and(|max| report.bytes_freed >= max) {
@@ -338,18 +332,23 @@ impl Inner {
         Ok(report)
     }
 
-    /// The closure of the roots real Nix sent to the collection's socket (as printed store
-    /// paths), under the same rules as the roots'.
-    fn closure_of_heard(
+    /// Takes out of `dead` the roots real Nix sent to the collection's socket (printed store
+    /// paths) and their closures, under the same rules as the roots'. The returned guard holds
+    /// later roots' acknowledgements until it is dropped: keep it while deleting.
+    fn spare_heard<'s>(
         &self,
-        heard: &BTreeSet<String>,
+        server: Option<&'s RootsServer>,
         graph: &super::db::Graph,
         opts: &GcOptions,
-    ) -> HashSet<StorePath> {
+        dead: &mut Vec<StorePath>,
+    ) -> Option<MutexGuard<'s, BTreeSet<String>>> {
+        let heard = server?.hold();
         let roots = heard
             .iter()
             .filter_map(|p| self.store_path_in(Path::new(p)));
-        live_closure(roots, graph, opts)
+        let spared = live_closure(roots, graph, opts);
+        dead.retain(|p| !spared.contains(p));
+        Some(heard)
     }
 
     /// Unregisters `paths` (one transaction), then removes their files.
@@ -373,11 +372,7 @@ impl Inner {
         let wanted: BTreeSet<&StorePath> = paths.iter().collect();
         let opts = GcOptions::default();
         let (graph, mut dead) = self.dead_paths(&opts, false)?;
-        let heard = server.as_ref().map(RootsServer::hold);
-        if let Some(heard) = &heard {
-            let rescued = self.closure_of_heard(heard, &graph, &opts);
-            dead.retain(|p| !rescued.contains(p));
-        }
+        let _held = self.spare_heard(server.as_ref(), &graph, &opts, &mut dead);
         let dead: BTreeSet<&StorePath> = dead.iter().collect();
         for p in &wanted {
             if !graph.paths.contains_key(*p) {
