@@ -52,10 +52,16 @@ static wstr borrow(const char *s) {
     return w;
 }
 
-/* A C string of a WIT string the bindings returned (which is then freed). */
-static char *take(wstr *w) {
+/* A C string of a WIT string. */
+static char *copy(const wstr *w) {
     char *s = xcalloc(w->len + 1, 1);
     memcpy(s, w->ptr, w->len);
+    return s;
+}
+
+/* A C string of a WIT string the bindings returned (which is then freed). */
+static char *take(wstr *w) {
+    char *s = copy(w);
     store_client_string_free(w);
     return s;
 }
@@ -117,8 +123,7 @@ char *eb_add_path(const char *path, const char *name) {
         store_failed("add-path-to-store", &err);
         return NULL;
     }
-    char *out = xcalloc(info.path.len + 1, 1);
-    memcpy(out, info.path.ptr, info.path.len);
+    char *out = copy(&info.path);
     evalbox_guest_store_path_info_free(&info);
     return out;
 }
@@ -175,11 +180,7 @@ static void take_outputs(store_client_list_tuple2_string_store_path_t *outputs, 
     added->outputs_len = outputs->len;
     added->outputs = xcalloc(outputs->len, sizeof(eb_var));
     for (size_t i = 0; i < outputs->len; i++) {
-        wstr *name = &outputs->ptr[i].f0, *path = &outputs->ptr[i].f1;
-        char *n = xcalloc(name->len + 1, 1), *p = xcalloc(path->len + 1, 1);
-        memcpy(n, name->ptr, name->len);
-        memcpy(p, path->ptr, path->len);
-        added->outputs[i] = (eb_var){n, p};
+        added->outputs[i] = (eb_var){copy(&outputs->ptr[i].f0), copy(&outputs->ptr[i].f1)};
     }
     store_client_list_tuple2_string_store_path_free(outputs);
 }
@@ -358,8 +359,7 @@ char *eb_nix_eval_json(const eb_nix_eval *what) {
         nix_failed(&err);
         return NULL;
     }
-    char *json = xcalloc(value.json.len + 1, 1);
-    memcpy(json, value.json.ptr, value.json.len);
+    char *json = copy(&value.json);
     evalbox_guest_nix_value_free(&value);
     return json;
 }
