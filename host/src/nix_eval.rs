@@ -267,7 +267,7 @@ impl NixEvaluator for NestedNix {
     }
 }
 
-/// The Nix guest's `--value-json` document as an [`Evaluated`].
+/// The Nix guest's `--value-json` answer as an [`Evaluated`].
 /// (Two lines: the context, then the value, which is passed on as it is.)
 fn parse_value_json(stdout: &[u8]) -> Result<Evaluated, EvalError> {
     let bad = |why: String| EvalError::Unsupported(format!("the Nix guest answered badly: {why}"));
