@@ -19,7 +19,7 @@ pub(super) fn b_attr_names(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Valu
     Ok(Value::list(
         at.sorted_by_name()
             .iter()
-            .map(|x| Value::str(x.name.as_str()))
+            .map(|x| ev.name_str(x.name))
             .collect(),
     ))
 }
@@ -189,7 +189,7 @@ pub(super) fn b_map_attrs(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<Value
             .map(|e| Attr {
                 name: e.name,
                 value: Value::apply(
-                    Value::apply(f.clone(), Value::str(e.name.as_str())),
+                    Value::apply(f.clone(), ev.name_str(e.name)),
                     e.value.clone(),
                 ),
                 // New values have no definition site: Nix gives them no position.
@@ -216,10 +216,7 @@ pub(super) fn b_zip_attrs_with(ev: &Evaluator, a: &[Value], pos: Pos) -> Result<
             .into_iter()
             .map(|(n, vs)| Attr {
                 name: n,
-                value: Value::apply(
-                    Value::apply(f.clone(), Value::str(n.as_str())),
-                    Value::list(vs),
-                ),
+                value: Value::apply(Value::apply(f.clone(), ev.name_str(n)), Value::list(vs)),
                 pos: Pos::NONE,
             })
             .collect(),

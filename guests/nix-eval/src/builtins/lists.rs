@@ -386,14 +386,18 @@ pub(super) fn b_generic_closure(ev: &Evaluator, a: &[Value], pos: Pos) -> Result
         }
         keys.insert(lo, (key, e.clone()));
         done.push(e.clone());
-        let shown = ev.show_value(&e);
-        let next = ev.call(&op, e, pos).map_err(|x| {
+        // The element is shown only when the call fails, as it is then (as Nix does).
+        let calling = |x: Error| {
             x.frame(
                 Pos::NONE,
-                format!("while calling operator on genericClosure element {shown}"),
+                format!(
+                    "while calling operator on genericClosure element {}",
+                    ev.show_value(&e)
+                ),
             )
-        })?;
-        work.extend(ev.force_list(&next, pos).map_err(|x| x.frame(Pos::NONE, "while evaluating the return value of the `operator` passed to builtins.genericClosure").frame(Pos::NONE, format!("while calling operator on genericClosure element {shown}")))?.iter().cloned());
+        };
+        let next = ev.call(&op, e.clone(), pos).map_err(calling)?;
+        work.extend(ev.force_list(&next, pos).map_err(|x| calling(x.frame(Pos::NONE, "while evaluating the return value of the `operator` passed to builtins.genericClosure")))?.iter().cloned());
     }
     Ok(Value::list(done))
 }

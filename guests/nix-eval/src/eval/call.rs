@@ -32,30 +32,44 @@ impl Evaluator {
             })
     }
 
+    /// The builtin `op`, already given `have`, applied to `more`: called once it has all
+    /// its arguments, a partial application otherwise. The arguments are gathered inline,
+    /// so a builtin given its arguments at once (`f a b` by `call2`) allocates nothing.
+    #[inline]
+    pub(super) fn apply_primop<const N: usize>(
+        &self,
+        op: &'static PrimOp,
+        have: &[Value],
+        more: [Value; N],
+        pos: Pos,
+    ) -> Result<Value> {
+        let mut args = PrimOpArgs::new();
+        args.extend(have.iter().cloned());
+        let given = have.len() + N;
+        if given > op.arity {
+            // More arguments than the builtin takes: call it, then its result with the rest.
+            let mut more = more.into_iter();
+            args.extend(more.by_ref().take(op.arity - have.len()));
+            let mut r = self.call_primop(op, &args, pos)?;
+            for a in more {
+                r = self.call(&r, a, pos)?;
+            }
+            return Ok(r);
+        }
+        args.extend(more);
+        if given == op.arity {
+            self.call_primop(op, &args, pos)
+        } else {
+            Ok(Value::PrimOpApp(Rc::new(PrimOpApp { op, args })))
+        }
+    }
+
     /// [`Self::call`] of a function in weak head normal form.
     pub(super) fn call_forced(&self, f: &Value, arg: Value, pos: Pos) -> Result<Value> {
         match f {
             Value::Lambda(c) => self.call_closure(&c.lambda, &c.env, arg, pos),
-            Value::PrimOp(op) => {
-                if op.arity == 1 {
-                    self.call_primop(op, &[arg], pos)
-                } else {
-                    Ok(Value::PrimOpApp(Rc::new(PrimOpApp {
-                        op,
-                        args: vec![arg],
-                    })))
-                }
-            }
-            Value::PrimOpApp(app) => {
-                let mut args = Vec::with_capacity(app.args.len() + 1);
-                args.extend(app.args.iter().cloned());
-                args.push(arg);
-                if args.len() == app.op.arity {
-                    self.call_primop(app.op, &args, pos)
-                } else {
-                    Ok(Value::PrimOpApp(Rc::new(PrimOpApp { op: app.op, args })))
-                }
-            }
+            Value::PrimOp(op) => self.apply_primop(op, &[], [arg], pos),
+            Value::PrimOpApp(app) => self.apply_primop(app.op, &app.args, [arg], pos),
             Value::Attrs(a) if a.get(self.sym.functor).is_some() => {
                 let functor = a.get(self.sym.functor).expect("checked").clone();
                 let g = self.call(&functor, f.clone(), pos)?;
@@ -184,6 +198,11 @@ impl Evaluator {
             self.recycle_frame(frame);
             return r;
         }
+        match f {
+            Value::PrimOp(op) => return self.apply_primop(op, &[], [a, b], pos),
+            Value::PrimOpApp(app) => return self.apply_primop(app.op, &app.args, [a, b], pos),
+            _ => {}
+        }
         let g = self.call(f, a, pos)?;
         self.call(&g, b, pos)
     }
@@ -231,7 +250,7 @@ impl Evaluator {
         arg: Value,
         pos: Pos,
     ) -> Result<Value> {
-        let frame = Self::new_frame(env, l.nslots);
+        let frame = Self::new_frame(env);
         match &l.formals {
             None => unreachable!("plain lambdas are called by call_closure"),
             Some(formals) => {

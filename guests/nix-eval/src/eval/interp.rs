@@ -124,9 +124,11 @@ impl Evaluator {
         }
     }
 
-    pub(super) fn new_frame(parent: &Rc<Env>, n: usize) -> Rc<Env> {
+    /// A frame over `parent` whose slots are set once they are made (they may refer to the
+    /// frame itself): it starts empty, so no slot storage is allocated twice.
+    pub(super) fn new_frame(parent: &Rc<Env>) -> Rc<Env> {
         Rc::new(Env {
-            slots: RefCell::new(Slots::with_capacity(n)),
+            slots: RefCell::new(Slots::new()),
             parent: Some(parent.clone()),
             is_with: false,
         })
@@ -219,12 +221,9 @@ impl Evaluator {
             }))),
             Ir::Call { func, args, pos } => self.eval_call(func, args, *pos, env),
             Ir::Let { binds, body } => {
-                let frame = Self::new_frame(env, binds.len());
-                {
-                    let vals: Vec<Value> =
-                        binds.iter().map(|b| self.delay_rec(b, &frame)).collect();
-                    *frame.slots.borrow_mut() = vals.into_iter().collect();
-                }
+                let frame = Self::new_frame(env);
+                let vals: Slots = binds.iter().map(|b| self.delay_rec(b, &frame)).collect();
+                *frame.slots.borrow_mut() = vals;
                 self.eval(body, &frame)
             }
             Ir::With { scope, body } => {
@@ -336,6 +335,11 @@ impl Evaluator {
         pos: Pos,
         env: &Rc<Env>,
     ) -> Result<Value> {
+        if let (Value::PrimOp(op), [a, b, c]) = (&fv, args) {
+            // `foldl' f x xs`: the builtin gets its three arguments at once.
+            let args = [a, b, c].map(|a| self.delay_arg(a, env));
+            return self.apply_primop(op, &[], args, pos);
+        }
         let mut rest = args;
         while let [a, more @ ..] = rest {
             let av = self.delay_arg(a, env);
@@ -511,7 +515,7 @@ impl Evaluator {
         rec: bool,
     ) -> Result<Value> {
         let scope = if rec {
-            Self::new_frame(env, a.statics.len())
+            Self::new_frame(env)
         } else {
             env.clone()
         };

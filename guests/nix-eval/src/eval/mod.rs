@@ -17,7 +17,7 @@ use crate::compiler::BaseScope;
 use crate::error::Result;
 use crate::io::EvalIo;
 use crate::source::{Pos, Sym};
-use crate::value::{Env, Slots, Value};
+use crate::value::{Env, NixString, Slots, Value};
 
 mod call;
 mod coerce;
@@ -98,6 +98,8 @@ pub struct Evaluator {
     stack_base: Cell<usize>,
     /// Recycled one-slot frames (see `recycle_frame`).
     frame_pool: RefCell<Vec<Rc<Env>>>,
+    /// Each attribute name as a string value, made once (see [`Evaluator::name_str`]).
+    name_strs: RefCell<Vec<Option<Rc<NixString>>>>,
     import_cache: RefCell<HashMap<String, Value>>,
     /// Where `trace`/`warn` output goes.
     pub diag: RefCell<Box<dyn std::io::Write>>,
@@ -160,12 +162,26 @@ impl Evaluator {
             call_depth: Cell::new(0),
             stack_base: Cell::new(limits::stack_addr()),
             frame_pool: RefCell::new(Vec::new()),
+            name_strs: RefCell::new(Vec::new()),
             import_cache: RefCell::new(HashMap::new()),
             diag: RefCell::new(Box::new(std::io::stderr())),
             sym,
             derivation_fn: RefCell::new(None),
             copied: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// The attribute name `name` as a string value. `mapAttrs`, `zipAttrsWith` and
+    /// `attrNames` give every name of a set as a string; the module system asks for the
+    /// same names over and over, so each is made once and shared.
+    pub(crate) fn name_str(&self, name: Sym) -> Value {
+        let mut strs = self.name_strs.borrow_mut();
+        let i = name.0 as usize;
+        if strs.len() <= i {
+            strs.resize(i + 1, None);
+        }
+        let s = strs[i].get_or_insert_with(|| Rc::new(NixString::plain(name.as_str())));
+        Value::Str(s.clone())
     }
 
     /// Marks the current stack position as the base for stack-overflow detection.

@@ -32,11 +32,15 @@ impl std::fmt::Debug for PrimOp {
     }
 }
 
+/// The arguments of a builtin, inline (no builtin takes more than three).
+pub type PrimOpArgs = smallvec::SmallVec<[Value; 3]>;
+
 /// A partially applied built-in.
 #[derive(Debug)]
 pub struct PrimOpApp {
     /// The built-in.
     pub op: &'static PrimOp,
-    /// The arguments so far (fewer than its arity).
-    pub args: Vec<Value>,
+    /// The arguments so far (fewer than its arity, and no builtin takes more than three,
+    /// so they are held inline).
+    pub args: PrimOpArgs,
 }

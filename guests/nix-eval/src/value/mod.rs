@@ -16,7 +16,7 @@ mod thunk;
 
 pub use attrs::{Attr, Attrs, AttrsBuilder};
 pub use env::{Env, Slots};
-pub use function::{Closure, PrimOp, PrimOpApp};
+pub use function::{Closure, PrimOp, PrimOpApp, PrimOpArgs};
 pub use thunk::{Thunk, ThunkState};
 
 use crate::compiler::{Ir, Lit};
