@@ -40,6 +40,8 @@ use lock::PathLock;
 
 /// The directory (inside the real store directory) holding contents being written.
 const TMP_DIR: &str = ".evalbox-tmp";
+/// The largest NAR of a tree kept in memory while it is hashed (see [`KeptNar`]).
+const NAR_KEPT: usize = 32 << 20;
 
 /// The embedded store.
 #[derive(Debug, Clone)]
@@ -61,6 +63,8 @@ struct Inner {
     /// This process's temporary GC roots (one list per store and process, shared by every
     /// `LocalStore` the process opens on it).
     temp_roots: Arc<Mutex<gc::TempRoots>>,
+    /// The largest NAR of a tree kept in memory while it is hashed ([`NAR_KEPT`]).
+    nar_kept: usize,
 }
 
 /// Numbers the temporary files and build directories of this process, across every store
@@ -92,11 +96,21 @@ impl LocalStore {
             build_settings: Mutex::new(BuildSettings::default()),
             fsync: AtomicBool::new(BuildSettings::default().fsync_store_paths),
             temp_roots: gc::TempRoots::of_process(root)?,
+            nar_kept: NAR_KEPT,
         };
         inner.clean_dead_temporaries()?;
         Ok(LocalStore {
             inner: Arc::new(inner),
         })
+    }
+
+    /// The store, keeping NARs of trees of at most `cap` bytes in memory while hashing.
+    #[cfg(test)]
+    fn keeping_nars_up_to(mut self, cap: usize) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("a store just opened")
+            .nar_kept = cap;
+        self
     }
 
     /// How this store builds from now on.
@@ -282,6 +296,31 @@ impl Inner {
         references: &BTreeSet<StorePath>,
     ) -> Result<PathInfo> {
         Self::check_name(name)?;
+        // A tree is hashed before anything is written: adding sources that are in the store
+        // already (every evaluation of an unchanged project) then costs a read of the tree,
+        // not a copy of it to be thrown away. A NAR of the tree up to `NAR_KEPT` bytes is
+        // kept while hashing, so a new tree is still read once.
+        let source = match (source, method) {
+            (AddSource::Tree { root, filter }, FileIngestionMethod::Recursive) => {
+                let mut sink = KeptNar::new(algo, self.nar_kept);
+                sfs::dump_beneath(&root.dir, &root.path, filter.as_ref(), &mut sink, None)?;
+                let (nar, ca_hash) = sink.finish();
+                let path = self
+                    .store_dir
+                    .make_fixed_output_path(name, method, &ca_hash, references, false)?;
+                self.add_temp_root(&path)?;
+                if let Some(existing) = self.db().path_info(&path)? {
+                    return Ok(existing);
+                }
+                match nar {
+                    Some(nar) => AddSource::Nar(Box::new(std::io::Cursor::new(nar))),
+                    // Too large to keep: read again, copying while hashing (what is added is
+                    // what that second read found).
+                    None => AddSource::Tree { root, filter },
+                }
+            }
+            (source, _) => source,
+        };
         let tmp = self.new_tmp_path()?;
         let result = self.add_via(&tmp, name, source, method, algo, references);
         if result.is_err() {
@@ -825,3 +864,45 @@ impl NixStore for LocalStore {
 
 #[cfg(test)]
 mod tests;
+
+/// A sink hashing a NAR as [`HashSink`] does and keeping its bytes, up to `cap`: a tree
+/// found to be new is then unpacked from memory rather than read again.
+struct KeptNar {
+    hash: HashSink,
+    nar: Option<Vec<u8>>,
+    cap: usize,
+}
+
+impl KeptNar {
+    fn new(algo: HashAlgo, cap: usize) -> Self {
+        KeptNar {
+            hash: HashSink::new(algo),
+            nar: Some(Vec::new()),
+            cap,
+        }
+    }
+
+    /// The NAR, unless it was too large to keep, and the content hash in the algorithm asked.
+    fn finish(self) -> (Option<Vec<u8>>, NixHash) {
+        let (_, ca_hash, _) = self.hash.finish();
+        (self.nar, ca_hash)
+    }
+}
+
+impl Write for KeptNar {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.hash.write_all(buf)?;
+        if let Some(nar) = &mut self.nar {
+            if nar.len() + buf.len() <= self.cap {
+                nar.extend_from_slice(buf);
+            } else {
+                self.nar = None;
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

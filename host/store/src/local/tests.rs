@@ -321,3 +321,50 @@ async fn reads_objects_as_the_nar_has_them() {
     let gone = sp("/nix/store/2xr781z591fm9c9jchvf8389sr8qsszk-hello.txt");
     assert_eq!(s.read_object(&gone, &[]).await.unwrap(), None);
 }
+
+/// A tree is hashed before it is copied: a new one is unpacked from the NAR kept in memory
+/// (or, too large to keep, read again), and one already in the store is left as it is.
+#[tokio::test]
+async fn trees_are_hashed_before_they_are_copied() {
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("tree");
+    std::fs::create_dir_all(src.join("dir/sub")).unwrap();
+    std::fs::write(src.join("dir/sub/f"), "deep").unwrap();
+    std::fs::write(src.join("run"), "#!/bin/sh").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(src.join("run"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink("dir", src.join("link")).unwrap();
+    let mut nars = Vec::new();
+    // Kept in memory (the default), and too large to keep (read twice).
+    for cap in [super::NAR_KEPT, 0] {
+        let root = d.path().join(format!("store-{cap}"));
+        let s = LocalStore::open(&root, StoreDir::default())
+            .unwrap()
+            .keeping_nars_up_to(cap);
+        let info = add_tree(&s, "tree", &src, None).await;
+        let real = s.real_path(&info.path);
+        let mode = std::fs::metadata(real.join("run"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o555, "cap {cap}");
+        assert_eq!(
+            std::fs::read_link(real.join("link")).unwrap(),
+            Path::new("dir")
+        );
+        let mut nar = Vec::new();
+        s.nar_from_path(&info.path, &mut nar).await.unwrap();
+        nars.push((info.path.clone(), nar));
+        // Nothing is left in the temporary directory.
+        let tmp = s.inner.tmp_root();
+        assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "cap {cap}");
+        std::fs::remove_dir(&tmp).unwrap();
+        // Adding it again finds it, without writing anything: no temporary directory, and
+        // the registration is the first one's.
+        let again = add_tree(&s, "tree", &src, None).await;
+        assert_eq!(again, info, "cap {cap}");
+        assert!(!tmp.exists(), "cap {cap}");
+        assert!(s.verify(true).await.unwrap().problems.is_empty());
+    }
+    assert_eq!(nars[0], nars[1]);
+}
