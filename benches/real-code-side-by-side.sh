@@ -6,9 +6,10 @@
 # Cases: the module system (`lib.evalModules` over N options, each an
 # `attrsOf (submodule { x: int; s: str; })` with two definitions, `deepSeq` of the config) at
 # N = 100, 300, 1000; `lib/tests/systems.nix`; `lib/tests/misc.nix` (evalbox and the native core
-# only: Nix 2.8 lacks `builtins.readFileType`); and `lib/tests/modules.sh` end to end, through
+# only: Nix 2.8 lacks `builtins.readFileType`); `lib/tests/modules.sh` end to end, through
 # the drop-in `nix-instantiate` against Nix's own (Nix 2.8 fails 11 of its checks; the time is
-# still the suite's); `builtins.fetchGit` of a clone of this repository, clean and dirty.
+# still the suite's); `lib/fileset/tests.sh` end to end through the drop-in (evalbox only);
+# `builtins.fetchGit` of a clone of this repository, clean and dirty.
 # Whole processes timed by hyperfine (median wall time), peak RSS by GNU time (max of 3 runs).
 # Needs hyperfine, GNU time (/usr/bin/time), nix-instantiate, git and python3.
 set -euo pipefail
@@ -82,6 +83,14 @@ bench misc "$(q "$evalbox" eval --strict tests/misc.nix)" \
   "$(q "$native" --eval --strict tests/misc.nix)" -
 RUNS=3 bench modules.sh "$(q env PATH="$work/bin:$PATH" EVALBOX_SRC="$nixpkgs" bash tests/modules.sh)" - \
   "$(q bash tests/modules.sh)"
+# The fileset suite inspects the store paths it makes on disk, so it runs on the nix-daemon's
+# store (as the tests do), reading the whole file system; evalbox only (Nix 2.8 lacks
+# `builtins.readFileType`, and the native core has no store to add to).
+if [[ -S /nix/var/nix/daemon-socket/socket ]]; then
+  RUNS=3 bench fileset "$(q env PATH="$work/bin:$PATH" EVALBOX_SRC=/ NIX_REMOTE=daemon bash fileset/tests.sh)" - -
+else
+  echo "no nix-daemon: the fileset row is left out" >&2
+fi
 
 # builtins.fetchGit of a working tree: a packed clone of this repository, clean (Nix 2.8 then
 # answers from its fetcher cache, keyed by the revision) and with a modified file.
