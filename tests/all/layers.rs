@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 /// The evaluator's layers, lowest first: a module may only use modules of earlier entries.
 const NIX_EVAL: &[&[&str]] = &[
-    &["source"],
+    &["source", "heap"],
     &["io"],
     &["error", "git"],
     &["diag", "string"],

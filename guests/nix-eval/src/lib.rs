@@ -27,6 +27,7 @@ mod diag;
 mod error;
 mod eval;
 mod git;
+pub mod heap;
 pub mod io;
 mod jobs;
 mod source;
