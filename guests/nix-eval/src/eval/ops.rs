@@ -60,7 +60,7 @@ impl Evaluator {
         };
         let r = match op {
             BinOp::Sub => x.checked_sub(y).map(Value::Int),
-            BinOp::Mul => x.checked_mul(y).map(Value::Int),
+            BinOp::Mul => super::speculate::mul_int(x, y).map(Value::Int),
             op => super::speculate::int_cmp(op, x, y),
         };
         match r {
@@ -235,7 +235,7 @@ impl Evaluator {
                 let r = match op {
                     BinOp::Add => x.checked_add(*y),
                     BinOp::Sub => x.checked_sub(*y),
-                    BinOp::Mul => x.checked_mul(*y),
+                    BinOp::Mul => super::speculate::mul_int(*x, *y),
                     _ => {
                         if *y == 0 {
                             return Err(Error::new(ErrorKind::Eval, "division by zero", pos));

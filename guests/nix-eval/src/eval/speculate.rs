@@ -127,12 +127,24 @@ pub fn eval_in(ir: &Ir, lookup: &impl Fn(u32, u32) -> Option<Value>) -> Option<V
     }
 }
 
+/// `x * y`, unless it overflows. Operands that fit in 32 bits cannot overflow, and are
+/// multiplied directly: in wasm32 a checked 64-bit multiplication is a call of a 128-bit
+/// multiplication routine.
+#[inline(always)]
+pub(super) fn mul_int(x: i64, y: i64) -> Option<i64> {
+    if i64::from(x as i32) == x && i64::from(y as i32) == y {
+        Some(x * y)
+    } else {
+        x.checked_mul(y)
+    }
+}
+
 /// `x op y` on integers, if it cannot fail (no overflow, no division by zero).
 #[inline(always)]
 fn int_bin(op: BinOp, x: i64, y: i64) -> Option<Value> {
     match op {
         BinOp::Sub => Some(Value::Int(x.checked_sub(y)?)),
-        BinOp::Mul => Some(Value::Int(x.checked_mul(y)?)),
+        BinOp::Mul => Some(Value::Int(mul_int(x, y)?)),
         BinOp::Div => Some(Value::Int(x.checked_div(y)?)),
         op => int_cmp(op, x, y),
     }

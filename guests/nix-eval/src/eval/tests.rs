@@ -187,3 +187,32 @@ fn deep_recursion_and_overflow() {
     assert_eq!(deep.unwrap(), "9999");
     assert_eq!(infinite.unwrap_err(), ErrorKind::StackOverflow);
 }
+
+/// Multiplication is exact up to the limits of 64 bits and fails past them, whether the
+/// operands fit in 32 bits (multiplied directly) or not, through `*` and `builtins.mul`,
+/// and on the path that computes arguments on the spot (`f (a * b)`).
+#[test]
+fn multiplication_overflows_only_past_64_bits() {
+    let cases = [
+        ("2147483647 * 2147483647", "4611686014132420609"),
+        ("(-2147483648) * (-2147483648)", "4611686018427387904"),
+        ("3037000499 * 3037000499", "9223372030926249001"),
+        (
+            "builtins.mul 4294967296 (-2147483648)",
+            "-9223372036854775808",
+        ),
+        ("(x: x) (65536 * 65536)", "4294967296"),
+    ];
+    for (src, want) in cases {
+        assert_eq!(run(src).unwrap(), want, "{src}");
+    }
+    for src in [
+        "3037000500 * 3037000500",
+        "4294967296 * 4294967296",
+        "builtins.mul 9223372036854775807 2",
+        "(x: x) (4294967296 * 4294967296)",
+    ] {
+        let e = run(src).expect_err(src).0;
+        assert!(e.msg.contains("overflow"), "{src}: {}", e.msg);
+    }
+}
