@@ -68,7 +68,9 @@ pub unsafe trait Backend {
 pub struct Heap<B> {
     /// Per class, the first free block; each free block holds the next one's address.
     free: [*mut u8; CLASSES],
-    /// Per class, the next unused block of its current page and that page's end.
+    /// Per class, the next unused block of its current page and how many bytes of the page
+    /// are left from there (a count, not an end address: a page may end at the top of the
+    /// address space).
     bump: [(usize, usize); CLASSES],
     backend: B,
 }
@@ -111,10 +113,10 @@ impl<B: Backend> Heap<B> {
             self.free[i] = unsafe { head.cast::<*mut u8>().read() };
             return head;
         }
-        let (next, end) = self.bump[i];
+        let (next, left) = self.bump[i];
         let size = class * GRAIN;
-        if next + size <= end {
-            self.bump[i].0 = next + size;
+        if size <= left {
+            self.bump[i] = (next.wrapping_add(size), left - size);
             return next as *mut u8;
         }
         self.new_page(class)
@@ -128,8 +130,12 @@ impl<B: Backend> Heap<B> {
             return page;
         }
         self.backend.set_class(page, class as u8);
-        let start = page as usize;
-        self.bump[class - 1] = (start + class * GRAIN, start + PAGE);
+        let size = class * GRAIN;
+        // No block may end at the very top of the address space (one past its end would be
+        // address 0): the top page keeps its last GRAIN bytes unused.
+        let top = (page as usize).wrapping_add(PAGE) == 0;
+        let left = PAGE - size - if top { GRAIN } else { 0 };
+        self.bump[class - 1] = ((page as usize).wrapping_add(size), left);
         page
     }
 
@@ -139,7 +145,8 @@ impl<B: Backend> Heap<B> {
         // the backend gives (at least GRAIN, which has room for the header).
         let align = align.max(GRAIN);
         let offset = align;
-        let Some(total) = size.checked_add(offset) else {
+        // At least a byte, so the block lies inside what the backend gave, not at its end.
+        let Some(total) = size.max(1).checked_add(offset) else {
             return ptr::null_mut();
         };
         let base = self.backend.large(total, align);
@@ -233,17 +240,19 @@ impl<B: Backend> Heap<B> {
         // SAFETY: GRAIN is a power of two; the new block has room for the bytes copied.
         unsafe {
             let new = self.alloc(size, GRAIN);
-            if !new.is_null() {
-                ptr::copy_nonoverlapping(block, new, have.min(size));
-                self.free(block);
+            if new.is_null() {
+                // A large block shrinking to a small size stays where it is if it must.
+                return if size <= have { block } else { new };
             }
+            ptr::copy_nonoverlapping(block, new, have.min(size));
+            self.free(block);
             new
         }
     }
 }
 
 /// The heap of the wasm guest, and the C allocation functions over it.
-#[cfg(all(target_family = "wasm", not(test)))]
+#[cfg(all(target_arch = "wasm32", target_os = "wasi", not(test)))]
 pub mod guest {
     use std::cell::UnsafeCell;
     use std::ffi::c_void;
@@ -259,42 +268,55 @@ pub mod guest {
     /// Memory straight from `memory.grow`, and large blocks from the `dlmalloc` crate (which
     /// grows the memory for itself too: the two never share a page).
     pub struct WasmBackend {
+        /// Pages grown but not handed out yet: the first one's index and how many.
         reserve: (usize, usize),
-        classes: [u8; PAGE_COUNT],
         large: dlmalloc::Dlmalloc,
     }
+
+    /// The class of every page (all zeros at start: a static of its own, so it takes no
+    /// room in the module's data, which `dlmalloc`'s non-zero state would put it in).
+    struct Classes(UnsafeCell<[u8; PAGE_COUNT]>);
+
+    // SAFETY: the wasm guest has one thread.
+    unsafe impl Sync for Classes {}
+
+    static CLASSES: Classes = Classes(UnsafeCell::new([0; PAGE_COUNT]));
 
     // SAFETY: pages are fresh from `memory.grow`, PAGE-aligned and each handed out once;
     // the class map covers the whole 32-bit address space, and `dlmalloc` never gets those
     // pages.
     unsafe impl Backend for WasmBackend {
         fn page(&mut self) -> *mut u8 {
-            let (next, end) = self.reserve;
-            if next < end {
-                self.reserve.0 = next + PAGE;
-                return next as *mut u8;
-            }
-            let first = core::arch::wasm32::memory_grow(0, PAGES_PER_GROW);
-            if first == usize::MAX {
-                // The limit may still allow one page.
-                let one = core::arch::wasm32::memory_grow(0, 1);
-                if one == usize::MAX {
-                    return std::ptr::null_mut();
+            let (next, count) = self.reserve;
+            let page = if count > 0 {
+                self.reserve = (next + 1, count - 1);
+                next
+            } else {
+                match core::arch::wasm32::memory_grow(0, PAGES_PER_GROW) {
+                    // The limit may still allow one page.
+                    usize::MAX => match core::arch::wasm32::memory_grow(0, 1) {
+                        usize::MAX => return std::ptr::null_mut(),
+                        one => one,
+                    },
+                    first => {
+                        self.reserve = (first + 1, PAGES_PER_GROW - 1);
+                        first
+                    }
                 }
-                return (one * PAGE) as *mut u8;
-            }
-            let start = first * PAGE;
-            self.reserve = (start + PAGE, start + PAGES_PER_GROW * PAGE);
-            start as *mut u8
+            };
+            // Page indices are below 2^16, so the address fits in 32 bits.
+            (page * PAGE) as *mut u8
         }
 
         fn set_class(&mut self, page: *mut u8, class: u8) {
-            self.classes[page as usize / PAGE] = class;
+            // SAFETY: one thread, and no reference to the map outlives these calls.
+            unsafe { (*CLASSES.0.get())[page as usize / PAGE] = class }
         }
 
         #[inline(always)]
         fn class_of(&self, addr: *mut u8) -> u8 {
-            self.classes[addr as usize / PAGE]
+            // SAFETY: as in `set_class`.
+            unsafe { (*CLASSES.0.get())[addr as usize / PAGE] }
         }
 
         fn large(&mut self, size: usize, align: usize) -> *mut u8 {
@@ -302,9 +324,10 @@ pub mod guest {
             unsafe { self.large.malloc(size, align) }
         }
 
-        unsafe fn free_large(&mut self, block: *mut u8, size: usize, align: usize) {
-            // SAFETY: the caller passes back what `large` gave.
-            unsafe { self.large.free(block, size, align) }
+        unsafe fn free_large(&mut self, block: *mut u8, _size: usize, _align: usize) {
+            // SAFETY: the caller passes back what `large` gave. (The layout-free call makes
+            // no size checks, which would panic, and so allocate, inside the heap.)
+            unsafe { self.large.c_free(block) }
         }
     }
 
@@ -323,7 +346,6 @@ pub mod guest {
 
     static HEAP: GuestHeap = GuestHeap(UnsafeCell::new(Heap::new(WasmBackend {
         reserve: (0, 0),
-        classes: [0; PAGE_COUNT],
         large: dlmalloc::Dlmalloc::new(),
     })));
 
@@ -340,6 +362,21 @@ pub mod guest {
     const EINVAL: i32 = 28;
     const ENOMEM: i32 = 48;
 
+    unsafe extern "C" {
+        /// wasi-libc's `errno`.
+        fn __errno_location() -> *mut i32;
+    }
+
+    /// `block`, setting `errno` to `ENOMEM` when it is null (as C's allocation functions do).
+    #[inline(always)]
+    fn or_enomem(block: *mut u8) -> *mut c_void {
+        if block.is_null() {
+            // SAFETY: wasi-libc's errno location is always valid.
+            unsafe { *__errno_location() = ENOMEM };
+        }
+        block.cast()
+    }
+
     /// C's `malloc`.
     ///
     /// # Safety
@@ -348,7 +385,7 @@ pub mod guest {
     #[unsafe(no_mangle)]
     pub unsafe extern "C" fn malloc(size: usize) -> *mut c_void {
         // SAFETY: GRAIN is a power of two.
-        unsafe { heap().alloc(size, GRAIN).cast() }
+        or_enomem(unsafe { heap().alloc(size, GRAIN) })
     }
 
     /// musl's name for `malloc`.
@@ -392,7 +429,7 @@ pub mod guest {
     #[unsafe(no_mangle)]
     pub unsafe extern "C" fn calloc(count: usize, size: usize) -> *mut c_void {
         let Some(bytes) = count.checked_mul(size) else {
-            return std::ptr::null_mut();
+            return or_enomem(std::ptr::null_mut());
         };
         // SAFETY: GRAIN is a power of two; a non-null block has `bytes` bytes.
         unsafe {
@@ -400,7 +437,7 @@ pub mod guest {
             if !block.is_null() {
                 block.write_bytes(0, bytes);
             }
-            block.cast()
+            or_enomem(block)
         }
     }
 
@@ -423,7 +460,7 @@ pub mod guest {
     #[unsafe(no_mangle)]
     pub unsafe extern "C" fn realloc(block: *mut c_void, size: usize) -> *mut c_void {
         // SAFETY: as C's.
-        unsafe { heap().realloc(block.cast(), size).cast() }
+        or_enomem(unsafe { heap().realloc(block.cast(), size) })
     }
 
     /// C's `aligned_alloc`.
@@ -434,10 +471,12 @@ pub mod guest {
     #[unsafe(no_mangle)]
     pub unsafe extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut c_void {
         if !align.is_power_of_two() {
+            // SAFETY: wasi-libc's errno location is always valid.
+            unsafe { *__errno_location() = EINVAL };
             return std::ptr::null_mut();
         }
         // SAFETY: `align` is a power of two.
-        unsafe { heap().alloc(size, align).cast() }
+        or_enomem(unsafe { heap().alloc(size, align) })
     }
 
     /// POSIX's `posix_memalign`.
@@ -515,6 +554,10 @@ mod tests {
                 .unwrap_or(0)
         }
         fn large(&mut self, size: usize, align: usize) -> *mut u8 {
+            // More than a test could have: the general allocator says no.
+            if size > 1 << 32 {
+                return ptr::null_mut();
+            }
             self.large_live += 1;
             // SAFETY: a non-zero layout.
             unsafe { alloc(Layout::from_size_align(size, align).unwrap()) }
@@ -585,17 +628,21 @@ mod tests {
                 }
                 8 if !live.is_empty() => {
                     let i = rng.next(live.len());
-                    let (b, size, fill, align) = live[i];
-                    if align > GRAIN {
-                        continue; // C's realloc keeps only the natural alignment
-                    }
+                    let (b, size, fill, _) = live[i];
                     check(b, size, fill);
-                    let new_size = rng.next(2 * MAX_SMALL);
+                    let new_size = match rng.next(3) {
+                        0 => rng.next(MAX_SMALL + 1),
+                        1 => size / 2,
+                        _ => size + rng.next(5000),
+                    };
                     let nb = unsafe { h.realloc(b, new_size) };
                     assert!(!nb.is_null());
+                    // C's realloc keeps only the natural alignment.
+                    assert_eq!(nb as usize % GRAIN, 0);
+                    assert!(unsafe { h.usable_size(nb) } >= new_size);
                     check(nb, size.min(new_size), fill);
                     unsafe { nb.write_bytes(fill, new_size) };
-                    live[i] = (nb, new_size, fill, align);
+                    live[i] = (nb, new_size, fill, GRAIN);
                 }
                 _ => {}
             }
@@ -637,7 +684,8 @@ mod tests {
         assert_eq!(h.backend.pages, pages + 1);
     }
 
-    /// When memory runs out, allocation answers null (and the heap still works).
+    /// When memory runs out, allocation answers null, and the heap and its blocks are
+    /// still good.
     #[test]
     fn exhaustion_is_null_not_a_crash() {
         let mut h = heap(1);
@@ -649,6 +697,41 @@ mod tests {
         );
         unsafe { h.free(first) };
         assert_eq!(unsafe { h.alloc(16, 16) }, first);
+        unsafe { first.write_bytes(7, 16) };
         assert!(unsafe { h.realloc(first, 200) }.is_null());
+        assert!(
+            unsafe { std::slice::from_raw_parts(first, 16) }
+                .iter()
+                .all(|&x| x == 7)
+        );
+        // A large block shrinking to a small size stays put when no page is left.
+        let big = unsafe { h.alloc(1000, 16) };
+        assert!(!big.is_null());
+        assert_eq!(unsafe { h.realloc(big, 100) }, big);
+        unsafe { h.free(big) };
+        unsafe { h.free(first) };
+        // Sizes no allocator can give.
+        assert!(unsafe { h.alloc(usize::MAX, 16) }.is_null());
+        assert!(unsafe { h.alloc(isize::MAX as usize, 16) }.is_null());
+        assert_eq!(h.backend.large_live, 0);
+    }
+
+    /// Zero-size and very over-aligned requests get real, aligned blocks inside what the
+    /// general allocator gave, which free takes back.
+    #[test]
+    fn zero_sizes_and_large_alignments() {
+        let mut h = heap(usize::MAX);
+        for align in [1, 16, 32, 4096, PAGE, 2 * PAGE] {
+            let b = unsafe { h.alloc(0, align) };
+            assert!(!b.is_null());
+            assert_eq!(b as usize % align.max(GRAIN), 0, "alignment {align}");
+            let c = unsafe { h.alloc(0, align) };
+            assert_ne!(b, c, "two blocks of size 0 are distinct");
+            unsafe {
+                h.free(b);
+                h.free(c);
+            }
+        }
+        assert_eq!(h.backend.large_live, 0);
     }
 }
