@@ -3,7 +3,8 @@
 //! A pool of `--workers N` Nix guests (`nix-eval --eval-jobs`, see the evaluator's `jobs`
 //! module), each evaluating the expression once, answers the collector here: for an
 //! attribute path, the job found there, the names to visit below it, or the error. The
-//! collector starts at the top, hands paths to idle workers, and prints one JSON line per
+//! collector starts at the top, hands paths to the workers (two ahead of each one's
+//! answers, so a worker never waits on the collector between jobs), and prints one JSON line per
 //! job or error as it comes (or all of them sorted by attribute with `--sort`), each flushed,
 //! so a killed run loses nothing it printed.
 //!
@@ -147,9 +148,14 @@ struct Worker {
     /// Bumped each time the worker is replaced: events of an older guest are ignored.
     generation: u64,
     requests: Option<tokio::sync::mpsc::UnboundedSender<String>>,
-    job: Option<Job>,
+    /// The jobs sent, oldest first: the guest answers in order, and works on the first.
+    jobs: VecDeque<Job>,
     pending: Vec<u8>,
 }
+
+/// Jobs sent to a worker ahead of its answers: the next one is waiting in its input when it
+/// finishes one, rather than after a round trip through this thread.
+const IN_FLIGHT: usize = 2;
 
 /// What every worker shares.
 struct Shared {
@@ -214,7 +220,7 @@ fn spawn(shared: &Arc<Shared>, id: usize, generation: u64, events: &mpsc::Sender
     Worker {
         generation,
         requests: Some(tx),
-        job: None,
+        jobs: VecDeque::new(),
         pending: Vec::new(),
     }
 }
@@ -324,25 +330,29 @@ pub fn run(globals: &Globals, args: EvalJobsArgs) -> anyhow::Result<ExitCode> {
         Ok(())
     };
     loop {
-        for w in workers.iter_mut() {
-            if w.job.is_none()
-                && let Some(requests) = &w.requests
-                && let Some(job) = queue.pop_front()
-            {
-                let request = format!("{}\n", Json::from(job.path.clone()));
-                if requests.send(request).is_ok() {
-                    w.job = Some(job);
-                } else {
-                    queue.push_front(job);
+        // Fill every worker up to IN_FLIGHT, one job at a time round the workers, so the
+        // queue is shared out evenly.
+        for _ in 0..IN_FLIGHT {
+            for w in workers.iter_mut() {
+                if w.jobs.len() < IN_FLIGHT
+                    && let Some(requests) = &w.requests
+                    && let Some(job) = queue.pop_front()
+                {
+                    let request = format!("{}\n", Json::from(job.path.clone()));
+                    if requests.send(request).is_ok() {
+                        w.jobs.push_back(job);
+                    } else {
+                        queue.push_front(job);
+                    }
                 }
             }
         }
-        if queue.is_empty() && workers.iter().all(|w| w.job.is_none()) {
+        if queue.is_empty() && workers.iter().all(|w| w.jobs.is_empty()) {
             break;
         }
         progress.set_message(format!(
             "{jobs} jobs, {errors} errors, {} queued",
-            queue.len() + workers.iter().filter(|w| w.job.is_some()).count()
+            queue.len() + workers.iter().map(|w| w.jobs.len()).sum::<usize>()
         ));
         progress.tick();
         let Ok(event) = events.recv() else {
@@ -354,7 +364,7 @@ pub fn run(globals: &Globals, args: EvalJobsArgs) -> anyhow::Result<ExitCode> {
                 w.pending.extend_from_slice(&bytes);
                 while let Some(end) = w.pending.iter().position(|&b| b == b'\n') {
                     let line: Vec<u8> = w.pending.drain(..=end).collect();
-                    let Some(job) = w.job.take() else {
+                    let Some(job) = w.jobs.pop_front() else {
                         anyhow::bail!("worker {id} answered a request it was not asked");
                     };
                     let reply: Map<String, Json> = serde_json::from_slice(&line)
@@ -411,7 +421,12 @@ pub fn run(globals: &Globals, args: EvalJobsArgs) -> anyhow::Result<ExitCode> {
                     Err(e) => anyhow::bail!("a worker failed: {e}"),
                 };
                 let w = &mut workers[id];
-                if let Some(mut job) = w.job.take() {
+                // The jobs behind the first were never started: they go back as they were.
+                while w.jobs.len() > 1 {
+                    let job = w.jobs.pop_back().expect("more than one");
+                    queue.push_front(job);
+                }
+                if let Some(mut job) = w.jobs.pop_front() {
                     job.attempts += 1;
                     if job.attempts < 2 {
                         queue.push_front(job);
