@@ -1,7 +1,8 @@
 //! `evalbox eval-jobs` (nix-eval-jobs in sandboxes): a generated jobset of more than 2 000
 //! attributes (nested sets, sets not to enter, throws, failed asserts, a memory-hungry
 //! attribute) walked by a pool of workers, job by job against Nix 2.8 (the same walk written
-//! in Nix, each job's `drvPath` or its failure), the memory cap enforced, and the errors.
+//! in Nix, each job's `drvPath` or its failure), the memory cap enforced, the errors, and a
+//! run killed part-way keeping everything it printed.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -245,4 +246,64 @@ fn failures_of_the_whole_run_are_clear() {
     let out = eval_jobs(dir.path(), &["--expr", "{ a = 1; b = { c = 2; }; }"]);
     assert!(out.status.success());
     assert!(out.stdout.is_empty());
+}
+
+/// Killing a run part-way loses nothing it printed: every line that reached standard output
+/// is whole, each printed job's `.drv` is valid in the store, and the store verifies.
+#[test]
+fn a_killed_run_keeps_what_it_printed() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("jobset.nix"), JOBSET).expect("write");
+    let store = dir.path().join("store");
+    // 20 000 jobs: far more than are printed before the kill.
+    let mut child = Command::new(evalbox_bin())
+        .args(["eval-jobs", "--workers", "2", "--arg", "groups", "400"])
+        .args(["--arg", "hog", "false", "jobset.nix"])
+        .current_dir(dir.path())
+        .env("EVALBOX_STORE", &store)
+        .env("EVALBOX_CACHE_DIR", component_cache_dir())
+        .env_remove("NIX_REMOTE")
+        .env_remove("NIX_PATH")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start eval-jobs");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut text = String::new();
+    for _ in 0..200 {
+        assert!(out.read_line(&mut text).expect("read a line") > 0, "{text}");
+    }
+    child.kill().expect("kill eval-jobs");
+    let status = child.wait().expect("wait");
+    out.read_to_string(&mut text).expect("read the rest");
+    assert!(!status.success(), "the run ended before it was killed");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(text.ends_with('\n'), "a line was cut: {:?}", lines.last());
+    assert!(lines.len() < 20_000, "{} lines", lines.len());
+    let mut drvs = Vec::new();
+    for line in &lines {
+        let job: Json = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        if let Some(drv) = job["drvPath"].as_str() {
+            drvs.push(drv.to_owned());
+        }
+    }
+    assert!(drvs.len() >= 150, "{} jobs printed", drvs.len());
+    let evalbox = |args: &[&str]| {
+        run_ok(
+            Command::new(evalbox_bin())
+                .args(args)
+                .env("EVALBOX_STORE", &store)
+                .env_remove("NIX_REMOTE"),
+        )
+    };
+    let mut info = vec!["store", "path-info"];
+    info.extend(drvs.iter().map(String::as_str));
+    let valid = evalbox(&info);
+    for drv in &drvs {
+        assert!(valid.contains(drv.as_str()), "{drv} is not valid");
+    }
+    evalbox(&["store", "verify", "--check-contents"]);
 }
