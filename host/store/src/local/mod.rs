@@ -299,47 +299,55 @@ impl Inner {
         // A tree is hashed before anything is written: adding sources that are in the store
         // already (every evaluation of an unchanged project) then costs a read of the tree,
         // not a copy of it to be thrown away. A NAR of the tree up to `NAR_KEPT` bytes is
-        // kept while hashing, so a new tree is still read once.
-        let source = match (source, method) {
+        // kept while hashing, so a new tree is still read once, and not hashed again.
+        let staged = match (source, method) {
             (AddSource::Tree { root, filter }, FileIngestionMethod::Recursive) => {
                 let mut sink = KeptNar::new(algo, self.nar_kept);
                 sfs::dump_beneath(&root.dir, &root.path, filter.as_ref(), &mut sink, None)?;
-                let (nar, ca_hash) = sink.finish();
+                let (nar, hashes) = sink.finish();
                 let path = self
                     .store_dir
-                    .make_fixed_output_path(name, method, &ca_hash, references, false)?;
+                    .make_fixed_output_path(name, method, &hashes.1, references, false)?;
                 self.add_temp_root(&path)?;
                 if let Some(existing) = self.db().path_info(&path)? {
                     return Ok(existing);
                 }
                 match nar {
-                    Some(nar) => AddSource::Nar(Box::new(std::io::Cursor::new(nar))),
+                    Some(nar) => Staged::Kept(nar, hashes),
                     // Too large to keep: read again, copying while hashing (what is added is
                     // what that second read found).
-                    None => AddSource::Tree { root, filter },
+                    None => Staged::Source(AddSource::Tree { root, filter }),
                 }
             }
-            (source, _) => source,
+            (source, _) => Staged::Source(source),
         };
         let tmp = self.new_tmp_path()?;
-        let result = self.add_via(&tmp, name, source, method, algo, references);
+        let result = (|| {
+            let hashes = match staged {
+                Staged::Source(source) => self.write_added(&tmp, source, method, algo)?,
+                Staged::Kept(nar, hashes) => {
+                    sfs::restore_nar(&nar[..], &tmp)?;
+                    hashes
+                }
+            };
+            self.register_added(&tmp, name, method, hashes, references)
+        })();
         if result.is_err() {
             let _ = sfs::remove_tree(&tmp);
         }
         result
     }
 
-    fn add_via(
+    /// The contents of `source` written to `tmp`, with their NAR hash, content hash (in
+    /// `algo`) and NAR size.
+    fn write_added(
         &self,
         tmp: &Path,
-        name: &str,
         source: AddSource,
         method: FileIngestionMethod,
         algo: HashAlgo,
-        references: &BTreeSet<StorePath>,
-    ) -> Result<PathInfo> {
-        // 1. Write the contents to `tmp` while computing the NAR hash and the CA hash.
-        let (nar_hash, ca_hash, nar_size) = match (source, method) {
+    ) -> Result<(NixHash, NixHash, u64)> {
+        Ok(match (source, method) {
             (AddSource::Bytes(bytes), _) => {
                 std::fs::write(tmp, &bytes).map_err(|e| Error::io(tmp, e))?;
                 let mut sink = HashSink::new(algo);
@@ -385,14 +393,26 @@ impl Inner {
                     "a NAR can only be added with recursive ingestion".into(),
                 ));
             }
-        };
+        })
+    }
+
+    /// The contents at `tmp`, with the hashes `write_added` gives, made read-only and moved
+    /// into the store at the path their content address names, and registered.
+    fn register_added(
+        &self,
+        tmp: &Path,
+        name: &str,
+        method: FileIngestionMethod,
+        (nar_hash, ca_hash, nar_size): (NixHash, NixHash, u64),
+        references: &BTreeSet<StorePath>,
+    ) -> Result<PathInfo> {
         sfs::make_read_only(tmp)?;
         if self.fsync() {
             sfs::sync_tree(tmp)?;
             sfs::sync_dir(tmp.parent().unwrap_or(tmp))?;
         }
 
-        // 2. The store path follows from the content address.
+        // The store path follows from the content address.
         let path = self
             .store_dir
             .make_fixed_output_path(name, method, &ca_hash, references, false)?;
@@ -865,6 +885,13 @@ impl NixStore for LocalStore {
 #[cfg(test)]
 mod tests;
 
+/// What an add writes to its temporary: the source, or the NAR of a tree kept (with its
+/// hashes and size) while it was hashed.
+enum Staged {
+    Source(AddSource),
+    Kept(Vec<u8>, (NixHash, NixHash, u64)),
+}
+
 /// A sink hashing a NAR as [`HashSink`] does and keeping its bytes, up to `cap`: a tree
 /// found to be new is then unpacked from memory rather than read again.
 struct KeptNar {
@@ -882,10 +909,9 @@ impl KeptNar {
         }
     }
 
-    /// The NAR, unless it was too large to keep, and the content hash in the algorithm asked.
-    fn finish(self) -> (Option<Vec<u8>>, NixHash) {
-        let (_, ca_hash, _) = self.hash.finish();
-        (self.nar, ca_hash)
+    /// The NAR, unless it was too large to keep, and [`HashSink::finish`]'s hashes and size.
+    fn finish(self) -> (Option<Vec<u8>>, (NixHash, NixHash, u64)) {
+        (self.nar, self.hash.finish())
     }
 }
 
