@@ -10,4 +10,15 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 # invocation so that dependencies get the same unified features as `cargo test --workspace`
 # (`cargo build -p evalbox` alone unifies them differently and compiled wasmtime twice).
 cargo build --quiet --workspace --bins --tests --examples
-cargo test --workspace --quiet
+# On failure, the first lines of each failed test's panic are repeated at the end, where a CI
+# log that keeps only its tail still shows why.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if ! cargo test --workspace --quiet 2>&1 | tee "$log"; then
+  echo "[test] FAILED; each failure's first lines:"
+  awk 'BEGIN { shown = 8 }
+       /^---- .* ----$/ { shown = 0; print; next }
+       /^failures:$/ { shown = 8 }
+       shown < 8 && NF { print "    " $0; shown++ }' "$log" | head -n 300
+  exit 1
+fi
