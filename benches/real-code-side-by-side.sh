@@ -86,15 +86,16 @@ bench misc "$(q "$evalbox" eval --strict tests/misc.nix)" \
 passes() {
   "$@" >/dev/null 2>&1 || { echo "$* failed through evalbox: no row for it" >&2; exit 1; }
 }
-passes env PATH="$work/bin:$PATH" EVALBOX_SRC="$nixpkgs" bash tests/modules.sh
-RUNS=3 bench modules.sh "$(q env PATH="$work/bin:$PATH" EVALBOX_SRC="$nixpkgs" bash tests/modules.sh)" - \
-  "$(q bash tests/modules.sh)"
+modules_sh=(env PATH="$work/bin:$PATH" EVALBOX_SRC="$nixpkgs" bash tests/modules.sh)
+passes "${modules_sh[@]}"
+RUNS=3 bench modules.sh "$(q "${modules_sh[@]}")" - "$(q bash tests/modules.sh)"
 # The fileset suite inspects the store paths it makes on disk, so it runs on the nix-daemon's
 # store (as the tests do), reading the whole file system; evalbox only (Nix 2.8 lacks
 # `builtins.readFileType`, and the native core has no store to add to).
 if nix --extra-experimental-features nix-command store ping --store daemon >/dev/null 2>&1; then
-  passes env PATH="$work/bin:$PATH" EVALBOX_SRC=/ NIX_REMOTE=daemon bash fileset/tests.sh
-  RUNS=3 bench fileset "$(q env PATH="$work/bin:$PATH" EVALBOX_SRC=/ NIX_REMOTE=daemon bash fileset/tests.sh)" - -
+  fileset_sh=(env PATH="$work/bin:$PATH" EVALBOX_SRC=/ NIX_REMOTE=daemon bash fileset/tests.sh)
+  passes "${fileset_sh[@]}"
+  RUNS=3 bench fileset "$(q "${fileset_sh[@]}")" - -
 else
   echo "no nix-daemon answers: the fileset row is left out" >&2
 fi

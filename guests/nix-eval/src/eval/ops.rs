@@ -58,12 +58,7 @@ impl Evaluator {
             Ok(y) => y,
             Err(b) => return self.binop_at(op, &Value::Int(x), &b, pos, at),
         };
-        let r = match op {
-            BinOp::Sub => x.checked_sub(y).map(Value::Int),
-            BinOp::Mul => super::speculate::mul_int(x, y).map(Value::Int),
-            op => super::speculate::int_cmp(op, x, y),
-        };
-        match r {
+        match super::speculate::int_bin(op, x, y) {
             Some(r) => Ok(r),
             None => self.binop_at(op, &Value::Int(x), &Value::Int(y), pos, at),
         }

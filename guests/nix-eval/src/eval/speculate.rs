@@ -141,7 +141,7 @@ pub(super) fn mul_int(x: i64, y: i64) -> Option<i64> {
 
 /// `x op y` on integers, if it cannot fail (no overflow, no division by zero).
 #[inline(always)]
-fn int_bin(op: BinOp, x: i64, y: i64) -> Option<Value> {
+pub(super) fn int_bin(op: BinOp, x: i64, y: i64) -> Option<Value> {
     match op {
         BinOp::Sub => Some(Value::Int(x.checked_sub(y)?)),
         BinOp::Mul => Some(Value::Int(mul_int(x, y)?)),
